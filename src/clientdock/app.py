@@ -1,0 +1,70 @@
+"""The FastAPI application: routers, problem details, idempotency, health."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from clientdock.clients.routes import router as clients_router
+from clientdock.db import Database, database_for
+from clientdock.deps import Db
+from clientdock.problems import install as install_problems
+from clientdock.settings import Settings, get_settings
+from clientdock.tenants import idempotency
+from clientdock.tenants.routes import router as tenants_router
+
+DESCRIPTION = """
+clientdock brings client records into a firm's client base through every door — CSV and
+spreadsheet upload, a bulk API, an idempotent single upsert, connected accounting platforms
+and partner apps — through one pipeline (map → validate → normalise → match → apply → report).
+
+**Auth**: `X-API-Key: <key>` or `Authorization: Bearer <key>`. Missing/invalid key → 401;
+a key of another tenant or without the scope → 403.
+
+**Errors** are RFC 9457 problem details with an `errors` list naming field (and row).
+400 bad input, 409 conflict, 413 too large, 415 wrong media type; 422 only for a reused
+`Idempotency-Key`.
+
+**Decisions where the seeds are silent**: emails are syntax-checked (no DNS), trimmed, domain
+lower-cased, unique per tenant case-insensitively; reserved domains (.invalid, .example, .test,
+localhost) are accepted with a warning. Booleans accept true/false, yes/no, y/n, 1/0, on/off.
+Dates: ISO 8601; dd/mm vs mm/dd by the tenant's `dateOrder` (default DMY). Phones are stored as
+given plus E.164 when parseable with the tenant's region (default GB). Client types accept aliases
+(Personal → Individual, ltd → PrivateLimitedCompany, plc, llp …). Every POST accepts an
+`Idempotency-Key`. Inside one batch the first record claiming an email or key wins; later ones
+fail as duplicates.
+"""
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = db or database_for(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(title="clientdock", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.db = database
+    app.state.settings = settings
+    install_problems(app)
+    app.middleware("http")(idempotency.middleware)
+    app.include_router(clients_router)
+    app.include_router(tenants_router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
+    def healthz(database: Db) -> JSONResponse:
+        try:
+            with database.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
+        body: dict[str, Any] = {"status": "ok", "database": database.engine.dialect.name}
+        return JSONResponse(body)
+
+    return app

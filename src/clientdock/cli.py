@@ -1,0 +1,133 @@
+"""The ``clientdock`` command: serve, migrate, tenants, keys (exact forms scripts rely on)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from clientdock.db import Database, database_for
+from clientdock.errors import ClientdockError
+from clientdock.settings import get_settings
+
+app = typer.Typer(help="clientdock: import client records through every door.", no_args_is_help=True, add_completion=False)
+tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+key_app = typer.Typer(help="Manage tenant API keys.", no_args_is_help=True)
+platform_key_app = typer.Typer(help="Manage the platform credential.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(key_app, name="key")
+app.add_typer(platform_key_app, name="platform-key")
+
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="Overrides CLIENTDOCK_DATABASE_URL.")]
+
+
+def _database(url: str | None = None) -> Database:
+    settings = get_settings()
+    if url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return database_for(url or settings.resolved_database_url)
+
+
+def _emit(payload: dict[str, object]) -> None:
+    typer.echo(json.dumps(payload))
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply database migrations."""
+    from clientdock.migrate import upgrade
+
+    db = _database(database_url)
+    upgrade(db.url)
+    typer.echo(f"migrated {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default CLIENTDOCK_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default CLIENTDOCK_PORT or 8000.")] = None,
+) -> None:
+    """Migrate, create the demo tenant on first start, and serve the API and web page."""
+    from clientdock.server import run_server
+
+    settings = get_settings()
+    run_server(settings, host or settings.host, port or settings.port)
+
+
+@tenant_app.command("create")
+def tenant_create(
+    code: str, name: Annotated[str | None, typer.Option(help="Display name.")] = None, database_url: DatabaseUrl = None
+) -> None:
+    """Create a tenant; prints {"tenant": CODE, "apiKey": "..."} once."""
+    from clientdock.tenants import service
+
+    db = _database(database_url)
+    try:
+        with db.session() as session:
+            tenant = service.create_tenant(session, code, name)
+            issued = service.issue_key(session, kind="tenant", tenant_id=tenant.id)
+    except ClientdockError as exc:
+        _fail(exc.detail)
+        return
+    _emit({"tenant": code, "apiKey": issued.key})
+
+
+@key_app.command("create")
+def key_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="Repeat for several; default all.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API key for a tenant; prints {"tenant", "keyId", "apiKey", "scopes"} once."""
+    from clientdock.tenants import service
+
+    db = _database(database_url)
+    try:
+        with db.session() as session:
+            row = service.get_tenant(session, tenant)
+            issued = service.issue_key(session, kind="tenant", tenant_id=row.id, scopes=scope or None)
+            scopes = list(scope or service.TENANT_SCOPES)
+    except ClientdockError as exc:
+        _fail(exc.detail)
+        return
+    _emit({"tenant": tenant, "keyId": issued.id, "apiKey": issued.key, "scopes": scopes})
+
+
+@key_app.command("revoke")
+def key_revoke(key_id: str, database_url: DatabaseUrl = None) -> None:
+    """Revoke an API key by its id."""
+    from clientdock.tenants import service
+
+    db = _database(database_url)
+    try:
+        with db.session() as session:
+            service.revoke_key(session, key_id)
+    except ClientdockError as exc:
+        _fail(exc.detail)
+        return
+    _emit({"keyId": key_id, "revoked": True})
+
+
+@platform_key_app.command("create")
+def platform_key_create(database_url: DatabaseUrl = None) -> None:
+    """Create a platform credential (manages tenants and partner apps); prints {"apiKey": ...}."""
+    from clientdock.tenants import service
+
+    db = _database(database_url)
+    with db.session() as session:
+        issued = service.issue_key(session, kind="platform")
+    _emit({"apiKey": issued.key, "keyId": issued.id})
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,25 @@
+"""Request-scoped dependencies: the database session (the request owns the transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from clientdock.db import Database
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    with db.session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+Db = Annotated[Database, Depends(get_database)]

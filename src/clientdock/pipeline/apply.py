@@ -1,0 +1,254 @@
+"""Apply: create, update or skip matched candidates in set-based batches.
+
+Runs inside the caller's transaction and only flushes. Creates are multi-row
+``INSERT … ON CONFLICT DO NOTHING RETURNING id``; a row that another writer created
+meanwhile comes back missing and is matched again, so concurrent identical requests
+make one client. Updates are executemany UPDATEs by primary key of the fields that
+changed (omit = unchanged). Every change is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from clientdock.clients.fields import BY_ATTR, DERIVED_ATTRS
+from clientdock.clients.models import Client, ClientChange, ExternalRef
+from clientdock.db import new_id, utcnow
+from clientdock.pipeline.context import TenantContext
+from clientdock.pipeline.match import Existing, chunked, lookup, lookup_refs
+from clientdock.pipeline.records import Candidate, Policy, Ref, RowOutcome
+from clientdock.pipeline.validate import validate_create
+
+INSERT_CHUNK = 400
+NO_UPDATE_ON = ("created_at",)
+
+
+def _insert_for(session: Session) -> Callable[..., Any]:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def apply(
+    session: Session, ctx: TenantContext, candidates: Sequence[Candidate], policy: Policy, existing: Existing
+) -> list[RowOutcome]:
+    now = utcnow()
+    outcomes: dict[int, RowOutcome] = {}
+    creates = [c for c in candidates if not c.failed and c.client_id is None]
+    for candidate in creates:
+        if not policy.allow_create:
+            candidate.fail(None, "no existing client matches and this import only updates", code="not_found")
+        validate_create(candidate, policy)
+    _fail_orphans(candidates)
+    creates = [c for c in creates if not c.failed]
+    raced = _insert_clients(session, ctx, creates, policy, now)
+    if raced:
+        _rematch(session, ctx, raced, policy)
+    created = {c.index for c in creates}
+    for candidate in candidates:
+        if candidate.client_id is not None and not candidate.failed and candidate.index not in created:
+            if not policy.allow_update:
+                outcomes[candidate.index] = RowOutcome(
+                    candidate.index, candidate.lookup_key, "skipped", candidate.client_id,
+                    warnings=[*candidate.warnings, "an existing client matches; left unchanged (override is off)"],
+                )  # fmt: skip
+    ref_map = _ref_map(candidates, existing)
+    updates = [c for c in candidates if c.client_id and not c.failed and c.index not in created and c.index not in outcomes]
+    _set_parents(candidates, ref_map)
+    changed = _update_clients(session, ctx, updates, policy, now)
+    _set_created_parents(session, creates)
+    _insert_refs(session, ctx, [c for c in candidates if c.client_id and not c.failed], existing)
+    for candidate in candidates:
+        if candidate.index in outcomes:
+            continue
+        outcomes[candidate.index] = _outcome(candidate, created, changed)
+    return [outcomes[c.index] for c in candidates]
+
+
+def _outcome(candidate: Candidate, created: set[int], changed: dict[int, dict[str, tuple[Any, Any]]]) -> RowOutcome:
+    if candidate.failed:
+        return RowOutcome(candidate.index, candidate.lookup_key, "failed", candidate.client_id, candidate.errors, candidate.warnings)
+    if candidate.index in created:
+        return RowOutcome(candidate.index, candidate.lookup_key, "created", candidate.client_id, warnings=candidate.warnings)
+    diff = changed.get(candidate.index, {})
+    action = "updated" if diff else "unchanged"
+    return RowOutcome(candidate.index, candidate.lookup_key, action, candidate.client_id, warnings=candidate.warnings, changes=diff)
+
+
+def _fail_orphans(candidates: Sequence[Candidate]) -> None:
+    """A child whose parent item failed cannot point at it: fail it too (repeat for chains)."""
+    failed_refs = {ref for c in candidates if c.failed for ref in c.refs}
+    while True:
+        newly = [c for c in candidates if not c.failed and c.parent in failed_refs]
+        if not newly:
+            return
+        for child in newly:
+            assert child.parent is not None
+            child.fail("parent", f"parent item '{child.parent.lookup_key}' failed")
+            failed_refs.update(child.refs)
+
+
+def new_row(ctx: TenantContext, candidate: Candidate, now: datetime) -> dict[str, Any]:
+    """A full clients row: the tenant's defaults under the candidate's values."""
+    row: dict[str, Any] = {
+        "type": ctx.setting("defaultType"),
+        "active": bool(ctx.setting("defaultActive")),
+        "project": ctx.setting("defaultProject"),
+        "desk": ctx.setting("defaultDesk"),
+        "client_group_id": ctx.unassigned_group_id,
+        "tags": [],
+        "attributes": [],
+        "addresses": [],
+        "enrichment": {},
+    }
+    for spec_attr in BY_ATTR:
+        row.setdefault(spec_attr, None)
+    for derived in DERIVED_ATTRS:
+        row.setdefault(derived, None)
+    row.update(candidate.values)
+    row["id"] = candidate.client_id or new_id()
+    row["tenant_id"] = ctx.tenant_id
+    row["created_at"] = row.get("created_at") or now
+    row["updated_at"] = now
+    if not row.get("client_group_id"):
+        row["client_group_id"] = ctx.unassigned_group_id
+    return row
+
+
+def _insert_clients(
+    session: Session, ctx: TenantContext, creates: list[Candidate], policy: Policy, now: datetime
+) -> list[Candidate]:
+    """Insert new clients; return the candidates whose row lost a race to another writer."""
+    insert_fn = _insert_for(session)
+    raced: list[Candidate] = []
+    for part in chunked(creates, INSERT_CHUNK):
+        rows = []
+        for candidate in part:
+            row = new_row(ctx, candidate, now)
+            row["parent_id"] = None
+            candidate.client_id = row["id"]
+            rows.append(row)
+        stmt = insert_fn(Client).values(rows).on_conflict_do_nothing().returning(Client.id)
+        inserted = set(session.execute(stmt).scalars())
+        for candidate in part:
+            if candidate.client_id not in inserted:
+                candidate.client_id = None
+                raced.append(candidate)
+    done = [c for c in creates if c.client_id is not None]
+    _audit(session, ctx, policy, [(c.client_id, "created", "*", None, None, now) for c in done if c.client_id])
+    for candidate in raced:
+        creates.remove(candidate)
+    return raced
+
+
+def _rematch(session: Session, ctx: TenantContext, raced: list[Candidate], policy: Policy) -> None:
+    """Candidates whose insert conflicted: find the client the other writer made, or fail."""
+    found = lookup(session, ctx, raced)
+    for candidate in raced:
+        for key in policy.match_on:
+            if key == "trackingId" and candidate.values.get("tracking_id") in found.by_tracking:
+                candidate.client_id = found.by_tracking[candidate.values["tracking_id"]]
+            elif key == "email" and candidate.values.get("email_key") in found.by_email:
+                candidate.client_id = found.by_email[candidate.values["email_key"]]
+            elif key == "ref":
+                candidate.client_id = next((found.by_ref[r] for r in candidate.refs if r in found.by_ref), None)
+            if candidate.client_id:
+                candidate.matched_by = key
+                break
+        if candidate.client_id is None:
+            candidate.fail("email", "already belongs to another client of this tenant", code="duplicate")
+
+
+def _ref_map(candidates: Sequence[Candidate], existing: Existing) -> dict[Ref, str]:
+    out = dict(existing.by_ref)
+    for candidate in candidates:
+        if candidate.client_id and not candidate.failed:
+            out.update(dict.fromkeys(candidate.refs, candidate.client_id))
+    return out
+
+
+def _set_parents(candidates: Sequence[Candidate], ref_map: dict[Ref, str]) -> None:
+    for candidate in candidates:
+        if candidate.parent is not None and not candidate.failed:
+            candidate.values["parent_id"] = ref_map.get(candidate.parent)
+
+
+def _set_created_parents(session: Session, created: list[Candidate]) -> None:
+    rows = [{"id": c.client_id, "parent_id": c.values["parent_id"]} for c in created if c.values.get("parent_id")]
+    if rows:
+        session.execute(update(Client), rows)
+
+
+def _update_clients(
+    session: Session, ctx: TenantContext, updates: list[Candidate], policy: Policy, now: datetime
+) -> dict[int, dict[str, tuple[Any, Any]]]:
+    changed: dict[int, dict[str, tuple[Any, Any]]] = {}
+    if not updates:
+        return changed
+    current = _load_for_update(session, ctx, [c.client_id for c in updates if c.client_id])
+    writes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    audit: list[tuple[str, str, str, Any, Any, datetime]] = []
+    for candidate in updates:
+        assert candidate.client_id is not None
+        before = current[candidate.client_id]
+        diff = {a: (before.get(a), v) for a, v in candidate.values.items() if a not in NO_UPDATE_ON and before.get(a) != v}
+        if not diff:
+            continue
+        visible = {a: d for a, d in diff.items() if a in BY_ATTR}
+        if visible:
+            changed[candidate.index] = {BY_ATTR[a].json: (_jsonable(b), _jsonable(v)) for a, (b, v) in visible.items()}
+        row = {a: v for a, (_b, v) in diff.items()}
+        row["updated_at"] = now
+        row["id"] = candidate.client_id
+        writes.setdefault(tuple(sorted(row)), []).append(row)
+        audit.extend((candidate.client_id, "updated", BY_ATTR[a].json, _jsonable(b), _jsonable(v), now) for a, (b, v) in visible.items())
+    for rows in writes.values():
+        session.execute(update(Client), rows)
+    _audit(session, ctx, policy, audit)
+    return changed
+
+
+def _load_for_update(session: Session, ctx: TenantContext, ids: list[str]) -> dict[str, dict[str, Any]]:
+    columns = [getattr(Client, a) for a in (*BY_ATTR, *DERIVED_ATTRS)]
+    out: dict[str, dict[str, Any]] = {}
+    for part in chunked(ids):
+        query = select(Client.id, *columns).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(part))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in session.execute(query):
+            mapping = dict(row._mapping)
+            out[mapping.pop("id")] = mapping
+    return out
+
+
+def _insert_refs(session: Session, ctx: TenantContext, candidates: list[Candidate], existing: Existing) -> None:
+    known = lookup_refs(session, ctx, {r for c in candidates for r in c.refs if r not in existing.by_ref})
+    rows = [
+        {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": c.client_id, "source": r.source,
+         "external_id": r.external_id, "language": r.language}
+        for c in candidates for r in c.refs if r not in existing.by_ref and r not in known
+    ]  # fmt: skip
+    insert_fn = _insert_for(session)
+    for part in chunked(rows, INSERT_CHUNK):
+        session.execute(insert_fn(ExternalRef).values(list(part)).on_conflict_do_nothing())
+
+
+def _audit(session: Session, ctx: TenantContext, policy: Policy, entries: list[tuple[str, str, str, Any, Any, datetime]]) -> None:
+    rows = [
+        {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": client_id, "job_id": policy.job_id,
+         "action": action, "field": field, "before": before, "after": after, "at": at}
+        for client_id, action, field, before, after, at in entries
+    ]  # fmt: skip
+    for part in chunked(rows, INSERT_CHUNK):
+        session.execute(insert(ClientChange), list(part))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

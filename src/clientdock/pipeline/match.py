@@ -1,0 +1,186 @@
+"""Match: find the existing client of every candidate, set-based, and catch duplicates.
+
+Keys are tried in the door's order (``Policy.match_on``): id, trackingId, an external
+reference (source, id, language), email (case-insensitive). Inside one batch the first
+record that claims a client, an email or a key wins; later ones fail as duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clientdock.clients.models import Client, ClientGroup, ExternalRef
+from clientdock.pipeline.context import TenantContext
+from clientdock.pipeline.records import Candidate, Policy, Ref
+
+IN_CHUNK = 500
+
+
+def chunked(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class Existing:
+    """What the database already holds for the keys a batch mentions."""
+
+    ids: set[str] = field(default_factory=set)
+    by_tracking: dict[str, str] = field(default_factory=dict)
+    by_email: dict[str, str] = field(default_factory=dict)
+    by_ref: dict[Ref, str] = field(default_factory=dict)
+
+
+def lookup(session: Session, ctx: TenantContext, candidates: Sequence[Candidate]) -> Existing:
+    found = Existing()
+    ids = sorted({c.match_id for c in candidates if c.match_id})
+    tracking = sorted({c.values["tracking_id"] for c in candidates if c.values.get("tracking_id")})
+    emails = sorted({c.values["email_key"] for c in candidates if c.values.get("email_key")})
+    refs = {r for c in candidates for r in c.refs} | {c.parent for c in candidates if c.parent}
+    for part in chunked(ids):
+        found.ids.update(session.scalars(select(Client.id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(part))))
+    for part in chunked(tracking):
+        query = select(Client.tracking_id, Client.id).where(Client.tenant_id == ctx.tenant_id, Client.tracking_id.in_(part))
+        found.by_tracking.update({row[0]: row[1] for row in session.execute(query)})
+    for part in chunked(emails):
+        query = select(Client.email_key, Client.id).where(Client.tenant_id == ctx.tenant_id, Client.email_key.in_(part))
+        found.by_email.update({row[0]: row[1] for row in session.execute(query)})
+    found.by_ref = lookup_refs(session, ctx, refs)
+    return found
+
+
+def lookup_refs(session: Session, ctx: TenantContext, refs: Iterable[Ref]) -> dict[Ref, str]:
+    wanted = set(refs)
+    external_ids = sorted({r.external_id for r in wanted})
+    out: dict[Ref, str] = {}
+    for part in chunked(external_ids):
+        query = select(ExternalRef.source, ExternalRef.external_id, ExternalRef.language, ExternalRef.client_id).where(
+            ExternalRef.tenant_id == ctx.tenant_id, ExternalRef.external_id.in_(part)
+        )
+        for source, external_id, language, client_id in session.execute(query):
+            ref = Ref(source, external_id, language)
+            if ref in wanted:
+                out[ref] = client_id
+    return out
+
+
+@dataclass
+class _Claims:
+    clients: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, int] = field(default_factory=dict)
+    tracking: dict[str, int] = field(default_factory=dict)
+    refs: dict[Ref, int] = field(default_factory=dict)
+
+
+def match(session: Session, ctx: TenantContext, candidates: Sequence[Candidate], policy: Policy) -> Existing:
+    check_references(session, ctx, candidates)
+    live = [c for c in candidates if not c.failed]
+    existing = lookup(session, ctx, live)
+    claims = _Claims()
+    for candidate in live:
+        _match_one(candidate, existing, policy)
+        _claim(candidate, existing, claims)
+    _resolve_parents(live, existing, claims)
+    return existing
+
+
+def _match_one(candidate: Candidate, existing: Existing, policy: Policy) -> None:
+    for key in policy.match_on:
+        client_id, how = _find(candidate, existing, key)
+        if client_id:
+            candidate.client_id, candidate.matched_by = client_id, how
+            return
+        if key == "id" and candidate.match_id:
+            candidate.warnings.append(f"ID '{candidate.match_id}' is not a client of this tenant; matched by the other keys")
+
+
+def _find(candidate: Candidate, existing: Existing, key: str) -> tuple[str | None, str]:
+    if key == "id" and candidate.match_id in existing.ids:
+        return candidate.match_id, "id"
+    if key == "trackingId" and candidate.values.get("tracking_id"):
+        return existing.by_tracking.get(candidate.values["tracking_id"]), "trackingId"
+    if key == "ref":
+        for ref in candidate.refs:
+            if ref in existing.by_ref:
+                return existing.by_ref[ref], "ref"
+    if key == "email" and candidate.values.get("email_key"):
+        return existing.by_email.get(candidate.values["email_key"]), "email"
+    return None, key
+
+
+def _claim(candidate: Candidate, existing: Existing, claims: _Claims) -> None:
+    """Fail the candidate when an earlier one of the batch, or another client, holds its keys."""
+    index = candidate.index
+    if candidate.client_id is not None:
+        first = claims.clients.get(candidate.client_id)
+        if first is not None:
+            candidate.fail(_key_field(candidate), f"duplicate: the same client as row {first}", code="duplicate")
+            return
+    email = candidate.values.get("email_key")
+    if email:
+        if email in claims.emails:
+            candidate.fail("email", f"duplicate: email already used by row {claims.emails[email]}", code="duplicate")
+            return
+        owner = existing.by_email.get(email)
+        if owner is not None and owner != candidate.client_id:
+            candidate.fail("email", "already belongs to another client of this tenant", code="duplicate")
+            return
+    tracking = candidate.values.get("tracking_id")
+    if tracking:
+        if tracking in claims.tracking:
+            candidate.fail("trackingId", f"duplicate: trackingId already used by row {claims.tracking[tracking]}", code="duplicate")
+            return
+        owner = existing.by_tracking.get(tracking)
+        if owner is not None and owner != candidate.client_id:
+            candidate.fail("trackingId", "already belongs to another client of this tenant", code="duplicate")
+            return
+    for ref in candidate.refs:
+        if ref in claims.refs:
+            candidate.fail("sourceId", f"duplicate: {ref.lookup_key} already used by item {claims.refs[ref]}", code="duplicate")
+            return
+    if candidate.client_id is not None:
+        claims.clients[candidate.client_id] = index
+    if email:
+        claims.emails[email] = index
+    if tracking:
+        claims.tracking[tracking] = index
+    for ref in candidate.refs:
+        claims.refs[ref] = index
+
+
+def _key_field(candidate: Candidate) -> str:
+    return {"id": "id", "trackingId": "trackingId", "ref": "sourceId", "email": "email"}.get(candidate.matched_by or "", "id")
+
+
+def _resolve_parents(live: Sequence[Candidate], existing: Existing, claims: _Claims) -> None:
+    for candidate in live:
+        if candidate.failed or candidate.parent is None:
+            continue
+        if candidate.parent in existing.by_ref or candidate.parent in claims.refs:
+            continue
+        candidate.fail("parent", f"no client with lookupKey '{candidate.parent.lookup_key}' in this tenant or this request", code="invalid")
+
+
+def check_references(session: Session, ctx: TenantContext, candidates: Sequence[Candidate]) -> None:
+    """Fail candidates naming a client group or a parent client the tenant does not have."""
+    live = [c for c in candidates if not c.failed]
+    groups = sorted({c.values["client_group_id"] for c in live if c.values.get("client_group_id")})
+    parents = sorted({c.values["parent_id"] for c in live if c.values.get("parent_id")})
+    known_groups: set[str] = set()
+    for part in chunked(groups):
+        known_groups.update(session.scalars(select(ClientGroup.id).where(ClientGroup.tenant_id == ctx.tenant_id, ClientGroup.id.in_(part))))
+    known_parents: set[str] = set()
+    for part in chunked(parents):
+        known_parents.update(session.scalars(select(Client.id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(part))))
+    for candidate in live:
+        group = candidate.values.get("client_group_id")
+        if group and group not in known_groups:
+            candidate.fail("clientGroupId", f"no client group '{group}' in this tenant")
+        parent = candidate.values.get("parent_id")
+        if parent and parent not in known_parents:
+            candidate.fail("parentId", f"no client '{parent}' in this tenant")

@@ -1,0 +1,186 @@
+"""Normalise: raw values -> stored values, field by field, collecting every error.
+
+Trim, case-fold emails, E.164 phones, ISO dates, enums with aliases. Only the fields present
+in the raw record are produced (omit = unchanged); ``name`` is derived from the name parts
+when the input gives parts but no name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from clientdock.clients.fields import BY_JSON, FieldSpec
+from clientdock.pipeline import values as v
+from clientdock.pipeline.context import TenantContext
+from clientdock.pipeline.records import Candidate, RawRecord
+
+_NOT_NULL = ("type", "name", "active")
+ATTRIBUTE_TYPES = ("string", "text", "number", "integer", "boolean", "date", "datetime")
+ADDRESS_KEYS = (
+    "type", "line1", "line2", "line3", "line4", "street", "houseNumber", "city", "region",
+    "postalCode", "country", "countryCode",
+)  # fmt: skip
+
+
+def normalise(record: RawRecord, ctx: TenantContext) -> Candidate:
+    candidate = Candidate(
+        index=record.index,
+        lookup_key=record.lookup_key,
+        values={},
+        refs=list(record.refs),
+        parent=record.parent,
+        errors=list(record.errors),
+        warnings=list(record.warnings),
+    )
+    for name, raw in record.fields.items():
+        if name == "id":
+            candidate.match_id = _optional_id(raw, candidate)
+            continue
+        spec = BY_JSON.get(name)
+        if spec is None:
+            candidate.fail(name, "is not a client field")
+            continue
+        try:
+            _normalise_field(spec, raw, candidate, ctx)
+        except v.InvalidValue as exc:
+            candidate.fail(name, str(exc))
+    _derive_name(record, candidate)
+    return candidate
+
+
+def _optional_id(raw: Any, candidate: Candidate) -> str | None:
+    try:
+        return v.strip_text(raw) or None
+    except v.InvalidValue as exc:
+        candidate.fail("id", str(exc))
+        return None
+
+
+def _normalise_field(spec: FieldSpec, raw: Any, candidate: Candidate, ctx: TenantContext) -> None:
+    out = candidate.values
+    if raw is None and spec.kind in ("tags", "attributes", "addresses"):
+        raise v.InvalidValue("must be a list, not null")
+    if spec.kind == "email":
+        stored, warning = v.email(raw) if raw is not None else (None, None)
+        out["email"], out["email_key"] = stored, v.email_key(stored)
+        if warning:
+            candidate.warnings.append(f"{spec.json}: {warning}")
+        return
+    if spec.kind == "phone":
+        given, e164 = v.phone(raw, region=ctx.setting("defaultRegion")) if raw is not None else (None, None)
+        out[spec.attr], out[f"{spec.attr}_e164"] = given, e164
+        return
+    if raw is None:
+        if spec.attr in _NOT_NULL:
+            raise v.InvalidValue("may not be null")
+        out[spec.attr] = None
+        return
+    converted = _CONVERTERS[spec.kind](spec, raw, ctx)
+    if converted is None and spec.attr in _NOT_NULL:
+        return
+    out[spec.attr] = converted
+
+
+def _text(spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    return v.text(raw, max_length=spec.max_length)
+
+
+def _name(spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    return v.text(raw, max_length=spec.max_length, name_like=True)
+
+
+def _group(spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    return v.text(raw, max_length=64)
+
+
+def _date(_spec: FieldSpec, raw: Any, ctx: TenantContext) -> Any:
+    return v.iso_date(raw, order=ctx.setting("dateOrder"))
+
+
+def _attributes(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    if not isinstance(raw, list):
+        raise v.InvalidValue("must be a list of {class, name, type, value}")
+    out: list[dict[str, Any]] = []
+    for position, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise v.InvalidValue(f"item {position} must be an object")
+        unknown = set(item) - {"class", "name", "type", "value"}
+        if unknown:
+            raise v.InvalidValue(f"item {position} has unknown keys {sorted(unknown)}")
+        name = v.text(item.get("name") or "", max_length=100)
+        if not name:
+            raise v.InvalidValue(f"item {position} needs a name")
+        kind = (v.text(item.get("type") or "string", max_length=20) or "string").lower()
+        if kind not in ATTRIBUTE_TYPES:
+            raise v.InvalidValue(f"item {position} type '{kind}' is not one of {', '.join(ATTRIBUTE_TYPES)}")
+        value = _typed_attribute(kind, item.get("value"), position)
+        cls = v.text(item.get("class") or "", max_length=100)
+        out.append({"class": cls, "name": name, "type": kind, "value": value})
+    return out
+
+
+def _typed_attribute(kind: str, raw: Any, position: int) -> Any:
+    if raw is None:
+        return None
+    try:
+        if kind in ("number", "integer"):
+            number = float(raw) if not isinstance(raw, bool) else None
+            if number is None:
+                raise ValueError
+            return int(number) if kind == "integer" or number.is_integer() else number
+        if kind == "boolean":
+            return v.boolean(raw)
+        if kind == "date":
+            return v.iso_date(raw)
+        if kind == "datetime":
+            stamp = v.instant(raw)
+            return stamp.isoformat() if stamp else None
+        return v.text(raw, max_length=4000)
+    except (ValueError, TypeError) as exc:
+        raise v.InvalidValue(f"item {position} value '{raw}' is not a valid {kind}") from exc
+
+
+def _addresses(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    if not isinstance(raw, list):
+        raise v.InvalidValue("must be a list of address objects")
+    out: list[dict[str, Any]] = []
+    for position, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise v.InvalidValue(f"item {position} must be an object")
+        unknown = set(item) - set(ADDRESS_KEYS)
+        if unknown:
+            raise v.InvalidValue(f"item {position} has unknown keys {sorted(unknown)}; use {', '.join(ADDRESS_KEYS)}")
+        cleaned = {key: v.text(value, max_length=255) for key, value in item.items() if value is not None}
+        out.append({key: value for key, value in cleaned.items() if value is not None})
+    return out
+
+
+def _instant(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    return v.instant(raw)
+
+
+_CONVERTERS: dict[str, Callable[[FieldSpec, Any, TenantContext], Any]] = {
+    "text": _text,
+    "name": _name,
+    "type": lambda _s, raw, _c: v.client_type(raw),
+    "bool": lambda _s, raw, _c: v.boolean(raw),
+    "tags": lambda _s, raw, _c: v.tags(raw),
+    "group": _group,
+    "client_ref": _group,
+    "date": _date,
+    "attributes": _attributes,
+    "addresses": _addresses,
+    "instant": _instant,
+}
+
+
+def _derive_name(record: RawRecord, candidate: Candidate) -> None:
+    if "name" in record.fields or candidate.values.get("name"):
+        return
+    parts = [candidate.values.get(a) for a in ("first_name", "middle_name", "last_name")]
+    present = [p for p in parts if p]
+    if present:
+        candidate.values["name"] = " ".join(present)
+    elif candidate.values.get("company") and not any(a in record.fields for a in ("firstName", "lastName")):
+        candidate.values["name"] = candidate.values["company"]

@@ -1,0 +1,92 @@
+"""The data that flows through the pipeline, from a door's raw record to a row outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from clientdock.errors import FieldError
+
+Action = Literal["created", "updated", "unchanged", "skipped", "failed"]
+MatchKey = Literal["id", "trackingId", "ref", "email"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An identity in another system: (source, external id, language)."""
+
+    source: str
+    external_id: str
+    language: str = ""
+
+    @property
+    def lookup_key(self) -> str:
+        return f"{self.source}/{self.external_id}/{self.language}"
+
+
+@dataclass
+class RawRecord:
+    """One input item after the door: canonical (camelCase) field names, raw values.
+
+    Only the fields present in the input are in ``fields``: omit means unchanged.
+    """
+
+    index: int
+    fields: dict[str, Any]
+    refs: list[Ref] = field(default_factory=list)
+    parent: Ref | None = None
+    lookup_key: str | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Candidate:
+    """A normalised record (model attribute names) on its way to the database."""
+
+    index: int
+    lookup_key: str | None
+    values: dict[str, Any]
+    refs: list[Ref] = field(default_factory=list)
+    parent: Ref | None = None
+    match_id: str | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    client_id: str | None = None
+    matched_by: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def fail(self, field_name: str | None, message: str, code: str = "invalid") -> None:
+        self.errors.append(FieldError(field_name, message, self.index, code))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a door wants its records applied."""
+
+    match_on: tuple[MatchKey, ...]
+    required: tuple[str, ...] = ()
+    required_on_create: tuple[str, ...] = ()
+    allow_create: bool = True
+    allow_update: bool = True
+    job_id: str | None = None
+    actor: str | None = None
+
+
+@dataclass
+class RowOutcome:
+    index: int
+    lookup_key: str | None
+    action: Action
+    client_id: str | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def messages(self) -> list[str]:
+        located = [f"{e.field}: {e.message}" if e.field else e.message for e in self.errors]
+        return located + self.warnings

@@ -1,0 +1,31 @@
+"""Report: counts and the one result shape every door projects from."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from clientdock.pipeline.records import RowOutcome
+
+ACTIONS = ("created", "updated", "unchanged", "skipped", "failed")
+
+
+def counts(outcomes: Iterable[RowOutcome]) -> dict[str, int]:
+    tally = Counter(o.action for o in outcomes)
+    return {action: tally.get(action, 0) for action in ACTIONS}
+
+
+def outcome_json(outcome: RowOutcome) -> dict[str, Any]:
+    """The shared result shape: index, lookupKey, action, id, messages (+ errors, changes)."""
+    out: dict[str, Any] = {
+        "index": outcome.index,
+        "lookupKey": outcome.lookup_key,
+        "action": outcome.action,
+        "id": outcome.client_id,
+        "messages": outcome.messages,
+        "errors": [e.as_dict() for e in outcome.errors],
+    }
+    if outcome.changes:
+        out["changes"] = {f: {"before": b, "after": a} for f, (b, a) in outcome.changes.items()}
+    return out

@@ -1,0 +1,31 @@
+"""Validate: the rules a record must meet beyond the shape of each value.
+
+Required fields (always, or only when the record would create a client) are checked here,
+so that a missing field is reported with its name and row and never reaches the database.
+"""
+
+from __future__ import annotations
+
+from clientdock.clients.fields import BY_JSON
+from clientdock.pipeline.records import Candidate, Policy
+
+
+def _attr(json_name: str) -> str:
+    spec = BY_JSON.get(json_name)
+    return spec.attr if spec else json_name
+
+
+def check_required(candidate: Candidate, fields: tuple[str, ...]) -> None:
+    for name in fields:
+        if candidate.values.get(_attr(name)) in (None, "", []):
+            already = any(e.field == name for e in candidate.errors)
+            if not already:
+                candidate.fail(name, "is required", code="missing")
+
+
+def validate(candidate: Candidate, policy: Policy) -> None:
+    check_required(candidate, policy.required)
+
+
+def validate_create(candidate: Candidate, policy: Policy) -> None:
+    check_required(candidate, policy.required_on_create)

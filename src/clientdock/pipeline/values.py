@@ -1,0 +1,196 @@
+"""Converters from raw input values to stored values, one per kind of field.
+
+Each converter returns the normalised value or raises :class:`InvalidValue` with a message
+meant for a person; the caller adds the field and row.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from clientdock.clients.types import CLIENT_TYPES, canonical_type
+
+
+class InvalidValue(ValueError):
+    """A value that cannot be stored in its field."""
+
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_RESERVED_TLDS = ("invalid", "example", "test", "localhost", "local")
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
+_TRUE = {"true", "yes", "y", "1", "on", "t"}
+_FALSE = {"false", "no", "n", "0", "off", "f"}
+
+
+def strip_text(value: Any) -> str:
+    """Trim leading/trailing whitespace, Unicode spaces included; keep the inside as given."""
+    if isinstance(value, bool):
+        raise InvalidValue("must be text, not a boolean")
+    if isinstance(value, int | float):
+        value = _number_text(value)
+    if not isinstance(value, str):
+        raise InvalidValue(f"must be text, not {type(value).__name__}")
+    return value.strip()
+
+
+def _number_text(value: float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def text(value: Any, *, max_length: int, name_like: bool = False) -> str | None:
+    out = strip_text(value)
+    if name_like:
+        out = _CONTROL.sub("", out)
+    if len(out) > max_length:
+        raise InvalidValue(f"is {len(out)} characters long; at most {max_length} allowed")
+    return out or None
+
+
+def email(value: Any) -> tuple[str | None, str | None]:
+    """Return (stored email, warning). Syntax only, no DNS; domain lower-cased."""
+    raw = strip_text(value).translate(_ZERO_WIDTH)
+    if not raw:
+        return None, None
+    if len(raw) > 320 or not _EMAIL_SHAPE.match(raw):
+        raise InvalidValue(f"'{_clip(raw)}' is not a valid email address")
+    try:
+        result = validate_email(raw, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise InvalidValue(f"'{_clip(raw)}' is not a valid email address: {exc}") from exc
+    local, _, domain = result.normalized.rpartition("@")
+    stored = f"{local}@{domain.lower()}"
+    warning = None
+    if domain.lower().rsplit(".", 1)[-1] in _RESERVED_TLDS:
+        warning = f"email domain '{domain.lower()}' is reserved and cannot receive mail"
+    return stored, warning
+
+
+def email_key(stored: str | None) -> str | None:
+    return stored.casefold() if stored else None
+
+
+def phone(value: Any, *, region: str) -> tuple[str | None, str | None]:
+    """Return (as given, E.164 or None). Spreadsheet damage such as 4.47911E+11 is refused."""
+    raw = strip_text(value).translate(_ZERO_WIDTH)
+    if not raw:
+        return None, None
+    if _SCIENTIFIC.match(raw):
+        raise InvalidValue(f"'{raw}' looks like a number mangled by a spreadsheet (scientific notation)")
+    if len(raw) > 100:
+        raise InvalidValue("is longer than 100 characters")
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw, None
+    if not phonenumbers.is_possible_number(parsed):
+        return raw, None
+    return raw, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def boolean(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raw = strip_text(value).lower()
+    if not raw:
+        return None
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise InvalidValue(f"'{_clip(raw)}' is not a boolean (use true/false, yes/no, 1/0)")
+
+
+def client_type(value: Any) -> str | None:
+    raw = strip_text(value)
+    if not raw:
+        return None
+    found = canonical_type(raw)
+    if found is None:
+        raise InvalidValue(f"'{_clip(raw)}' is not a client type; use one of {', '.join(CLIENT_TYPES)}")
+    return found
+
+
+def iso_date(value: Any, *, order: str = "DMY") -> str | None:
+    """A date as ISO ``YYYY-MM-DD``; ISO input always works, else ``order`` (DMY or MDY) decides."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raw = strip_text(value)
+    if not raw:
+        return None
+    parsed = parse_date(raw, order=order)
+    if parsed is None:
+        raise InvalidValue(f"'{_clip(raw)}' is not a date (use YYYY-MM-DD)")
+    return parsed.isoformat()
+
+
+_SLASHED = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+
+
+def parse_date(raw: str, *, order: str = "DMY") -> date | None:
+    try:
+        return date.fromisoformat(raw[:10]) if len(raw) >= 10 and raw[4] == "-" else date.fromisoformat(raw)
+    except ValueError:
+        pass
+    match = _SLASHED.match(raw)
+    if not match:
+        return None
+    first, second, year = (int(g) for g in match.groups())
+    day, month = (first, second) if order == "DMY" else (second, first)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    raw = strip_text(value)
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        as_date = parse_date(raw)
+        if as_date is None:
+            raise InvalidValue(f"'{_clip(raw)}' is not a date-time (use ISO 8601)") from None
+        parsed = datetime(as_date.year, as_date.month, as_date.day)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def tags(value: Any) -> list[str]:
+    """Tags from a list, or from a text cell separated by commas or semicolons."""
+    if isinstance(value, str):
+        items: list[Any] = re.split(r"[;,]", value)
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise InvalidValue("must be a list of strings")
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidValue("must be a list of strings")
+        tag = unicodedata.normalize("NFC", item.strip())
+        if len(tag) > 100:
+            raise InvalidValue("a tag is longer than 100 characters")
+        if tag and tag not in out:
+            out.append(tag)
+    return out
+
+
+def _clip(raw: str, limit: int = 60) -> str:
+    return raw if len(raw) <= limit else raw[:limit] + "…"

@@ -1,0 +1,84 @@
+"""Idempotency-Key for every POST (IETF draft semantics).
+
+Same key + same body within 24 h replays the first answer; same key + another body is 422;
+same key while the first request is still running is 409. Keys are scoped to the credential
+that sent them, so two tenants can never see each other's answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from fastapi import Request, Response
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from clientdock.db import Database, utcnow
+from clientdock.errors import Conflict, FieldError, UnprocessableIdempotency
+from clientdock.problems import problem
+from clientdock.tenants.auth import presented_key
+from clientdock.tenants.keys import hash_key
+from clientdock.tenants.models import IdempotencyRecord
+
+HEADER = "idempotency-key"
+TTL = timedelta(hours=24)
+REPLAYED_HEADERS = ("content-type", "location", "retry-after", "preference-applied")
+
+
+def _claim(db: Database, principal: str, key: str, digest: str) -> IdempotencyRecord | None:
+    """Record the key as in flight; return the earlier record when there is one."""
+    with db.session() as session:
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - TTL))
+        found = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key))
+        if found is not None:
+            return found
+        session.add(IdempotencyRecord(principal=principal, key=key, request_hash=digest))
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key))
+    return None
+
+
+def _store(db: Database, principal: str, key: str, status: int, body: bytes, headers: dict[str, str]) -> None:
+    with db.session() as session:
+        record = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key))
+        if record is None:
+            return
+        if status >= 500 or status in (401, 403, 429):
+            session.delete(record)
+            return
+        record.status_code, record.response_body, record.response_headers = status, body.decode(), headers
+
+
+async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    key = request.headers.get(HEADER)
+    credential = presented_key(request)
+    if request.method != "POST" or not key or not credential:
+        return await call_next(request)
+    if len(key) > 255:
+        return problem(400, "Bad request", "Idempotency-Key is longer than 255 characters", [FieldError("Idempotency-Key", "too long")])
+    db: Database = request.app.state.db
+    body = await request.body()
+    digest = hashlib.sha256(request.url.path.encode() + b"\0" + (request.url.query or "").encode() + b"\0" + body).hexdigest()
+    principal = hash_key(credential)[:64]
+    earlier = await run_in_threadpool(_claim, db, principal, key, digest)
+    if earlier is not None:
+        if earlier.request_hash != digest:
+            exc: Exception = UnprocessableIdempotency("this Idempotency-Key was used with a different request")
+            return problem(422, "Idempotency key reused with another request", str(exc), [FieldError("Idempotency-Key", str(exc))])
+        if earlier.status_code is None:
+            conflict = Conflict("a request with this Idempotency-Key is still being processed; retry later")
+            return problem(409, conflict.title, conflict.detail, [FieldError("Idempotency-Key", conflict.detail)])
+        headers = {**earlier.response_headers, "Idempotent-Replayed": "true"}
+        return Response(earlier.response_body or "", status_code=earlier.status_code, headers=headers)
+    response = await call_next(request)
+    chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
+    payload = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
+    kept = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
+    await run_in_threadpool(_store, db, principal, key, response.status_code, payload, kept)
+    return Response(payload, status_code=response.status_code, headers=dict(response.headers))

@@ -1,0 +1,131 @@
+"""Tenants, their settings and their credentials."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clientdock.clients.models import ClientGroup
+from clientdock.clients.types import CLIENT_TYPES
+from clientdock.db import utcnow
+from clientdock.errors import Conflict, NotFound, ValidationFailed
+from clientdock.pipeline.context import DEFAULT_SETTINGS, effective_settings
+from clientdock.tenants import keys
+from clientdock.tenants.models import ApiKey, Tenant
+
+TENANT_SCOPES = ("clients:read", "clients:write", "imports:write", "admin")
+UNASSIGNED = "Unassigned"
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    id: str
+    key: str
+
+
+def create_tenant(session: Session, code: str, name: str | None = None) -> Tenant:
+    if not _CODE.match(code):
+        raise ValidationFailed.for_field("code", "use 1-64 letters, digits, '.', '-' or '_'")
+    if session.scalar(select(Tenant.id).where(Tenant.code == code)):
+        raise Conflict(f"tenant '{code}' already exists")
+    tenant = Tenant(code=code, name=name or code, settings={})
+    session.add(tenant)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"tenant '{code}' already exists") from exc
+    session.add(ClientGroup(tenant_id=tenant.id, name=UNASSIGNED, is_default=True))
+    session.flush()
+    return tenant
+
+
+def get_tenant(session: Session, code: str) -> Tenant:
+    tenant = session.scalar(select(Tenant).where(Tenant.code == code))
+    if tenant is None:
+        raise NotFound(f"no tenant '{code}'")
+    return tenant
+
+
+def issue_key(
+    session: Session, *, kind: str, tenant_id: str | None = None, app_id: str | None = None, scopes: list[str] | None = None
+) -> IssuedKey:
+    if scopes is not None:
+        unknown = [s for s in scopes if s not in TENANT_SCOPES]
+        if unknown:
+            raise ValidationFailed.for_field("scope", f"unknown scope(s) {unknown}; use {', '.join(TENANT_SCOPES)}")
+    prefix, secret = keys.generate()
+    row = ApiKey(
+        kind=kind, tenant_id=tenant_id, app_id=app_id, prefix=prefix, secret_hash=keys.hash_key(secret),
+        scopes=list(scopes if scopes is not None else (TENANT_SCOPES if kind == "tenant" else [])),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return IssuedKey(row.id, secret)
+
+
+def revoke_key(session: Session, key_id: str) -> ApiKey:
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"no API key '{key_id}'")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def find_key(session: Session, key: str) -> ApiKey | None:
+    prefix = keys.prefix_of(key)
+    if prefix is None:
+        return None
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None or row.revoked_at is not None or not keys.matches(key, row.secret_hash):
+        return None
+    return row
+
+
+SETTING_RULES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "defaultType": (str, "one of " + ", ".join(CLIENT_TYPES)),
+    "defaultActive": (bool, "true or false"),
+    "defaultProject": ((str, type(None)), "text or null"),
+    "defaultDesk": ((str, type(None)), "text or null"),
+    "importRowLimit": (int, "a whole number from 1 to 10000000"),
+    "dateOrder": (str, "DMY or MDY"),
+    "defaultRegion": (str, "a two-letter region code such as GB"),
+}
+
+
+def update_settings(session: Session, tenant: Tenant, changes: dict[str, Any]) -> dict[str, Any]:
+    errors = []
+    for key, value in changes.items():
+        rule = SETTING_RULES.get(key)
+        if rule is None:
+            errors.append(ValidationFailed.for_field(key, f"is not a setting; use {', '.join(DEFAULT_SETTINGS)}").errors[0])
+        elif not _valid_setting(key, value):
+            errors.append(ValidationFailed.for_field(key, f"must be {rule[1]}").errors[0])
+    if errors:
+        raise ValidationFailed("invalid settings", errors)
+    tenant.settings = {**(tenant.settings or {}), **changes}
+    session.flush()
+    return effective_settings(tenant)
+
+
+def _valid_setting(key: str, value: Any) -> bool:
+    kind, _ = SETTING_RULES[key]
+    if isinstance(value, bool) and kind is int:
+        return False
+    if not isinstance(value, kind):
+        return False
+    if key == "defaultType":
+        return value in CLIENT_TYPES
+    if key == "importRowLimit":
+        return 1 <= value <= 10_000_000
+    if key == "dateOrder":
+        return value in ("DMY", "MDY")
+    if key == "defaultRegion":
+        return isinstance(value, str) and len(value) == 2 and value.isalpha()
+    return True
