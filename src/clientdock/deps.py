@@ -21,5 +21,7 @@ def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Sess
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits when the route returns, before the response is
+# sent, so a client never sees a success that was not committed.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 Db = Annotated[Database, Depends(get_database)]

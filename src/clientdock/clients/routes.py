@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from clientdock.clients import service
 from clientdock.clients.schemas import ClientCreate, ClientFields, ClientGroupIn, ClientUpsert, present_fields
@@ -13,7 +14,6 @@ from clientdock.deps import DbSession
 from clientdock.pipeline.context import TenantContext, load_context
 from clientdock.pipeline.records import Ref
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, TenantScope
-from sqlalchemy.orm import Session
 
 router = APIRouter(prefix="/tenants/{tenant}", tags=["clients"])
 

@@ -31,7 +31,9 @@ class AttributeIn(BaseModel):
 class ClientFields(CamelModel):
     """Every writable field; omit a field to leave it unchanged on update."""
 
-    type: str | None = Field(default=None, description="Individual, PrivateLimitedCompany, … (aliases such as 'Personal' or 'ltd' accepted)")
+    type: str | None = Field(
+        default=None, description="Individual, PrivateLimitedCompany, … (aliases such as 'Personal' or 'ltd' accepted)"
+    )
     name: str | None = None
     first_name: str | None = None
     middle_name: str | None = None

@@ -6,10 +6,11 @@ policy, so their field rules are the same as every import's.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, String, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from clientdock.clients.fields import FIELDS
@@ -32,11 +33,11 @@ class ClientFilter:
     type: str | None = None
 
 
-def tenant_clients(ctx: TenantContext) -> Select[tuple[Client]]:
+def tenant_clients(ctx: TenantContext) -> Select[Client]:
     return select(Client).where(Client.tenant_id == ctx.tenant_id)
 
 
-def filtered(ctx: TenantContext, flt: ClientFilter) -> Select[tuple[Client]]:
+def filtered(ctx: TenantContext, flt: ClientFilter) -> Select[Client]:
     query = tenant_clients(ctx)
     if flt.search:
         pattern = f"%{flt.search.strip().lower()}%"
@@ -48,7 +49,8 @@ def filtered(ctx: TenantContext, flt: ClientFilter) -> Select[tuple[Client]]:
     if flt.type:
         query = query.where(Client.type == flt.type)
     if flt.tag:
-        query = query.where(func.lower(Client.tags.as_string()).like(f'%"{flt.tag.lower()}"%'))
+        needle = json.dumps(flt.tag.strip().lower())
+        query = query.where(func.lower(cast(Client.tags, String)).like(f"%{needle}%"))
     return query
 
 

@@ -23,7 +23,7 @@ from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import new_id, utcnow
 from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.match import Existing, chunked, lookup, lookup_refs
-from clientdock.pipeline.records import Candidate, Policy, Ref, RowOutcome
+from clientdock.pipeline.records import Action, Candidate, Policy, Ref, RowOutcome
 from clientdock.pipeline.validate import validate_create
 
 INSERT_CHUNK = 400
@@ -34,9 +34,7 @@ def _insert_for(session: Session) -> Callable[..., Any]:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def apply(
-    session: Session, ctx: TenantContext, candidates: Sequence[Candidate], policy: Policy, existing: Existing
-) -> list[RowOutcome]:
+def apply(session: Session, ctx: TenantContext, candidates: Sequence[Candidate], policy: Policy, existing: Existing) -> list[RowOutcome]:
     now = utcnow()
     outcomes: dict[int, RowOutcome] = {}
     creates = [c for c in candidates if not c.failed and c.client_id is None]
@@ -76,7 +74,7 @@ def _outcome(candidate: Candidate, created: set[int], changed: dict[int, dict[st
     if candidate.index in created:
         return RowOutcome(candidate.index, candidate.lookup_key, "created", candidate.client_id, warnings=candidate.warnings)
     diff = changed.get(candidate.index, {})
-    action = "updated" if diff else "unchanged"
+    action: Action = "updated" if diff else "unchanged"
     return RowOutcome(candidate.index, candidate.lookup_key, action, candidate.client_id, warnings=candidate.warnings, changes=diff)
 
 
@@ -120,9 +118,7 @@ def new_row(ctx: TenantContext, candidate: Candidate, now: datetime) -> dict[str
     return row
 
 
-def _insert_clients(
-    session: Session, ctx: TenantContext, creates: list[Candidate], policy: Policy, now: datetime
-) -> list[Candidate]:
+def _insert_clients(session: Session, ctx: TenantContext, creates: list[Candidate], policy: Policy, now: datetime) -> list[Candidate]:
     """Insert new clients; return the candidates whose row lost a race to another writer."""
     insert_fn = _insert_for(session)
     raced: list[Candidate] = []

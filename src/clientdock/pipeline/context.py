@@ -38,9 +38,7 @@ def effective_settings(tenant: Tenant) -> dict[str, Any]:
 
 
 def load_context(session: Session, tenant: Tenant) -> TenantContext:
-    group_id = session.scalar(
-        select(ClientGroup.id).where(ClientGroup.tenant_id == tenant.id, ClientGroup.is_default.is_(True))
-    )
+    group_id = session.scalar(select(ClientGroup.id).where(ClientGroup.tenant_id == tenant.id, ClientGroup.is_default.is_(True)))
     if group_id is None:
         raise RuntimeError(f"tenant {tenant.code} has no Unassigned group")
     return TenantContext(tenant.id, tenant.code, effective_settings(tenant), group_id)

@@ -111,10 +111,7 @@ def detect_kind(head: bytes, filename: str | None = None, *, path: Path | None =
 
 
 def _refuse(found: str) -> UnsupportedMediaType:
-    return UnsupportedMediaType(
-        f"The file is {found}; only CSV files (or xlsx/xls/ods spreadsheets without macros) "
-        "can be imported."
-    )
+    return UnsupportedMediaType(f"The file is {found}; only CSV files (or xlsx/xls/ods spreadsheets without macros) can be imported.")
 
 
 def _refuse_known_binary(head: bytes) -> None:
@@ -195,10 +192,10 @@ def _check_text(head: bytes) -> None:
         _check_text_chars(text)
         return
     if b"\x00" in head:
-        raise _refuse(f"binary content (NUL bytes; {_magic_name(head)})")
+        raise _refuse(f"binary, not text (it holds NUL bytes; {_magic_name(head)})")
     controls = sum(head.count(bytes([c])) for c in _CONTROL_CODES)
     if head and controls / len(head) > MAX_CONTROL_RATIO:
-        raise _refuse(f"binary content ({_magic_name(head)})")
+        raise _refuse(f"binary, not text ({_magic_name(head)})")
 
 
 _CONTROL_CODES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1B}
@@ -206,10 +203,10 @@ _CONTROL_CODES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1B}
 
 def _check_text_chars(text: str) -> None:
     if "\x00" in text:
-        raise _refuse("binary content (NUL characters in UTF-16/32 text)")
+        raise _refuse("binary, not text (it holds NUL characters)")
     controls = sum(1 for ch in text if ord(ch) in _CONTROL_CODES)
     if text and controls / len(text) > MAX_CONTROL_RATIO:
-        raise _refuse("binary content (control characters)")
+        raise _refuse("binary, not text (it is full of control characters)")
 
 
 def _magic_name(head: bytes) -> str:
@@ -261,8 +258,7 @@ def _check_zip_safety(infos: list[zipfile.ZipInfo]) -> None:
     unpacked = sum(info.file_size for info in infos)
     if unpacked > MAX_UNPACKED_BYTES:
         raise PayloadTooLarge(
-            f"The workbook unpacks to {unpacked // (1024 * 1024)} MiB, more than the "
-            f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MiB allowed."
+            f"The workbook unpacks to {unpacked // (1024 * 1024)} MiB, more than the {MAX_UNPACKED_BYTES // (1024 * 1024)} MiB allowed."
         )
 
 

@@ -46,10 +46,10 @@ def lookup(session: Session, ctx: TenantContext, candidates: Sequence[Candidate]
         found.ids.update(session.scalars(select(Client.id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(part))))
     for part in chunked(tracking):
         query = select(Client.tracking_id, Client.id).where(Client.tenant_id == ctx.tenant_id, Client.tracking_id.in_(part))
-        found.by_tracking.update({row[0]: row[1] for row in session.execute(query)})
+        found.by_tracking.update({row[0]: row[1] for row in session.execute(query) if row[0]})
     for part in chunked(emails):
         query = select(Client.email_key, Client.id).where(Client.tenant_id == ctx.tenant_id, Client.email_key.in_(part))
-        found.by_email.update({row[0]: row[1] for row in session.execute(query)})
+        found.by_email.update({row[0]: row[1] for row in session.execute(query) if row[0]})
     found.by_ref = lookup_refs(session, ctx, refs)
     return found
 
@@ -142,6 +142,10 @@ def _claim(candidate: Candidate, existing: Existing, claims: _Claims) -> None:
     for ref in candidate.refs:
         if ref in claims.refs:
             candidate.fail("sourceId", f"duplicate: {ref.lookup_key} already used by item {claims.refs[ref]}", code="duplicate")
+            return
+        owner = existing.by_ref.get(ref)
+        if owner is not None and owner != candidate.client_id:
+            candidate.fail("sourceId", f"{ref.lookup_key} already belongs to another client of this tenant", code="duplicate")
             return
     if candidate.client_id is not None:
         claims.clients[candidate.client_id] = index

@@ -12,7 +12,7 @@ ACTIONS = ("created", "updated", "unchanged", "skipped", "failed")
 
 
 def counts(outcomes: Iterable[RowOutcome]) -> dict[str, int]:
-    tally = Counter(o.action for o in outcomes)
+    tally: Counter[str] = Counter(o.action for o in outcomes)
     return {action: tally.get(action, 0) for action in ACTIONS}
 
 

@@ -11,9 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from clientdock.deps import get_session
+from clientdock.deps import DbSession
 from clientdock.errors import Forbidden, Unauthorized
 from clientdock.tenants.models import Tenant
 from clientdock.tenants.service import find_key
@@ -58,7 +57,7 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def authenticate(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+def authenticate(request: Request, session: DbSession) -> Principal:
     key = presented_key(request)
     if not key:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
@@ -79,7 +78,7 @@ class TenantAccess:
     def __init__(self, scope: str) -> None:
         self.scope = scope
 
-    def __call__(self, tenant: str, principal: Authenticated, session: Annotated[Session, Depends(get_session)]) -> TenantScope:
+    def __call__(self, tenant: str, principal: Authenticated, session: DbSession) -> TenantScope:
         if principal.kind != "tenant":
             raise Forbidden(f"a {principal.kind} key cannot act on tenant data")
         row = session.scalar(select(Tenant).where(Tenant.code == tenant))

@@ -123,7 +123,7 @@ def _valid_setting(key: str, value: Any) -> bool:
     if key == "defaultType":
         return value in CLIENT_TYPES
     if key == "importRowLimit":
-        return 1 <= value <= 10_000_000
+        return isinstance(value, int) and 1 <= value <= 10_000_000
     if key == "dateOrder":
         return value in ("DMY", "MDY")
     if key == "defaultRegion":

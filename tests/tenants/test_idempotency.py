@@ -1,0 +1,37 @@
+"""Idempotency-Key on POSTs: replay, 422 on another body, per credential."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import TenantInfo
+
+
+def test_same_key_same_body_replays(client: TestClient, tenant: TenantInfo) -> None:
+    headers = {**tenant.headers, "Idempotency-Key": "abc"}
+    first = client.post(tenant.path("/clients"), json={"name": "Once"}, headers=headers)
+    second = client.post(tenant.path("/clients"), json={"name": "Once"}, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 1
+
+
+def test_same_key_other_body_is_422(client: TestClient, tenant: TenantInfo) -> None:
+    headers = {**tenant.headers, "Idempotency-Key": "abc"}
+    client.post(tenant.path("/clients"), json={"name": "Once"}, headers=headers)
+    response = client.post(tenant.path("/clients"), json={"name": "Twice"}, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_keys_are_per_credential(client: TestClient, tenant: TenantInfo, other_tenant: TenantInfo) -> None:
+    client.post(tenant.path("/clients"), json={"name": "A"}, headers={**tenant.headers, "Idempotency-Key": "k"})
+    theirs = client.post(other_tenant.path("/clients"), json={"name": "A"}, headers={**other_tenant.headers, "Idempotency-Key": "k"})
+    assert theirs.status_code == 201
+    assert client.get(other_tenant.path("/clients"), headers=other_tenant.headers).json()["total"] == 1
+
+
+def test_overlong_key_is_400(client: TestClient, tenant: TenantInfo) -> None:
+    response = client.post(tenant.path("/clients"), json={"name": "A"}, headers={**tenant.headers, "Idempotency-Key": "k" * 300})
+    assert response.status_code == 400
