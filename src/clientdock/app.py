@@ -9,10 +9,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from clientdock.clients.routes import router as clients_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
+from clientdock.imports.bulk import router as bulk_router
+from clientdock.imports.respond import WaiterCap
+from clientdock.imports.routes import router as imports_router
+from clientdock.jobs.engine import JobEngine
 from clientdock.problems import install as install_problems
 from clientdock.settings import Settings, get_settings
 from clientdock.tenants import idempotency
@@ -45,17 +50,28 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     database = db or database_for(settings.resolved_database_url)
 
+    engine = JobEngine(settings, database)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        if settings.start_workers:
+            await run_in_threadpool(engine.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(engine.stop)
 
     app = FastAPI(title="clientdock", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.db = database
     app.state.settings = settings
+    app.state.engine = engine
+    app.state.waiters = WaiterCap(settings.max_sync_waiters)
     install_problems(app)
     app.middleware("http")(idempotency.middleware)
     app.include_router(clients_router)
     app.include_router(tenants_router)
+    app.include_router(imports_router)
+    app.include_router(bulk_router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
     def healthz(database: Db) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from clientdock.clients.models import Client, ClientChange, ClientGroup, ExternalRef
 from clientdock.db import Base
+from clientdock.imports.models import ImportJob, ImportRow
 from clientdock.tenants.models import ApiKey, IdempotencyRecord, Tenant
 
-__all__ = ["ApiKey", "Base", "Client", "ClientChange", "ClientGroup", "ExternalRef", "IdempotencyRecord", "Tenant"]
+__all__ = ["ApiKey", "Base", "Client", "ClientChange", "ClientGroup", "ExternalRef", "IdempotencyRecord", "ImportJob", "ImportRow", "Tenant"]

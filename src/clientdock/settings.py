@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     bulk_batch_limit: int = 1000
     chunk_size: int = 2000
+    worker_concurrency: int = 4
+    tenant_concurrency: int = 1
     executor_id: str = "local"
     app_version: str = "clientdock-jobs-1"
     log_json: bool = False

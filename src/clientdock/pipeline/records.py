@@ -38,6 +38,8 @@ class RawRecord:
     lookup_key: str | None = None
     errors: list[FieldError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    line: int | None = None
+    source: Any = None
 
 
 @dataclass

@@ -28,4 +28,7 @@ def validate(candidate: Candidate, policy: Policy) -> None:
 
 
 def validate_create(candidate: Candidate, policy: Policy) -> None:
+    """Every client needs a name; a door may require more to create one."""
     check_required(candidate, policy.required_on_create)
+    if not candidate.failed and not candidate.values.get("name"):
+        candidate.fail("name", "is required to create a client (give a name, first/last name or company)", code="missing")

@@ -93,3 +93,20 @@ ClientsRead = Annotated[TenantScope, Depends(TenantAccess("clients:read"))]
 ClientsWrite = Annotated[TenantScope, Depends(TenantAccess("clients:write"))]
 ImportsWrite = Annotated[TenantScope, Depends(TenantAccess("imports:write"))]
 TenantAdmin = Annotated[TenantScope, Depends(TenantAccess("admin"))]
+
+
+class KeyTenantAccess:
+    """Dependency for seed paths without a tenant in them: the tenant is the key's own."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def __call__(self, principal: Authenticated, session: DbSession) -> TenantScope:
+        if principal.kind != "tenant" or principal.tenant_id is None:
+            raise Forbidden(f"a {principal.kind} key cannot act on tenant data here")
+        if not principal.has(self.scope):
+            raise Forbidden(f"this API key lacks the scope '{self.scope}'")
+        return TenantScope(session.get_one(Tenant, principal.tenant_id), principal)
+
+
+KeyImportsWrite = Annotated[TenantScope, Depends(KeyTenantAccess("imports:write"))]

@@ -1,0 +1,130 @@
+"""S4: ``POST /users/bulk/sourceId`` — the pipeline run synchronously on a small batch.
+
+Items are keyed by (source, sourceId, language); a parent in the same request resolves
+whatever the order; a bad item fails alone. The batch is recorded as a finished import job
+so it shows among the tenant's imports, with its audit trail and undo.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+
+from clientdock.deps import DbSession
+from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
+from clientdock.imports import service
+from clientdock.imports.deps import AppSettings
+from clientdock.pipeline.context import load_context
+from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
+from clientdock.tenants.auth import KeyImportsWrite
+
+router = APIRouter(tags=["bulk"])
+
+BULK_POLICY = Policy(match_on=("ref",))
+RENAMED = {"fullName": "name"}
+IDENTITY = ("source", "sourceId", "language", "parent")
+CLIENT_KEYS = (
+    "debtorId", "firstName", "middleName", "lastName", "fullName", "title", "dateOfBirth", "gender", "login", "phone",
+    "mobile", "email", "company", "taxNumber", "cocNumber", "primaryLanguage", "abbreviation", "attributes", "addresses",
+    "type", "tags", "note", "active", "companyNumber",
+)  # fmt: skip
+
+
+def _key_text(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _ref(item: dict[str, Any], where: str, errors: list[FieldError], index: int) -> Ref | None:
+    source, source_id = _key_text(item.get("source")), _key_text(item.get("sourceId"))
+    language = item.get("language")
+    if source is None:
+        errors.append(FieldError(f"{where}source", "is required (a non-empty string)", index, "missing"))
+    if source_id is None:
+        errors.append(FieldError(f"{where}sourceId", "is required (a string or number)", index, "missing"))
+    if language is not None and not isinstance(language, str):
+        errors.append(FieldError(f"{where}language", "must be a string", index))
+        language = None
+    if source is None or source_id is None:
+        return None
+    return Ref(source, source_id, (language or "").strip())
+
+
+def to_record(index: int, item: Any) -> RawRecord:
+    """Map one S4 item onto canonical client fields, reporting every problem by field."""
+    if not isinstance(item, dict):
+        return RawRecord(index=index, fields={}, errors=[FieldError(None, "each user must be a JSON object", index)], source=None)
+    errors: list[FieldError] = []
+    ref = _ref(item, "", errors, index)
+    parent = None
+    if item.get("parent") is not None:
+        if isinstance(item["parent"], dict):
+            parent = _ref(item["parent"], "parent.", errors, index)
+        else:
+            errors.append(FieldError("parent", "must be an object {source, sourceId, language}", index))
+    fields = {RENAMED.get(k, k): v for k, v in item.items() if k in CLIENT_KEYS}
+    for key in item:
+        if key not in CLIENT_KEYS and key not in IDENTITY:
+            errors.append(FieldError(key, "is not a known field", index, "unknown"))
+    return RawRecord(
+        index=index, fields=fields, refs=[ref] if ref else [], parent=parent,
+        lookup_key=ref.lookup_key if ref else None, errors=errors, source=item,
+    )  # fmt: skip
+
+
+def entry(outcome: RowOutcome, record: RawRecord) -> dict[str, Any]:
+    failed = outcome.action == "failed"
+    return {
+        "action": "failed" if failed else ("created" if outcome.action == "created" else "updated"),
+        "id": outcome.client_id if not failed else None,
+        "key": record.refs[0].external_id if record.refs else None,
+        "lookupKey": outcome.lookup_key,
+        "success": not failed,
+        "changed": outcome.action in ("created", "updated"),
+    }
+
+
+def messages(outcome: RowOutcome) -> list[str]:
+    out = [f"users[{outcome.index}].{e.field}: {e.message}" if e.field else f"users[{outcome.index}]: {e.message}" for e in outcome.errors]
+    return out + [f"users[{outcome.index}]: {w}" for w in outcome.warnings]
+
+
+@router.post(
+    "/users/bulk/sourceId",
+    summary="Bulk upsert clients by source id (S4)",
+    description=(
+        "Each item is matched by (source, sourceId, language); no match creates, a match updates (omitted fields unchanged). "
+        "A parent given in the same request resolves whatever the order. A bad item fails alone (success false, its reasons "
+        "in `messages` as `users[i].field: …`). At most 1,000 items (413 above). `changed` is false when an update changed "
+        "nothing. The batch is recorded as an import (see `importId`)."
+    ),
+)
+def bulk_upsert(session: DbSession, scope: KeyImportsWrite, settings: AppSettings, body: Any = Body(...)) -> JSONResponse:
+    if not isinstance(body, dict) or "users" not in body:
+        raise ValidationFailed.for_field("users", "is required: send {\"users\": [...]}")
+    users = body["users"]
+    if not isinstance(users, list):
+        raise ValidationFailed.for_field("users", "must be a list")
+    if len(users) > settings.bulk_batch_limit:
+        raise PayloadTooLarge(f"{len(users)} users sent; at most {settings.bulk_batch_limit} per request", [FieldError("users", "too many items")])
+    unknown = sorted(set(body) - {"users"})
+    if unknown:
+        raise ValidationFailed.for_field(unknown[0], "is not a known field; send {\"users\": [...]}")
+    ctx = load_context(session, scope.tenant)
+    records = [to_record(i, item) for i, item in enumerate(users)]
+    request = service.NewJob(door="bulk", policy=BULK_POLICY, started_by=scope.actor)
+    job, outcomes = service.run_inline(session, ctx, request, records)
+    payload = {
+        "data": [entry(o, r) for o, r in zip(outcomes, records, strict=True)],
+        "messages": [m for o in outcomes for m in messages(o)],
+        "total": len(records),
+        "importId": job.id,
+    }
+    return JSONResponse(payload, status_code=200)

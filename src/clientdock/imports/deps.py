@@ -1,0 +1,31 @@
+"""Dependencies of the import routes: the job engine and the waiter cap held by the app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from clientdock.imports.respond import WaiterCap
+from clientdock.jobs.engine import JobEngine
+from clientdock.settings import Settings
+
+
+def get_engine(request: Request) -> JobEngine:
+    engine: JobEngine = request.app.state.engine
+    return engine
+
+
+def get_cap(request: Request) -> WaiterCap:
+    cap: WaiterCap = request.app.state.waiters
+    return cap
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+Engine = Annotated[JobEngine, Depends(get_engine)]
+Waiters = Annotated[WaiterCap, Depends(get_cap)]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]

@@ -1,0 +1,91 @@
+"""The hybrid answer of S0.3 for any door: wait a little for the job, then 201 or 202.
+
+The job row is committed before waiting, and no transaction is held while waiting: each
+poll opens and closes its own short read. Waiters are capped; past the cap the answer is
+202 at once. ``Prefer: wait=N`` and ``Prefer: respond-async`` (RFC 7240) are honoured and
+echoed in ``Preference-Applied``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from clientdock.db import Database
+from clientdock.imports.models import ImportJob
+from clientdock.imports.runner import TERMINAL
+from clientdock.settings import Settings
+
+POLL_SECONDS = 0.2
+_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
+
+
+class WaiterCap:
+    """A non-blocking semaphore: a request either gets a waiting slot now or answers 202."""
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(max(size, 1))
+
+    def __enter__(self) -> bool:
+        self.acquired = self._slots.acquire(blocking=False)
+        return self.acquired
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.acquired:
+            self._slots.release()
+
+
+def wanted_wait(prefer: str | None, default: float) -> tuple[float, str | None]:
+    """Seconds to wait and the preference applied, from a Prefer header."""
+    if not prefer:
+        return default, None
+    if "respond-async" in prefer.lower():
+        return 0.0, "respond-async"
+    match = _WAIT.search(prefer)
+    if match:
+        seconds = int(match.group(1))
+        return float(min(seconds, max(default, 60))), f"wait={seconds}"
+    return default, None
+
+
+def wait_for(db: Database, job_id: str, seconds: float) -> ImportJob:
+    deadline = time.monotonic() + seconds
+    while True:
+        with db.session() as session:
+            job = session.get_one(ImportJob, job_id)
+        if job.status in TERMINAL or time.monotonic() >= deadline:
+            return job
+        time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+
+
+def answer(
+    request: Request,
+    db: Database,
+    settings: Settings,
+    cap: WaiterCap,
+    tenant_code: str,
+    job_id: str,
+    render: Callable[[Session, ImportJob], dict[str, Any]],
+) -> JSONResponse:
+    seconds, applied = wanted_wait(request.headers.get("prefer"), settings.sync_wait_seconds)
+    with cap as slot:
+        if slot and seconds > 0:
+            wait_for(db, job_id, seconds)
+    with db.session() as session:
+        job = session.get_one(ImportJob, job_id)
+        body = render(session, job)
+    location = f"/tenants/{tenant_code}/imports/{job_id}"
+    headers = {"Location": location}
+    if applied:
+        headers["Preference-Applied"] = applied
+    if job.status in TERMINAL:
+        return JSONResponse(body, status_code=201, headers=headers)
+    headers["Retry-After"] = "2"
+    return JSONResponse(body, status_code=202, headers=headers)

@@ -1,0 +1,103 @@
+"""Our small facade over DBOS Transact: start, enqueue in a transaction, cancel, resume.
+
+No door imports DBOS; they call :mod:`clientdock.imports.service`, which calls this. The
+engine runs in-process on the app's own database (the SQLite file, or PostgreSQL with
+DBOS's tables in the ``dbos`` schema), so the job row and the workflow are enqueued in
+one transaction. See ``shared/reference/JOBS.md`` for the trials behind this design.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+from dbos import DBOS, DBOSClient, DBOSConfig
+from sqlalchemy.orm import Session
+
+from clientdock.db import Database
+from clientdock.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+IMPORT_QUEUE = "imports"
+IMPORT_WORKFLOW = "clientdock.import"
+_lock = threading.Lock()
+
+
+class JobEngine:
+    """One per process. ``start`` launches DBOS's queue workers and recovers pending jobs."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.url = db.engine.url.render_as_string(hide_password=False)
+        self._client: DBOSClient | None = None
+        self.launched = False
+
+    def _config(self) -> DBOSConfig:
+        return {
+            "name": "clientdock",
+            "system_database_url": self.url,
+            "application_version": self.settings.app_version,
+            "executor_id": self.settings.executor_id,
+            "log_level": "WARNING",
+            "run_admin_server": False,
+            "sys_db_pool_size": 10,
+        }  # type: ignore[typeddict-unknown-key]
+
+    def start(self, *, workers: bool = True) -> None:
+        """Launch DBOS in this process (replacing any earlier instance, as tests need)."""
+        from clientdock.imports import runner
+
+        with _lock:
+            runner.bind(self.db, self.settings)
+            DBOS.destroy(destroy_registry=False)
+            DBOS(config=self._config())
+            DBOS.launch()
+            DBOS.register_queue(
+                IMPORT_QUEUE,
+                worker_concurrency=self.settings.worker_concurrency if workers else 0,
+                partition_concurrency=self.settings.tenant_concurrency,
+                polling_interval_sec=0.25,
+                on_conflict="always_update",
+            )
+            self.launched = True
+        log.info("jobs_started", executor=self.settings.executor_id, version=self.settings.app_version)
+
+    def stop(self) -> None:
+        with _lock:
+            if self.launched:
+                DBOS.destroy(destroy_registry=False)
+                self.launched = False
+        if self._client is not None:
+            self._client.destroy()
+            self._client = None
+
+    @property
+    def client(self) -> DBOSClient:
+        if self._client is None:
+            self._client = DBOSClient(system_database_url=self.url)
+        return self._client
+
+    def enqueue_in_transaction(self, session: Session, job_id: str, partition_key: str) -> str:
+        """Enqueue the import workflow in the caller's transaction; it runs only if that commits."""
+        workflow_id = f"import-{job_id}"
+        self.client.enqueue_in_transaction(
+            session,
+            {
+                "workflow_name": IMPORT_WORKFLOW,
+                "queue_name": IMPORT_QUEUE,
+                "workflow_id": workflow_id,
+                "queue_partition_key": partition_key,
+                "app_version": self.settings.app_version,
+            },
+            job_id,
+        )
+        return workflow_id
+
+    def cancel(self, workflow_id: str) -> None:
+        self.client.cancel_workflow(workflow_id)
+
+    def resume(self, workflow_id: str) -> Any:
+        return self.client.resume_workflow(workflow_id)

@@ -1,0 +1,204 @@
+"""S4: POST /users/bulk/sourceId — every field, each failure kind, parents, replay, limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TenantInfo
+
+FULL = {
+    "source": "erp",
+    "sourceId": 1001,
+    "language": "en",
+    "debtorId": 5501,
+    "firstName": "Maria",
+    "middleName": "Anna",
+    "lastName": "Jansen",
+    "fullName": "Maria A. Jansen",
+    "title": "Dr",
+    "dateOfBirth": "1980-02-29",
+    "gender": "female",
+    "login": "mjansen",
+    "phone": "+31 20 123 4567",
+    "mobile": "+31 6 12345678",
+    "email": "Maria.Jansen@Example.NL",
+    "company": "Jansen BV",
+    "taxNumber": "NL123456789B01",
+    "cocNumber": "12345678",
+    "primaryLanguage": "nl",
+    "abbreviation": "MJ",
+    "attributes": [
+        {"class": "crm", "name": "score", "type": "number", "value": "42"},
+        {"class": "crm", "name": "vip", "type": "boolean", "value": "yes"},
+        {"class": "crm", "name": "since", "type": "date", "value": "2020-01-31"},
+        {"class": "crm", "name": "segment", "type": "string", "value": "SMB"},
+    ],
+    "addresses": [{"type": "billing", "line1": "Damrak 1", "city": "Amsterdam", "postalCode": "1012 LG", "country": "NL"}],
+}
+
+
+def bulk(client: TestClient, tenant: TenantInfo, users: Any) -> httpx.Response:
+    return client.post("/users/bulk/sourceId", json={"users": users}, headers=tenant.headers)
+
+
+def fetch(client: TestClient, tenant: TenantInfo, client_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = client.get(tenant.path(f"/clients/{client_id}"), headers=tenant.headers).json()
+    return body
+
+
+def test_every_field_is_stored(client: TestClient, tenant: TenantInfo) -> None:
+    response = bulk(client, tenant, [FULL])
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 1
+    assert body["messages"] == []
+    (entry,) = body["data"]
+    assert entry == {"action": "created", "id": entry["id"], "key": "1001", "lookupKey": "erp/1001/en", "success": True, "changed": True}
+    stored = fetch(client, tenant, entry["id"])
+    expected = {
+        "debtorId": "5501", "firstName": "Maria", "middleName": "Anna", "lastName": "Jansen", "name": "Maria A. Jansen",
+        "title": "Dr", "dateOfBirth": "1980-02-29", "gender": "female", "login": "mjansen", "phone": "+31 20 123 4567",
+        "phoneE164": "+31201234567", "mobile": "+31 6 12345678", "mobileE164": "+31612345678", "email": "Maria.Jansen@example.nl",
+        "company": "Jansen BV", "taxNumber": "NL123456789B01", "cocNumber": "12345678", "primaryLanguage": "nl", "abbreviation": "MJ",
+    }  # fmt: skip
+    assert {k: stored[k] for k in expected} == expected
+    assert stored["attributes"] == [
+        {"class": "crm", "name": "score", "type": "number", "value": 42},
+        {"class": "crm", "name": "vip", "type": "boolean", "value": True},
+        {"class": "crm", "name": "since", "type": "date", "value": "2020-01-31"},
+        {"class": "crm", "name": "segment", "type": "string", "value": "SMB"},
+    ]
+    assert stored["addresses"] == FULL["addresses"]
+    assert stored["externalRefs"] == [{"source": "erp", "externalId": "1001", "language": "en"}]
+
+
+def test_match_updates_and_replay_is_unchanged(client: TestClient, tenant: TenantInfo) -> None:
+    first = bulk(client, tenant, [FULL]).json()["data"][0]
+    again = bulk(client, tenant, [FULL]).json()["data"][0]
+    assert again == {**first, "action": "updated", "changed": False}
+    edited = bulk(client, tenant, [{"source": "erp", "sourceId": 1001, "language": "en", "title": "Prof"}]).json()["data"][0]
+    assert (edited["action"], edited["changed"], edited["id"]) == ("updated", True, first["id"])
+    stored = fetch(client, tenant, first["id"])
+    assert (stored["title"], stored["firstName"]) == ("Prof", "Maria")
+
+
+def test_language_is_part_of_the_key(client: TestClient, tenant: TenantInfo) -> None:
+    users = [{"source": "erp", "sourceId": "7", "language": "en", "fullName": "E"}, {"source": "erp", "sourceId": "7", "language": "nl", "fullName": "N"}]
+    data = bulk(client, tenant, users).json()["data"]
+    assert [(d["lookupKey"], d["action"]) for d in data] == [("erp/7/en", "created"), ("erp/7/nl", "created")]
+    assert data[0]["id"] != data[1]["id"]
+
+
+def test_bad_items_fail_alone_naming_index_and_field(client: TestClient, tenant: TenantInfo) -> None:
+    users = [
+        {"source": "erp", "sourceId": 1, "firstName": "Ok"},
+        {"source": "erp", "firstName": "No id"},
+        {"sourceId": 3, "firstName": "No source"},
+        {"source": "erp", "sourceId": 4, "firstName": "Bad mail", "email": "nope"},
+        {"source": "erp", "sourceId": 5, "firstName": "Bad date", "dateOfBirth": "yesterday"},
+        {"source": "erp", "sourceId": 6, "firstName": "Bad attr", "attributes": [{"name": "n", "type": "number", "value": "x"}]},
+        "not an object",
+        {"source": "erp", "sourceId": 8, "firstName": "Unknown", "shoeSize": 44},
+        {"source": "erp", "sourceId": 9, "firstName": "Orphan", "parent": {"source": "erp", "sourceId": 999}},
+        {"source": "erp", "sourceId": 1, "firstName": "Duplicate key"},
+        {"source": "erp", "sourceId": 11, "firstName": "Bad phone", "phone": "4.47911E+11"},
+        {"source": "erp", "sourceId": 12},
+    ]
+    body = bulk(client, tenant, users).json()
+    assert [d["success"] for d in body["data"]] == [True] + [False] * 11
+    assert [d["action"] for d in body["data"]][:2] == ["created", "failed"]
+    joined = "\n".join(body["messages"])
+    for needle in (
+        "users[1].sourceId", "users[2].source", "users[3].email", "users[4].dateOfBirth", "users[5].attributes", "users[6]:",
+        "users[7].shoeSize", "users[8].parent", "users[9].sourceId", "users[10].phone", "users[11].name",
+    ):  # fmt: skip
+        assert needle in joined
+    assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 1
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_parent_in_same_batch_resolves_whatever_the_order(client: TestClient, tenant: TenantInfo, reverse: bool) -> None:
+    parent = {"source": "erp", "sourceId": "P", "fullName": "Holding Ltd", "company": "Holding Ltd"}
+    child = {"source": "erp", "sourceId": "C", "fullName": "Sub Ltd", "parent": {"source": "erp", "sourceId": "P"}}
+    users = [child, parent] if reverse else [parent, child]
+    data = bulk(client, tenant, users).json()["data"]
+    assert all(d["success"] for d in data)
+    by_key = {d["key"]: d["id"] for d in data}
+    assert fetch(client, tenant, by_key["C"])["parentId"] == by_key["P"]
+    # A later batch may name the existing parent too.
+    later = bulk(client, tenant, [{"source": "erp", "sourceId": "D", "fullName": "D", "parent": {"source": "erp", "sourceId": "P"}}]).json()
+    assert fetch(client, tenant, later["data"][0]["id"])["parentId"] == by_key["P"]
+
+
+def test_child_of_failed_parent_fails(client: TestClient, tenant: TenantInfo) -> None:
+    users = [
+        {"source": "erp", "sourceId": "P", "fullName": "P", "email": "broken"},
+        {"source": "erp", "sourceId": "C", "fullName": "C", "parent": {"source": "erp", "sourceId": "P"}},
+    ]
+    body = bulk(client, tenant, users).json()
+    assert [d["success"] for d in body["data"]] == [False, False]
+    assert any(m.startswith("users[1].parent") for m in body["messages"])
+
+
+def test_batch_limit_is_413(client: TestClient, tenant: TenantInfo) -> None:
+    users = [{"source": "erp", "sourceId": i, "fullName": f"U{i}"} for i in range(1001)]
+    response = bulk(client, tenant, users)
+    assert response.status_code == 413
+    assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 0
+
+
+def test_a_thousand_items_and_replay(client: TestClient, tenant: TenantInfo) -> None:
+    users = [{"source": "erp", "sourceId": i, "fullName": f"User {i}", "email": f"user{i}@firm.co", "tags": ["t"]} for i in range(1000)]
+    first = bulk(client, tenant, users).json()
+    assert [d["action"] for d in first["data"]] == ["created"] * 1000
+    second = bulk(client, tenant, users).json()
+    assert [(d["action"], d["changed"]) for d in second["data"]] == [("updated", False)] * 1000
+    assert [d["id"] for d in second["data"]] == [d["id"] for d in first["data"]]
+    assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 1000
+
+
+@pytest.mark.parametrize(("body", "field"), [({}, "users"), ({"users": "x"}, "users"), ({"users": [], "extra": 1}, "extra"), ([], "users")])
+def test_bad_bodies_are_400(client: TestClient, tenant: TenantInfo, body: Any, field: str) -> None:
+    response = client.post("/users/bulk/sourceId", json=body, headers=tenant.headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+
+
+def test_auth(client: TestClient, tenant: TenantInfo) -> None:
+    assert client.post("/users/bulk/sourceId", json={"users": []}).status_code == 401
+
+
+def test_recorded_as_an_import_with_rows_errors_and_undo(client: TestClient, tenant: TenantInfo) -> None:
+    bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "Keep", "note": "v1"}])
+    body = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "note": "v2"}, {"source": "erp", "sourceId": 2, "fullName": "New"}, {"source": "erp", "sourceId": 3, "email": "=cmd|calc"}]).json()
+    job_id = body["importId"]
+    job = client.get(tenant.path(f"/imports/{job_id}"), headers=tenant.headers).json()
+    assert (job["door"], job["status"], job["counts"]["created"], job["counts"]["updated"], job["counts"]["failed"]) == ("bulk", "succeeded", 1, 1, 1)
+    failed = client.get(tenant.path(f"/imports/{job_id}/rows"), params={"outcome": "failed"}, headers=tenant.headers).json()
+    assert failed["total"] == 1
+    assert failed["items"][0]["index"] == 2
+    report = client.get(tenant.path(f"/imports/{job_id}/errors.csv"), headers=tenant.headers).text
+    assert "'=cmd|calc" in report
+    assert report.splitlines()[0].endswith("reason")
+    undone = client.post(tenant.path(f"/imports/{job_id}/undo"), headers=tenant.headers).json()
+    assert len(undone["deleted"]) == 1
+    kept = client.get(tenant.path("/clients"), headers=tenant.headers).json()["items"]
+    assert [(c["name"], c["note"]) for c in kept] == [("Keep", "v1")]
+    assert client.post(tenant.path(f"/imports/{job_id}/undo"), headers=tenant.headers).status_code == 409
+
+
+def test_undo_leaves_later_changes_alone(client: TestClient, tenant: TenantInfo) -> None:
+    first = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "A", "note": "n1", "title": "t1"}]).json()
+    client_id = first["data"][0]["id"]
+    second = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "note": "n2", "title": "t2"}]).json()
+    client.patch(tenant.path(f"/clients/{client_id}"), json={"note": "edited by hand"}, headers=tenant.headers)
+    result = client.post(tenant.path(f"/imports/{second['importId']}/undo"), headers=tenant.headers).json()
+    assert result["conflicts"] == [{"clientId": client_id, "field": "note", "reason": "changed after this import; left as it is"}]
+    stored = fetch(client, tenant, client_id)
+    assert (stored["note"], stored["title"]) == ("edited by hand", "t1")
+    history = client.get(tenant.path(f"/clients/{client_id}/history"), headers=tenant.headers).json()["items"]
+    assert {h["jobId"] for h in history if h["jobId"]} == {first["importId"], second["importId"]}
