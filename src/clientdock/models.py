@@ -5,4 +5,15 @@ from clientdock.db import Base
 from clientdock.imports.models import ImportJob, ImportRow
 from clientdock.tenants.models import ApiKey, IdempotencyRecord, Tenant
 
-__all__ = ["ApiKey", "Base", "Client", "ClientChange", "ClientGroup", "ExternalRef", "IdempotencyRecord", "ImportJob", "ImportRow", "Tenant"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Client",
+    "ClientChange",
+    "ClientGroup",
+    "ExternalRef",
+    "IdempotencyRecord",
+    "ImportJob",
+    "ImportRow",
+    "Tenant",
+]

@@ -87,7 +87,10 @@ def test_match_updates_and_replay_is_unchanged(client: TestClient, tenant: Tenan
 
 
 def test_language_is_part_of_the_key(client: TestClient, tenant: TenantInfo) -> None:
-    users = [{"source": "erp", "sourceId": "7", "language": "en", "fullName": "E"}, {"source": "erp", "sourceId": "7", "language": "nl", "fullName": "N"}]
+    users = [
+        {"source": "erp", "sourceId": "7", "language": "en", "fullName": "E"},
+        {"source": "erp", "sourceId": "7", "language": "nl", "fullName": "N"},
+    ]
     data = bulk(client, tenant, users).json()["data"]
     assert [(d["lookupKey"], d["action"]) for d in data] == [("erp/7/en", "created"), ("erp/7/nl", "created")]
     assert data[0]["id"] != data[1]["id"]
@@ -174,10 +177,24 @@ def test_auth(client: TestClient, tenant: TenantInfo) -> None:
 
 def test_recorded_as_an_import_with_rows_errors_and_undo(client: TestClient, tenant: TenantInfo) -> None:
     bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "Keep", "note": "v1"}])
-    body = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "note": "v2"}, {"source": "erp", "sourceId": 2, "fullName": "New"}, {"source": "erp", "sourceId": 3, "email": "=cmd|calc"}]).json()
+    body = bulk(
+        client,
+        tenant,
+        [
+            {"source": "erp", "sourceId": 1, "note": "v2"},
+            {"source": "erp", "sourceId": 2, "fullName": "New"},
+            {"source": "erp", "sourceId": 3, "email": "=cmd|calc"},
+        ],
+    ).json()
     job_id = body["importId"]
     job = client.get(tenant.path(f"/imports/{job_id}"), headers=tenant.headers).json()
-    assert (job["door"], job["status"], job["counts"]["created"], job["counts"]["updated"], job["counts"]["failed"]) == ("bulk", "succeeded", 1, 1, 1)
+    assert (job["door"], job["status"], job["counts"]["created"], job["counts"]["updated"], job["counts"]["failed"]) == (
+        "bulk",
+        "succeeded",
+        1,
+        1,
+        1,
+    )
     failed = client.get(tenant.path(f"/imports/{job_id}/rows"), params={"outcome": "failed"}, headers=tenant.headers).json()
     assert failed["total"] == 1
     assert failed["items"][0]["index"] == 2

@@ -23,7 +23,7 @@ from clientdock.tenants.auth import KeyImportsWrite
 router = APIRouter(tags=["bulk"])
 
 BULK_POLICY = Policy(match_on=("ref",))
-RENAMED = {"fullName": "name"}
+RENAMED: dict[str, str] = {"fullName": "name"}
 IDENTITY = ("source", "sourceId", "language", "parent")
 CLIENT_KEYS = (
     "debtorId", "firstName", "middleName", "lastName", "fullName", "title", "dateOfBirth", "gender", "login", "phone",
@@ -69,7 +69,7 @@ def to_record(index: int, item: Any) -> RawRecord:
             parent = _ref(item["parent"], "parent.", errors, index)
         else:
             errors.append(FieldError("parent", "must be an object {source, sourceId, language}", index))
-    fields = {RENAMED.get(k, k): v for k, v in item.items() if k in CLIENT_KEYS}
+    fields: dict[str, Any] = {RENAMED.get(str(k), str(k)): v for k, v in item.items() if k in CLIENT_KEYS}
     for key in item:
         if key not in CLIENT_KEYS and key not in IDENTITY:
             errors.append(FieldError(key, "is not a known field", index, "unknown"))
@@ -108,15 +108,17 @@ def messages(outcome: RowOutcome) -> list[str]:
 )
 def bulk_upsert(session: DbSession, scope: KeyImportsWrite, settings: AppSettings, body: Any = Body(...)) -> JSONResponse:
     if not isinstance(body, dict) or "users" not in body:
-        raise ValidationFailed.for_field("users", "is required: send {\"users\": [...]}")
+        raise ValidationFailed.for_field("users", 'is required: send {"users": [...]}')
     users = body["users"]
     if not isinstance(users, list):
         raise ValidationFailed.for_field("users", "must be a list")
     if len(users) > settings.bulk_batch_limit:
-        raise PayloadTooLarge(f"{len(users)} users sent; at most {settings.bulk_batch_limit} per request", [FieldError("users", "too many items")])
+        raise PayloadTooLarge(
+            f"{len(users)} users sent; at most {settings.bulk_batch_limit} per request", [FieldError("users", "too many items")]
+        )
     unknown = sorted(set(body) - {"users"})
     if unknown:
-        raise ValidationFailed.for_field(unknown[0], "is not a known field; send {\"users\": [...]}")
+        raise ValidationFailed.for_field(unknown[0], 'is not a known field; send {"users": [...]}')
     ctx = load_context(session, scope.tenant)
     records = [to_record(i, item) for i, item in enumerate(users)]
     request = service.NewJob(door="bulk", policy=BULK_POLICY, started_by=scope.actor)

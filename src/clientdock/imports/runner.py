@@ -190,4 +190,6 @@ def fail_step(job_id: str, error: str) -> str:
 def finish(session: Session, job: ImportJob) -> None:
     for hook in FINISH_HOOKS:
         hook(session, job)
-    log.info("import_finished", job_id=job.id, door=job.door, status=job.status, created=job.created, updated=job.updated, failed=job.failed)
+    log.info(
+        "import_finished", job_id=job.id, door=job.door, status=job.status, created=job.created, updated=job.updated, failed=job.failed
+    )

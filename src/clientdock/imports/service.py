@@ -102,9 +102,7 @@ def queue_position(session: Session, job: ImportJob) -> int | None:
     return int(ahead or 0) + 1
 
 
-def job_rows(
-    session: Session, job: ImportJob, outcome: str | None, page: int, page_size: int
-) -> tuple[list[ImportRow], int]:
+def job_rows(session: Session, job: ImportJob, outcome: str | None, page: int, page_size: int) -> tuple[list[ImportRow], int]:
     query = select(ImportRow).where(ImportRow.job_id == job.id)
     if outcome:
         query = query.where(ImportRow.action == outcome)
@@ -115,7 +113,9 @@ def job_rows(
 
 def errors_csv(session: Session, job: ImportJob) -> Iterator[str]:
     """The failed rows as they came in plus a ``reason`` column, ready to fix and re-upload."""
-    failed = list(session.scalars(select(ImportRow).where(ImportRow.job_id == job.id, ImportRow.action == "failed").order_by(ImportRow.row_index)))
+    failed = list(
+        session.scalars(select(ImportRow).where(ImportRow.job_id == job.id, ImportRow.action == "failed").order_by(ImportRow.row_index))
+    )
     header: list[str] = list(job.summary.get("header") or [])
     if not header:
         keys: list[str] = []
@@ -175,7 +175,9 @@ def undo(session: Session, ctx: TenantContext, job: ImportJob) -> UndoResult:
         client = session.get(Client, client_id)
         if client is not None and client.tenant_id == ctx.tenant_id:
             session.delete(client)
-            session.add(ClientChange(tenant_id=ctx.tenant_id, client_id=client_id, job_id=None, action="undone", field="*", before=None, after=None))
+            session.add(
+                ClientChange(tenant_id=ctx.tenant_id, client_id=client_id, job_id=None, action="undone", field="*", before=None, after=None)
+            )
             result.deleted.append(client_id)
     session.flush()
     _restore_fields(session, ctx, [c for c in changes if c.action == "updated" and c.client_id not in created], later, result)
@@ -201,7 +203,9 @@ def _changed_since(session: Session, ctx: TenantContext, job: ImportJob, client_
     return out
 
 
-def _restore_fields(session: Session, ctx: TenantContext, changes: list[ClientChange], later: dict[str, set[str]], result: UndoResult) -> None:
+def _restore_fields(
+    session: Session, ctx: TenantContext, changes: list[ClientChange], later: dict[str, set[str]], result: UndoResult
+) -> None:
     first_before: dict[str, dict[str, Any]] = {}
     for change in changes:
         first_before.setdefault(change.client_id, {}).setdefault(change.field, change.before)

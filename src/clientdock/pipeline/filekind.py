@@ -14,6 +14,7 @@ for a file on disk.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
@@ -165,13 +166,18 @@ def utf16_without_bom(head: bytes) -> str | None:
     odd_nuls = sample[1::2].count(0)
     pairs = len(sample) // 2
     for nuls, other, codec in ((odd_nuls, even_nuls, "utf-16-le"), (even_nuls, odd_nuls, "utf-16-be")):
-        if nuls >= pairs * 0.2 and other <= nuls * 0.05:
-            try:
-                sample.decode(codec)
-            except UnicodeDecodeError:
-                continue
+        if nuls >= max(2, pairs * 0.1) and other <= nuls * 0.05 and _decodes(sample, codec):
             return codec
     return None
+
+
+def _decodes(sample: bytes, codec: str) -> bool:
+    """Strictly decodable, a character cut at the end of the sample forgiven."""
+    try:
+        codecs.getincrementaldecoder(codec)("strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decoded_head(head: bytes) -> str | None:

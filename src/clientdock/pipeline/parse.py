@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
+import functools
 import io
 import math
 import re
@@ -243,9 +244,9 @@ class _CsvSource(_Source):
     def plan(cls, path: Path, head: bytes, *, encoding: str | None, delimiter: str | None) -> _CsvSource:
         enc = _choose_encoding(path, head, encoding)
         sample = _decode_sample(head, enc.codec)
-        sep = _sep_line_delimiter(sample)
-        body = sample.split("\n", 1)[1] if sep is not None and "\n" in sample else sample
-        chosen = _valid_delimiter(delimiter) or sep or _sniff_delimiter(body)
+        first, body = _split_first_line(sample)
+        sep = _sep_line_delimiter(first)
+        chosen = _valid_delimiter(delimiter) or sep or _sniff_delimiter(sample if sep is None else body, whole=len(head) < HEAD_SIZE)
         return cls(path, enc, chosen, _newline_style(sample), 1 if sep is not None else 0)
 
     def info(self, header: list[str], header_line: int) -> TableInfo:
@@ -274,7 +275,7 @@ class _CsvSource(_Source):
                 line = lines.count + 1
                 raise ValidationFailed.for_field(
                     "encoding",
-                    f"line {line} cannot be decoded as {self.enc.name}; save the file as UTF-8 or give its encoding",
+                    f"the text near line {line} cannot be decoded as {self.enc.name}; save the file as UTF-8 or give its encoding",
                     row=line,
                 ) from exc
             except csv.Error as exc:
@@ -398,23 +399,75 @@ def _first_non_utf8(path: Path) -> int | None:
 
 
 def _guess_legacy(head: bytes, path: Path, bad_offset: int) -> str:
-    """Guess a legacy encoding with charset-normalizer, preferring cp1252 among equals.
+    """Guess a legacy encoding: cp1252 for Western European text, else charset-normalizer.
 
-    charset-normalizer ranks cp1250 and cp1252 (or an exotic code page, on a short sample)
-    alike when the text is Western European; cp1252 is then by far the likelier source
-    (Excel and Outlook "ANSI" exports), and it is a superset of latin-1's printable range.
+    cp1252 is by far the likeliest source of a non-UTF-8 upload (Excel and Outlook "ANSI"
+    exports), and on short samples charset-normalizer ranks it alike with cp1250, DOS or Mac
+    code pages, or even a CJK codec for a single accented byte. So bytes that read as plausible
+    Western text are cp1252; otherwise charset-normalizer's ranking decides, a multi-byte (CJK)
+    guess only with real evidence.
     """
     sample = _legacy_sample(head, path, bad_offset)
-    results = charset_normalizer.from_bytes(sample)
-    best = results.best()
-    if best is None:
-        return _decodable("cp1252", sample)
-    tied = [match for match in results if math.isclose(match.chaos, best.chaos) and math.isclose(match.coherence, best.coherence)]
-    if any("cp1252" in match.could_be_from_charset for match in tied):
-        return _decodable("cp1252", sample)
-    if codecs.lookup(best.encoding).name in ("utf-8", "ascii"):
-        return _decodable("cp1252", sample)
-    return best.encoding
+    if _plausible_western(sample):
+        return "cp1252"
+    for match in charset_normalizer.from_bytes(sample):
+        name = codecs.lookup(match.encoding).name
+        if name in ("cp1252", "ascii") or name.startswith("utf"):
+            continue  # UTF-8 already failed; UTF-16/32 without NULs or BOM is not plausible
+        if _is_single_byte(match.encoding) or _non_ascii_count(sample, match.encoding) >= 4:
+            return str(match.encoding)
+    return _decodable("cp1252", sample)
+
+
+# Non-ASCII characters that are normal in Western text; the quotes and signs may touch letters.
+_WESTERN_SIGNS = frozenset("€£¥¢§©®°±×÷¡¿«»‹›‘’‚“”„…–—•·™\xa0")
+_TOUCHING_OK = frozenset("‘’‚“”„«»‹›–—…°·™®©€£¿¡")
+# Icelandic letters: in cp1252 they are what Turkish (cp1254) ğ ı İ ş become.
+_RARE_LETTERS = frozenset("ÐðÝýÞþ")
+
+
+def _plausible_western(sample: bytes) -> bool:
+    """Does the sample read as Western European text in cp1252?
+
+    Three tests: its non-ASCII characters are usual letters or signs; a sign glued to a letter
+    is rare ("D¹browski" is Polish cp1250, not Western); and most accented letters sit in words
+    that also hold ASCII letters ("Zoë", "Köln") - Cyrillic or Greek bytes read as cp1252 give
+    whole words of accented letters ("Èâàí").
+    """
+    try:
+        text = sample.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    odd = [index for index, ch in enumerate(text) if not ch.isascii()]
+    if not odd:
+        return True
+    unusual = sum(1 for index in odd if text[index] in _RARE_LETTERS or not (text[index].isalpha() or text[index] in _WESTERN_SIGNS))
+    glued = sum(1 for index in odd if not text[index].isalpha() and _touches_letter(text, index))
+    letters = mixed = 0
+    for word in re.findall(r"[^\W\d_]+", text):
+        accented = sum(1 for ch in word if not ch.isascii())
+        letters += accented
+        if accented < len(word):
+            mixed += accented
+    return unusual <= 0.1 * len(odd) and glued <= 0.05 * len(odd) and mixed >= 0.5 * letters
+
+
+def _touches_letter(text: str, index: int) -> bool:
+    if text[index] in _TOUCHING_OK:
+        return False
+    before = text[index - 1] if index > 0 else " "
+    after = text[index + 1] if index + 1 < len(text) else " "
+    return before.isalpha() or after.isalpha()
+
+
+@functools.cache
+def _is_single_byte(encoding: str) -> bool:
+    """A single-byte code page gives one character per high byte; a CJK codec merges pairs."""
+    return len(bytes(range(0x80, 0x100)).decode(encoding, errors="replace")) == 0x80
+
+
+def _non_ascii_count(sample: bytes, encoding: str) -> int:
+    return sum(1 for ch in sample.decode(encoding, errors="ignore") if not ch.isascii())
 
 
 def _decodable(codec: str, sample: bytes) -> str:
@@ -453,11 +506,20 @@ def _newline_style(sample: str) -> str:
     return "CR" if "\r" in sample else "LF"
 
 
-def _sep_line_delimiter(sample: str) -> str | None:
+def _split_first_line(text: str) -> tuple[str, str]:
+    """The first line (without its break) and the rest."""
+    match = re.search(r"\r\n|\r|\n", text)
+    if match is None:
+        return text, ""
+    return text[: match.start()], text[match.end() :]
+
+
+def _sep_line_delimiter(first_line: str) -> str | None:
     """The delimiter an Excel ``sep=;`` first line declares, if there is one."""
-    first = re.split(r"\r\n|\r|\n", sample, maxsplit=1)[0]
-    match = _SEP_LINE.fullmatch(first.strip())
-    return match.group(1) if match else None
+    match = _SEP_LINE.fullmatch(first_line.strip(" "))
+    if match is None or match.group(1) in '"\r\n':
+        return None
+    return match.group(1)
 
 
 def _valid_delimiter(delimiter: str | None) -> str | None:
@@ -468,11 +530,11 @@ def _valid_delimiter(delimiter: str | None) -> str | None:
     return delimiter
 
 
-def _sniff_delimiter(sample: str) -> str:
+def _sniff_delimiter(sample: str, *, whole: bool) -> str:
     """clevercsv's consistency detector over the first lines; a header count as a fallback."""
     lines = sample.splitlines(keepends=True)
-    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the last line of the sample may be cut short
+    if not whole and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a sample cut from a longer file may be partial
     text = "".join(lines[:_SNIFF_LINES])[:_SNIFF_CHARS]
     try:
         dialect = clevercsv.Detector().detect(text, delimiters=list(DELIMITERS))
@@ -544,27 +606,43 @@ def _rstrip_empty(cells: list[str], keep: int) -> list[str]:
 
 
 def _load_sheet(path: Path, sheet: str | None) -> tuple[python_calamine.CalamineSheet, str, list[str]]:
-    """The chosen sheet (the first one by default), its name, and all sheet names."""
+    """The chosen sheet (the first visible one by default), its name, and all sheet names.
+
+    calamine raises its own errors on damaged workbooks, and panics (a ``BaseException``) on
+    some; both become a 400 rather than a 500.
+    """
     try:
-        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        with python_calamine.CalamineWorkbook.from_path(str(path)) as workbook:
+            names = list(workbook.sheet_names)
+            name = _choose_sheet(workbook, names, sheet)
+            return workbook.get_sheet_by_name(name), name, names
+    except ClientdockError:
+        raise
     except python_calamine.PasswordError as exc:
         raise UnsupportedMediaType("The workbook is password-protected (encrypted).") from exc
-    except BaseException as exc:  # calamine panics (BaseException) on damaged files
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
             raise
         raise BadRequest(f"The workbook cannot be read: {exc}") from exc
-    with workbook:
-        names = list(workbook.sheet_names)
-        if not names:
-            raise BadRequest("The workbook has no sheets.")
-        if sheet is None:
-            name = names[0]
-        elif sheet in names:
-            name = sheet
-        else:
-            listed = ", ".join(repr(n) for n in names)
-            raise ValidationFailed.for_field("sheet", f"the workbook has no sheet named {sheet!r} (its sheets: {listed})")
-        return workbook.get_sheet_by_name(name), name, names
+
+
+def _choose_sheet(workbook: python_calamine.CalamineWorkbook, names: list[str], sheet: str | None) -> str:
+    if not names:
+        raise BadRequest("The workbook has no sheets.")
+    if sheet is None:
+        return _default_sheet(workbook)
+    if sheet not in names:
+        listed = ", ".join(repr(name) for name in names)
+        raise ValidationFailed.for_field("sheet", f"the workbook has no sheet named {sheet!r} (its sheets: {listed})")
+    return sheet
+
+
+def _default_sheet(workbook: python_calamine.CalamineWorkbook) -> str:
+    """The first visible worksheet: what a user sees first when opening the file."""
+    for meta in workbook.sheets_metadata:
+        if meta.visible == python_calamine.SheetVisibleEnum.Visible and meta.typ == python_calamine.SheetTypeEnum.WorkSheet:
+            return meta.name
+    return workbook.sheet_names[0]
 
 
 def _float_text(value: float) -> str:

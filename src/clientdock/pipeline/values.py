@@ -129,7 +129,7 @@ def iso_date(value: Any, *, order: str = "DMY") -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     raw = strip_text(value)
-    if not raw:
+    if not raw or _NO_DATE.match(raw):
         return None
     parsed = parse_date(raw, order=order)
     if parsed is None:
@@ -137,6 +137,7 @@ def iso_date(value: Any, *, order: str = "DMY") -> str | None:
     return parsed.isoformat()
 
 
+_NO_DATE = re.compile(r"^0{1,4}[/.\-]0{1,2}[/.\-]0{1,4}$")  # Outlook and others write 0/0/00 for "no date"
 _SLASHED = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 
 

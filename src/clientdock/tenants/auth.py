@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import select
 
-from clientdock.deps import DbSession
+from clientdock.deps import Db
 from clientdock.errors import Forbidden, Unauthorized
 from clientdock.tenants.models import Tenant
 from clientdock.tenants.service import find_key
@@ -57,11 +57,13 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def authenticate(request: Request, session: DbSession) -> Principal:
+def authenticate(request: Request, db: Db) -> Principal:
+    """Check the key in a short transaction of its own, so no lock outlives the check."""
     key = presented_key(request)
     if not key:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
-    row = find_key(session, key)
+    with db.session() as session:
+        row = find_key(session, key)
     if row is None:
         raise Unauthorized("invalid or revoked API key")
     principal = Principal(row.kind, row.id, row.tenant_id, frozenset(row.scopes or []), row.app_id)
@@ -78,10 +80,11 @@ class TenantAccess:
     def __init__(self, scope: str) -> None:
         self.scope = scope
 
-    def __call__(self, tenant: str, principal: Authenticated, session: DbSession) -> TenantScope:
+    def __call__(self, tenant: str, principal: Authenticated, db: Db) -> TenantScope:
         if principal.kind != "tenant":
             raise Forbidden(f"a {principal.kind} key cannot act on tenant data")
-        row = session.scalar(select(Tenant).where(Tenant.code == tenant))
+        with db.session() as session:
+            row = session.scalar(select(Tenant).where(Tenant.code == tenant))
         if row is None or row.id != principal.tenant_id:
             raise Forbidden(f"this API key has no access to tenant '{tenant}'")
         if not principal.has(self.scope):
@@ -101,12 +104,14 @@ class KeyTenantAccess:
     def __init__(self, scope: str) -> None:
         self.scope = scope
 
-    def __call__(self, principal: Authenticated, session: DbSession) -> TenantScope:
+    def __call__(self, principal: Authenticated, db: Db) -> TenantScope:
         if principal.kind != "tenant" or principal.tenant_id is None:
             raise Forbidden(f"a {principal.kind} key cannot act on tenant data here")
         if not principal.has(self.scope):
             raise Forbidden(f"this API key lacks the scope '{self.scope}'")
-        return TenantScope(session.get_one(Tenant, principal.tenant_id), principal)
+        with db.session() as session:
+            tenant = session.get_one(Tenant, principal.tenant_id)
+        return TenantScope(tenant, principal)
 
 
 KeyImportsWrite = Annotated[TenantScope, Depends(KeyTenantAccess("imports:write"))]

@@ -11,6 +11,7 @@ from clientdock.errors import ValidationFailed
 from clientdock.pipeline.context import effective_settings
 from clientdock.tenants import service
 from clientdock.tenants.auth import ClientsRead, TenantAdmin
+from clientdock.tenants.models import Tenant
 
 router = APIRouter(prefix="/tenants/{tenant}", tags=["tenants"])
 
@@ -26,5 +27,5 @@ def set_settings(session: DbSession, scope: TenantAdmin, body: dict[str, Any] = 
     if not isinstance(body, dict):
         raise ValidationFailed.for_field("body", "must be a JSON object")
     changes = {k: v for k, v in body.items() if k not in ("tenant", "name")}
-    settings = service.update_settings(session, scope.tenant, changes)
+    settings = service.update_settings(session, session.get_one(Tenant, scope.tenant_id), changes)
     return {"tenant": scope.tenant.code, "name": scope.tenant.name, **settings}

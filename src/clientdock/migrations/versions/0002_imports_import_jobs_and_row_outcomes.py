@@ -12,7 +12,6 @@ from alembic import op
 
 import clientdock.db
 
-
 revision = '0002_imports'
 down_revision = '0001'
 branch_labels = None
