@@ -3,6 +3,7 @@
 from clientdock.clients.models import Client, ClientChange, ClientGroup, ExternalRef
 from clientdock.db import Base
 from clientdock.imports.models import ImportJob, ImportRow
+from clientdock.jobs.models import JobExecutor
 from clientdock.tenants.models import ApiKey, IdempotencyRecord, Tenant
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "IdempotencyRecord",
     "ImportJob",
     "ImportRow",
+    "JobExecutor",
     "Tenant",
 ]

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     chunk_size: int = 2000
     worker_concurrency: int = 4
     tenant_concurrency: int = 1
+    heartbeat_seconds: float = 10.0
+    executor_dead_after_seconds: float = 60.0
     executor_id: str = "local"
     app_version: str = "clientdock-jobs-1"
     log_json: bool = False

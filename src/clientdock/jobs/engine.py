@@ -16,6 +16,7 @@ from dbos import DBOS, DBOSClient, DBOSConfig
 from sqlalchemy.orm import Session
 
 from clientdock.db import Database
+from clientdock.jobs.reaper import Reaper
 from clientdock.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -34,6 +35,7 @@ class JobEngine:
         self.url = db.engine.url.render_as_string(hide_password=False)
         self._client: DBOSClient | None = None
         self.launched = False
+        self.reaper: Reaper | None = None
 
     def _config(self) -> DBOSConfig:
         return {
@@ -63,9 +65,17 @@ class JobEngine:
                 on_conflict="always_update",
             )
             self.launched = True
+        if workers:
+            self.reaper = Reaper(
+                self.db, self.settings.executor_id, self.settings.heartbeat_seconds, self.settings.executor_dead_after_seconds, self.resume
+            )
+            self.reaper.start()
         log.info("jobs_started", executor=self.settings.executor_id, version=self.settings.app_version)
 
     def stop(self) -> None:
+        if self.reaper is not None:
+            self.reaper.stop()
+            self.reaper = None
         with _lock:
             if self.launched:
                 DBOS.destroy(destroy_registry=False)
@@ -100,4 +110,4 @@ class JobEngine:
         self.client.cancel_workflow(workflow_id)
 
     def resume(self, workflow_id: str) -> Any:
-        return self.client.resume_workflow(workflow_id)
+        return self.client.resume_workflow(workflow_id, queue_name=IMPORT_QUEUE)

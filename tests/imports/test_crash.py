@@ -1,0 +1,159 @@
+"""Durability with real processes: kill -9 mid-import and start again; a dead worker's job
+is picked up by another worker (PostgreSQL, two executors and the reaper)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from clientdock.db import Database
+from clientdock.imports import service
+from clientdock.imports.bulk import BULK_POLICY
+from clientdock.imports.models import ImportRow
+from clientdock.jobs.engine import JobEngine
+from clientdock.pipeline.context import load_context
+from clientdock.settings import Settings
+from clientdock.tenants.models import Tenant
+from tests.conftest import POSTGRES_URL, make_tenant, new_database_url, pg_drop
+from tests.imports.helpers import finished, job_state, records, wait_until
+
+ROWS = 20_000
+CHUNK = 200
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Service:
+    """``clientdock serve`` as a real child process."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.env = {**os.environ, **env, "CLIENTDOCK_PORT": str(self.port)}
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "clientdock.cli", "serve"], env=self.env, stdout=out, stderr=out)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError(f"service did not start: {self.log.read_text()[-2000:]}")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def enqueue(db: Database, data_dir: Path, tenant_id: str) -> str:
+    """Start a job from outside the service, as an API process that never runs work would."""
+    settings = Settings(data_dir=data_dir, chunk_size=CHUNK)
+    engine = JobEngine(settings, db)
+    try:
+        with db.session() as session:
+            ctx = load_context(session, session.get_one(Tenant, tenant_id))
+            job = service.start(session, engine, settings, ctx, service.NewJob(door="bulk", policy=BULK_POLICY, records=records(ROWS)))
+            return job.id
+    finally:
+        engine.stop()
+
+
+def assert_applied_exactly_once(db: Database, job_id: str) -> None:
+    job = job_state(db, job_id)
+    assert (job.status, job.created, job.updated, job.unchanged, job.failed, job.done) == ("succeeded", ROWS, 0, 0, 0, ROWS)
+    with db.session() as session:
+        rows = session.scalar(select(func.count(func.distinct(ImportRow.row_index))).where(ImportRow.job_id == job_id))
+        all_rows = session.scalar(select(func.count()).select_from(ImportRow).where(ImportRow.job_id == job_id))
+        clients = session.scalar(text("SELECT count(*) FROM clients"))
+    assert rows == all_rows == ROWS
+    assert clients == ROWS
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[list[Service]]:
+    services: list[Service] = []
+    yield services
+    for svc in services:
+        svc.stop()
+
+
+def test_kill_9_mid_import_resumes_at_the_running_chunk(tmp_path: Path, served: list[Service]) -> None:
+    data_dir = tmp_path / "data"
+    svc = Service({"CLIENTDOCK_DATA_DIR": str(data_dir), "CLIENTDOCK_CHUNK_SIZE": str(CHUNK)}, tmp_path / "serve.log")
+    served.append(svc)
+    svc.start()
+    db = Database(f"sqlite:///{data_dir / 'clientdock.db'}")
+    tenant = make_tenant(db)
+    job_id = enqueue(db, data_dir, tenant.id)
+    wait_until(db, job_id, lambda j: j.chunks_done >= 5, timeout=120)
+    svc.kill9()
+    at_kill = job_state(db, job_id)
+    assert at_kill.status == "running"
+    assert 5 <= at_kill.chunks_done < ROWS // CHUNK
+    svc.start()
+    wait_until(db, job_id, finished, timeout=240)
+    assert_applied_exactly_once(db, job_id)
+    assert "Recovering" in (tmp_path / "serve.log").read_text() or job_state(db, job_id).chunks_done == ROWS // CHUNK
+    db.dispose()
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="needs CLIENTDOCK_TEST_POSTGRES_URL (CI sets it)")
+def test_dead_workers_job_is_picked_up_by_another(tmp_path: Path, request: pytest.FixtureRequest, served: list[Service]) -> None:
+    url, pg_name = new_database_url("postgres", tmp_path, request)
+    try:
+        common = {
+            "CLIENTDOCK_DATABASE_URL": url, "CLIENTDOCK_DATA_DIR": str(tmp_path / "data"), "CLIENTDOCK_CHUNK_SIZE": str(CHUNK),
+            "CLIENTDOCK_HEARTBEAT_SECONDS": "0.5", "CLIENTDOCK_EXECUTOR_DEAD_AFTER_SECONDS": "3",
+        }  # fmt: skip
+        workers = {name: Service({**common, "CLIENTDOCK_EXECUTOR_ID": name}, tmp_path / f"{name}.log") for name in ("wa", "wb")}
+        served.extend(workers.values())
+        for worker in workers.values():
+            worker.start()
+        db = Database(url)
+        tenant = make_tenant(db)
+        job_id = enqueue(db, tmp_path / "data", tenant.id)
+        wait_until(db, job_id, lambda j: j.chunks_done >= 3, timeout=120)
+        with db.session() as session:
+            owner = session.scalar(text("SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = :w"), {"w": f"import-{job_id}"})
+        assert owner in workers
+        workers[owner].kill9()
+        wait_until(db, job_id, finished, timeout=240)
+        assert_applied_exactly_once(db, job_id)
+        with db.session() as session:
+            final_owner = session.scalar(
+                text("SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = :w"), {"w": f"import-{job_id}"}
+            )
+        assert final_owner != owner
+        db.dispose()
+    finally:
+        for svc in served:
+            svc.stop()
+        if pg_name:
+            pg_drop(pg_name)
