@@ -129,8 +129,10 @@ def _insert_clients(session: Session, ctx: TenantContext, creates: list[Candidat
             row["parent_id"] = None
             candidate.client_id = row["id"]
             rows.append(row)
-        stmt = insert_fn(Client).values(rows).on_conflict_do_nothing().returning(Client.id)
-        inserted = set(session.execute(stmt).scalars())
+        # executemany: SQLAlchemy batches it as "insertmanyvalues" with RETURNING, without
+        # compiling one giant multi-row statement per chunk.
+        stmt = insert_fn(Client.__table__).on_conflict_do_nothing().returning(Client.__table__.c.id)
+        inserted = set(session.connection().execute(stmt, rows).scalars())
         for candidate in part:
             if candidate.client_id not in inserted:
                 candidate.client_id = None
@@ -230,8 +232,8 @@ def _insert_refs(session: Session, ctx: TenantContext, candidates: list[Candidat
         for c in candidates for r in c.refs if r not in existing.by_ref and r not in known
     ]  # fmt: skip
     insert_fn = _insert_for(session)
-    for part in chunked(rows, INSERT_CHUNK):
-        session.execute(insert_fn(ExternalRef).values(list(part)).on_conflict_do_nothing())
+    if rows:
+        session.connection().execute(insert_fn(ExternalRef.__table__).on_conflict_do_nothing(), rows)
 
 
 def _audit(session: Session, ctx: TenantContext, policy: Policy, entries: list[tuple[str, str, str, Any, Any, datetime]]) -> None:

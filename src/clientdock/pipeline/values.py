@@ -56,23 +56,44 @@ def text(value: Any, *, max_length: int, name_like: bool = False) -> str | None:
     return out or None
 
 
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_FAST_EMAIL = re.compile(
+    rf"^(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}}|localhost)$"
+)
+
+
 def email(value: Any) -> tuple[str | None, str | None]:
-    """Return (stored email, warning). Syntax only, no DNS; domain lower-cased."""
+    """Return (stored email, warning). Syntax only, no DNS; domain lower-cased.
+
+    Plain ASCII addresses pass a strict regex (a few µs); anything else goes to
+    email-validator (~74 µs), which also handles internationalised addresses.
+    """
     raw = strip_text(value).translate(_ZERO_WIDTH)
     if not raw:
         return None, None
+    fast = _FAST_EMAIL.match(raw) if len(raw) <= 254 else None
+    if fast and len(fast.group("local")) <= 64:
+        local, domain = fast.group("local"), fast.group("domain").lower()
+    else:
+        local, domain = _validated_email(raw)
+    return f"{local}@{domain}", _reserved_warning(domain)
+
+
+def _validated_email(raw: str) -> tuple[str, str]:
     if len(raw) > 320 or not _EMAIL_SHAPE.match(raw):
         raise InvalidValue(f"'{_clip(raw)}' is not a valid email address")
     try:
-        result = validate_email(raw, check_deliverability=False, test_environment=True)
+        result = validate_email(raw, check_deliverability=False, globally_deliverable=False)
     except EmailNotValidError as exc:
         raise InvalidValue(f"'{_clip(raw)}' is not a valid email address: {exc}") from exc
     local, _, domain = result.normalized.rpartition("@")
-    stored = f"{local}@{domain.lower()}"
-    warning = None
-    if domain.lower().rsplit(".", 1)[-1] in _RESERVED_TLDS:
-        warning = f"email domain '{domain.lower()}' is reserved and cannot receive mail"
-    return stored, warning
+    return local, domain.lower()
+
+
+def _reserved_warning(domain: str) -> str | None:
+    if domain == "localhost" or domain.rsplit(".", 1)[-1] in _RESERVED_TLDS:
+        return f"email domain '{domain}' is reserved and cannot receive mail"
+    return None
 
 
 def email_key(stored: str | None) -> str | None:
