@@ -141,14 +141,16 @@ def test_dead_workers_job_is_picked_up_by_another(tmp_path: Path, request: pytes
         job_id = enqueue(db, tmp_path / "data", tenant.id)
         wait_until(db, job_id, lambda j: j.chunks_done >= 3, timeout=120)
         with db.session() as session:
-            owner = session.scalar(text("SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = :w"), {"w": f"import-{job_id}"})
+            owner = session.scalar(
+                text("SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = :w"), {"w": job_state(db, job_id).workflow_id}
+            )
         assert owner in workers
         workers[owner].kill9()
         wait_until(db, job_id, finished, timeout=240)
         assert_applied_exactly_once(db, job_id)
         with db.session() as session:
             final_owner = session.scalar(
-                text("SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = :w"), {"w": f"import-{job_id}"}
+                text("SELECT executor_id FROM dbos.workflow_status WHERE workflow_uuid = :w"), {"w": job_state(db, job_id).workflow_id}
             )
         assert final_owner != owner
         db.dispose()

@@ -9,6 +9,7 @@ one transaction. See ``shared/reference/JOBS.md`` for the trials behind this des
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import structlog
@@ -92,7 +93,9 @@ class JobEngine:
 
     def enqueue_in_transaction(self, session: Session, job_id: str, partition_key: str) -> str:
         """Enqueue the import workflow in the caller's transaction; it runs only if that commits."""
-        workflow_id = f"import-{job_id}"
+        # DBOS breaks ties of its (second-granular on SQLite) created_at by workflow id, so the
+        # id starts with a nanosecond timestamp: a tenant's imports run in submission order.
+        workflow_id = f"import-{time.time_ns():020d}-{job_id}"
         self.client.enqueue_in_transaction(
             session,
             {
