@@ -17,7 +17,7 @@ from dbos import DBOS
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from clientdock.db import Database, new_id, utcnow
+from clientdock.db import Database, new_id, table_of, utcnow
 from clientdock.imports import staging
 from clientdock.imports.models import ImportJob, ImportRow
 from clientdock.imports.policy import from_options
@@ -152,7 +152,7 @@ def _store_rows(session: Session, job: ImportJob, records: list[RawRecord], outc
             }
         )
     for start in range(0, len(rows), 500):
-        session.execute(insert(ImportRow), rows[start : start + 500])
+        session.connection().execute(insert(table_of(ImportRow)), rows[start : start + 500])
 
 
 def _lock_job(session: Session, job_id: str) -> ImportJob:
