@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -180,7 +180,14 @@ def _set_parents(candidates: Sequence[Candidate], ref_map: dict[Ref, str]) -> No
 def _set_created_parents(session: Session, created: list[Candidate]) -> None:
     rows = [{"id": c.client_id, "parent_id": c.values["parent_id"]} for c in created if c.values.get("parent_id")]
     if rows:
-        session.execute(update(Client), rows)
+        _update_by_id(session, ("id", "parent_id"), rows)
+
+
+def _update_by_id(session: Session, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """One executemany UPDATE … WHERE id = :id for rows that set the same columns."""
+    table = table_of(Client)
+    stmt = update(table).where(table.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys if k != "id"})
+    session.connection().execute(stmt, [{**{k: v for k, v in row.items() if k != "id"}, "_id": row["id"]} for row in rows])
 
 
 def _update_clients(
@@ -206,8 +213,8 @@ def _update_clients(
         row["id"] = candidate.client_id
         writes.setdefault(tuple(sorted(row)), []).append(row)
         audit.extend((candidate.client_id, "updated", BY_ATTR[a].json, _jsonable(b), _jsonable(v), now) for a, (b, v) in visible.items())
-    for rows in writes.values():
-        session.execute(update(Client), rows)
+    for keys, rows in writes.items():
+        _update_by_id(session, keys, rows)
     _audit(session, ctx, policy, audit)
     return changed
 
