@@ -35,7 +35,7 @@ def list_clients(
     tag: str | None = None,
     client_group_id: Annotated[str | None, Query(alias="clientGroupId")] = None,
     type: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     ctx = _ctx(session, scope)

@@ -23,7 +23,7 @@ def list_imports(
     session: DbSession,
     scope: ClientsRead,
     door: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     jobs, total = service.list_jobs(session, load_context(session, scope.tenant), page, page_size, door)
@@ -42,7 +42,7 @@ def get_rows(
     session: DbSession,
     scope: ClientsRead,
     outcome: Outcome | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     job = service.get_job(session, load_context(session, scope.tenant), job_id)
