@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from clientdock.apps.routes import router as apps_router
 from clientdock.clients.routes import router as clients_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
@@ -22,6 +23,8 @@ from clientdock.problems import install as install_problems
 from clientdock.settings import Settings, get_settings
 from clientdock.tenants import idempotency
 from clientdock.tenants.routes import router as tenants_router
+from clientdock.web.routes import router as web_router
+from clientdock.web.templating import static_files
 
 DESCRIPTION = """
 clientdock brings client records into a firm's client base through every door — CSV and
@@ -72,6 +75,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(tenants_router)
     app.include_router(imports_router)
     app.include_router(bulk_router)
+    app.include_router(apps_router)
+    app.include_router(__import__("clientdock.notify.routes", fromlist=["router"]).router)
+    app.include_router(web_router)
+    app.mount("/static", static_files(), name="static")
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
     def healthz(database: Db) -> JSONResponse:

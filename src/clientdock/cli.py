@@ -1,4 +1,4 @@
-"""The ``clientdock`` command: serve, migrate, tenants, keys (exact forms scripts rely on)."""
+"""The ``clientdock`` command: serve, migrate, tenants, keys, users (exact forms scripts rely on)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ app = typer.Typer(help="clientdock: import client records through every door.", 
 tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
 key_app = typer.Typer(help="Manage tenant API keys.", no_args_is_help=True)
 platform_key_app = typer.Typer(help="Manage the platform credential.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage people who sign in to the web page.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
 app.add_typer(platform_key_app, name="platform-key")
+app.add_typer(user_app, name="user")
 
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="Overrides CLIENTDOCK_DATABASE_URL.")]
 
@@ -124,6 +126,24 @@ def platform_key_create(database_url: DatabaseUrl = None) -> None:
     with db.session() as session:
         issued = service.issue_key(session, kind="platform")
     _emit({"apiKey": issued.key, "keyId": issued.id})
+
+
+@user_app.command("create")
+def user_create(
+    email: str, tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")], database_url: DatabaseUrl = None
+) -> None:
+    """Create a web user of a tenant with a generated password; prints {"email", "password"} once."""
+    from clientdock.tenants import service as tenants
+    from clientdock.users import service as users
+
+    db = _database(database_url)
+    try:
+        with db.session() as session:
+            created = users.create_user(session, tenants.get_tenant(session, tenant), email)
+    except ClientdockError as exc:
+        _fail(exc.detail)
+        return
+    _emit({"email": created.user.email, "password": created.password})
 
 
 def main() -> None:

@@ -16,19 +16,26 @@ from clientdock.migrate import upgrade
 from clientdock.settings import Settings
 from clientdock.tenants import service
 from clientdock.tenants.models import Tenant
+from clientdock.users import service as users
 
 log = structlog.get_logger(__name__)
 DEMO = "demo"
+DEMO_EMAIL = "demo@example.com"
 
 
 def ensure_demo_tenant(db: Database) -> dict[str, str] | None:
-    """Create the demo tenant on first start; return its credentials (shown only this once)."""
+    """Create the demo tenant, its API key and its web user on first start; return the
+    credentials (shown only this once). An install that predates users gets the user alone."""
+    created: dict[str, str] = {}
     with db.session() as session:
-        if session.scalar(select(Tenant.id).where(Tenant.code == DEMO)):
-            return None
-        tenant = service.create_tenant(session, DEMO, "Demo practice")
-        issued = service.issue_key(session, kind="tenant", tenant_id=tenant.id)
-    return {"tenant": DEMO, "apiKey": issued.key}
+        tenant = session.scalar(select(Tenant).where(Tenant.code == DEMO))
+        if tenant is None:
+            tenant = service.create_tenant(session, DEMO, "Demo practice")
+            created.update(tenant=DEMO, apiKey=service.issue_key(session, kind="tenant", tenant_id=tenant.id).key)
+        if users.find_user(session, DEMO_EMAIL) is None:
+            user = users.create_user(session, tenant, DEMO_EMAIL)
+            created.update(tenant=DEMO, email=user.user.email, password=user.password)
+    return created or None
 
 
 def run_server(settings: Settings, host: str, port: int) -> None:
@@ -38,7 +45,8 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     upgrade(db.url)
     created = ensure_demo_tenant(db)
     if created:
-        sys.stdout.write("demo tenant created; this API key is shown once:\n" + json.dumps(created) + "\n")
+        note = f"demo credentials, shown once (sign in at http://{host}:{port}/ with the email and password):"
+        sys.stdout.write(note + "\n" + json.dumps(created) + "\n")
         sys.stdout.flush()
     log.info("serving", url=f"http://{host}:{port}", database=db.engine.dialect.name)
     uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")

@@ -21,6 +21,7 @@ from clientdock.db import Database, new_id, table_of, utcnow
 from clientdock.imports import staging
 from clientdock.imports.models import ImportJob, ImportRow
 from clientdock.imports.policy import from_options
+from clientdock.notify import service as notify
 from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.context import load_context
 from clientdock.pipeline.records import RawRecord, RowOutcome
@@ -185,6 +186,27 @@ def fail_step(job_id: str, error: str) -> str:
             job.finished_at = utcnow()
             finish(session, job)
         return job.status
+
+
+def notify_when_asked(session: Session, job: ImportJob) -> None:
+    """Finish hook: a door that set ``options["notify"]`` (the partner-app door's
+    ``send_notifications_when_done``) gets the business an in-app notification and its
+    webhooks, in the transaction that ends the job. Other jobs are left alone here."""
+    if not (job.options or {}).get("notify") or job.dry_run:
+        return
+    tenant = session.get_one(Tenant, job.tenant_id)
+    base = f"/tenants/{tenant.code}/imports/{job.id}"
+    payload: dict[str, Any] = {
+        "jobId": job.id, "door": job.door, "status": job.status, "app": job.options.get("app"),
+        "counts": {action: getattr(job, action) for action in ("created", "updated", "unchanged", "skipped", "failed")},
+        "links": {"job": base, "errors": f"{base}/errors.csv"},
+    }  # fmt: skip
+    if job.error:
+        payload["error"] = job.error
+    notify.job_finished(session, job.tenant_id, "import.failed" if job.status == "failed" else "import.completed", payload)
+
+
+FINISH_HOOKS.append(notify_when_asked)
 
 
 def finish(session: Session, job: ImportJob) -> None:
