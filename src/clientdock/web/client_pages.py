@@ -1,0 +1,53 @@
+"""The Clients list and one client's page: thin HTTP over ``web.queries``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from clientdock.deps import DbSession
+from clientdock.pipeline.context import TenantContext, load_context
+from clientdock.users.service import SignedIn
+from clientdock.web import queries, views
+from clientdock.web.auth import CurrentUser
+from clientdock.web.routing import PageRoute
+from clientdock.web.templating import is_htmx, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+RESULTS = "client-results"
+
+
+def _ctx(session: Session, user: SignedIn) -> TenantContext:
+    return load_context(session, user.tenant)
+
+
+@router.get("/clients")
+def clients_page(
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    search: str | None = None,
+    tag: str | None = None,
+    group: str | None = None,
+    type: str | None = None,
+    page: str | None = None,
+) -> Response:
+    ctx = _ctx(session, user)
+    filters = views.Filters.parse(search, tag, group, type)
+    listing = queries.client_list(session, ctx, filters, views.page_number(page))
+    headers = {"Vary": "HX-Request, HX-Target"}
+    # The filter form and the pager ask htmx for the results region alone; the address bar
+    # gets the canonical query (no empty fields) rather than the form's raw one.
+    partial = is_htmx(request) and request.headers.get("hx-target") == RESULTS
+    if partial:
+        query = filters.query(page=listing.pager.page)
+        headers["HX-Push-Url"] = "/clients" + (f"?{query}" if query else "")
+    name = "clients/_results.html" if partial else "clients/list.html"
+    return render(request, name, headers=headers, nav="clients", title="Clients", **listing.context(filters, ctx))
+
+
+@router.get("/clients/{client_id}")
+def client_page(client_id: str, request: Request, session: DbSession, user: CurrentUser) -> Response:
+    detail = queries.client_detail(session, _ctx(session, user), client_id)
+    return render(request, "clients/detail.html", nav="clients", title=detail.client.name, **detail.context())

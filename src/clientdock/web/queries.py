@@ -1,0 +1,72 @@
+"""What each client page needs from the database, loaded through the clients service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from clientdock.clients import service as clients
+from clientdock.clients.models import Client, ClientGroup, ExternalRef
+from clientdock.clients.types import CLIENT_TYPES
+from clientdock.errors import NotFound
+from clientdock.pipeline.context import TenantContext
+from clientdock.web import views
+
+HISTORY_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class ClientList:
+    rows: list[Client]
+    pager: views.Pager
+    groups: list[ClientGroup]
+
+    def context(self, filters: views.Filters, ctx: TenantContext) -> dict[str, Any]:
+        return {
+            "rows": self.rows, "pager": self.pager, "filters": filters, "groups": self.groups,
+            "group_names": {g.id: g.name for g in self.groups}, "types": CLIENT_TYPES,
+            "row_limit": ctx.setting("importRowLimit"),
+        }  # fmt: skip
+
+
+def client_list(session: Session, ctx: TenantContext, filters: views.Filters, page: int) -> ClientList:
+    rows, total = clients.list_clients(session, ctx, filters.as_filter(), page, views.PAGE_SIZE)
+    return ClientList(rows, views.Pager(page, total), clients.list_groups(session, ctx))
+
+
+@dataclass(frozen=True)
+class ClientDetail:
+    client: Client
+    sections: list[views.Section]
+    refs: list[ExternalRef]
+    history: list[views.HistoryEntry]
+    history_truncated: bool
+
+    def context(self) -> dict[str, Any]:
+        client = self.client
+        return {
+            "client": client, "sections": self.sections, "refs": self.refs, "history": self.history,
+            "history_truncated": self.history_truncated, "addresses": views.address_lines(client),
+            "attributes": views.attribute_items(client), "enrichment": views.enrichment_view(client.enrichment),
+        }  # fmt: skip
+
+
+def client_detail(session: Session, ctx: TenantContext, client_id: str) -> ClientDetail:
+    client = clients.get_client(session, ctx, client_id)
+    groups = {g.id: g.name for g in clients.list_groups(session, ctx)}
+    parent = _parent(session, ctx, client)
+    history = views.history_entries(clients.history(session, ctx, client.id))
+    sections = views.client_sections(client, groups.get(client.client_group_id or "", ""), parent)
+    refs = clients.refs_of(session, ctx, [client.id])[client.id]
+    return ClientDetail(client, sections, refs, history[:HISTORY_LIMIT], len(history) > HISTORY_LIMIT)
+
+
+def _parent(session: Session, ctx: TenantContext, client: Client) -> Client | None:
+    if not client.parent_id:
+        return None
+    try:
+        return clients.get_client(session, ctx, client.parent_id)
+    except NotFound:
+        return None

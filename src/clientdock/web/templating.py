@@ -1,0 +1,115 @@
+"""The Jinja2 environment of the web page (autoescape always on) and the one render helper."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from clientdock.clients.fields import BY_ATTR, BY_JSON
+
+HERE = Path(__file__).parent
+TEMPLATES_DIR = HERE / "templates"
+STATIC_DIR = HERE / "static"
+
+_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+LABELS = {
+    "dateOfBirth": "Date of birth", "cocNumber": "CoC number", "clientGroupId": "Group", "parentId": "Parent",
+    "createdAt": "Created", "companiesHouse": "Companies House", "sicCodes": "SIC codes", "debtorId": "Debtor ID",
+    "trackingId": "Tracking ID", "xero": "Xero", "quickbooks": "QuickBooks",
+}  # fmt: skip
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC_DIR)
+
+
+@lru_cache(maxsize=32)
+def static_url(name: str) -> str:
+    """``/static/<name>?v=<content hash>``: browsers may cache it for good."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
+
+
+def humanize(name: str) -> str:
+    """``PrivateLimitedCompany`` -> ``Private limited company``; ``firstName`` -> ``First name``."""
+    if name in LABELS:
+        return LABELS[name]
+    words = _WORD.sub(" ", name).replace("_", " ").split()
+    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+    return text[:1].upper() + text[1:]
+
+
+def field_label(name: str) -> str:
+    """A label for a client field given by its JSON name or model attribute."""
+    spec = BY_JSON.get(name) or BY_ATTR.get(name)
+    return humanize(spec.json if spec else name)
+
+
+def when(value: datetime | str | None, with_time: bool = True) -> str:
+    """``3 Mar 2026, 14:05`` (UTC as stored); text that is not an ISO date comes back as is."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            stamp = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        with_time = with_time and "T" in value
+    else:
+        stamp = value
+    text = f"{stamp.day} {stamp:%b %Y}"
+    return f"{text}, {stamp:%H:%M}" if with_time else text
+
+
+def shown(value: Any) -> str:
+    """Any stored value as short text: lists joined, objects as compact JSON, booleans Yes/No."""
+    if value is None or value == "" or value == [] or value == {}:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return str(value)
+
+
+def number(value: int) -> str:
+    return f"{value:,}"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    env.globals["static"] = static_url
+    env.filters.update(humanize=humanize, label=field_label, when=when, shown=shown, number=number)
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def render(request: Request, name: str, *, status: int = 200, headers: Mapping[str, str] | None = None, **context: Any) -> Response:
+    """Render a page; the signed-in user and the form token come from the request's state."""
+    user = getattr(request.state, "signed_in", None)
+    csrf = user.csrf_token if user is not None else getattr(request.state, "anon_csrf", "")
+    base = {"user": user, "csrf_token": csrf, "nav": "", "title": ""}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status, headers=headers)
+
+
+def is_htmx(request: Request) -> bool:
+    """An htmx request for a fragment (a history restore wants the whole page)."""
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"

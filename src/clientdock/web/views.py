@@ -1,0 +1,193 @@
+"""What the client pages show, shaped for the templates (no HTTP, no database)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from clientdock.clients.models import Client, ClientChange
+from clientdock.clients.service import ClientFilter
+from clientdock.web.templating import field_label, humanize, shown, when
+
+PAGE_SIZE = 25
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T)")
+ADDRESS_ORDER = ("line1", "line2", "line3", "line4", "houseNumber", "street", "city", "region", "postalCode", "country", "countryCode")
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Person", ("title", "firstName", "middleName", "lastName", "dateOfBirth", "gender", "primaryLanguage")),
+    ("Contact", ("email", "phone", "mobile", "login")),
+    ("Company", ("company", "companyNumber", "taxNumber", "cocNumber", "debtorId", "abbreviation")),
+    ("Practice", ("type", "active", "clientGroupId", "tags", "project", "desk", "trackingId", "parentId", "createdAt")),
+)
+WIDE = ("email", "login", "tags")
+ATTRS = {"firstName": "first_name", "middleName": "middle_name", "lastName": "last_name", "dateOfBirth": "date_of_birth",
+         "primaryLanguage": "primary_language", "companyNumber": "company_number", "taxNumber": "tax_number",
+         "cocNumber": "coc_number", "debtorId": "debtor_id", "clientGroupId": "client_group_id", "trackingId": "tracking_id",
+         "parentId": "parent_id", "createdAt": "created_at"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list page's query: search text, tag, group id, type."""
+
+    search: str = ""
+    tag: str = ""
+    group: str = ""
+    type: str = ""
+
+    @classmethod
+    def parse(cls, search: str | None, tag: str | None, group: str | None, type_: str | None) -> Filters:
+        return cls(*((value or "").strip()[:200] for value in (search, tag, group, type_)))
+
+    def as_filter(self) -> ClientFilter:
+        return ClientFilter(search=self.search or None, tag=self.tag or None, client_group_id=self.group or None, type=self.type or None)
+
+    @property
+    def active(self) -> bool:
+        return any(asdict(self).values())
+
+    def query(self, **changes: str | int) -> str:
+        """The query string of this view with ``changes`` applied; empty values left out."""
+        params: dict[str, str | int] = {**asdict(self), **changes}
+        return urlencode({k: v for k, v in params.items() if v != "" and not (k == "page" and v == 1)})
+
+
+@dataclass(frozen=True)
+class Pager:
+    page: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def first(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.size + 1
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.page * self.size)
+
+
+def page_number(raw: str | None) -> int:
+    """Pages are forgiving: anything that is not a positive number is page 1."""
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    value: str
+    href: str | None = None
+    wide: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    items: list[Item]
+
+    @property
+    def filled(self) -> list[Item]:
+        return [item for item in self.items if item.value]
+
+    @property
+    def unset(self) -> list[str]:
+        return [item.label for item in self.items if not item.value]
+
+
+def client_sections(client: Client, group_name: str, parent: Client | None) -> list[Section]:
+    return [Section(title, [_item(client, name, group_name, parent) for name in names]) for title, names in SECTIONS]
+
+
+def _item(client: Client, name: str, group_name: str, parent: Client | None) -> Item:
+    value: Any = getattr(client, ATTRS.get(name, name))
+    if name == "type":
+        return Item(field_label(name), humanize(value))
+    if name == "clientGroupId":
+        return Item(field_label(name), group_name)
+    if name == "parentId" and parent is not None:
+        return Item(field_label(name), parent.name, f"/clients/{parent.id}")
+    if isinstance(value, datetime) or (name == "dateOfBirth" and value):
+        return Item(field_label(name), when(value, with_time=name != "dateOfBirth"))
+    extra = {"phone": client.phone_e164, "mobile": client.mobile_e164}.get(name)
+    text = shown(value)
+    return Item(field_label(name), f"{text} ({extra})" if extra and extra != text else text, wide=name in WIDE)
+
+
+def address_lines(client: Client) -> list[tuple[str, list[str]]]:
+    out = []
+    for address in client.addresses or []:
+        lines = [str(address[key]) for key in ADDRESS_ORDER if address.get(key)]
+        out.append((humanize(str(address.get("type") or "Address")), lines))
+    return out
+
+
+def attribute_items(client: Client) -> list[Item]:
+    return [
+        Item(" · ".join(p for p in (str(a.get("class") or ""), str(a.get("name") or "")) if p), shown(a.get("value")))
+        for a in client.attributes or []
+        if isinstance(a, dict)
+    ]
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """Enrichment as stored by its source: details, key dates and contacts (Companies House officers)."""
+
+    source: str
+    fetched_at: str
+    details: list[Item]
+    key_dates: list[Item]
+    contacts: list[list[Item]]
+
+
+def enrichment_view(raw: dict[str, Any] | None) -> Enrichment | None:
+    """Tolerant of shape: ``{source, fetchedAt, keyDates: {..}, contacts|officers: [..], <other details>}``,
+    possibly nested one level under the source's name (``{"companiesHouse": {...}}``)."""
+    if not raw:
+        return None
+    data = raw
+    if len(raw) == 1 and isinstance(next(iter(raw.values())), dict):
+        source, data = next(iter(raw.items()))
+        data = {"source": source, **data}
+    dates = data["keyDates"] if isinstance(data.get("keyDates"), dict) else {}
+    people = data.get("contacts", data.get("officers"))
+    contacts = [_pairs(person) for person in people if isinstance(person, dict)] if isinstance(people, list) else []
+    skip = {"source", "fetchedAt", "keyDates", "contacts", "officers"}
+    details = _pairs({k: v for k, v in data.items() if k not in skip})
+    return Enrichment(humanize(str(data.get("source") or "")), when(data.get("fetchedAt")), details, _pairs(dates), contacts)
+
+
+def _pairs(values: dict[str, Any]) -> list[Item]:
+    out = []
+    for key, value in values.items():
+        text = when(value, with_time=False) if isinstance(value, str) and _ISO_DATE.match(value) else shown(value)
+        if text:
+            out.append(Item(humanize(key), text))
+    return out
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    action: str
+    job_id: str | None
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def history_entries(changes: list[ClientChange]) -> list[HistoryEntry]:
+    """One entry per operation (same time, action and job), listing each field it changed."""
+    entries: list[HistoryEntry] = []
+    for change in changes:
+        last = entries[-1] if entries else None
+        if last is None or (last.at, last.action, last.job_id) != (change.at, change.action, change.job_id):
+            last = HistoryEntry(change.at, change.action, change.job_id)
+            entries.append(last)
+        if change.field != "*":
+            last.changes.append((field_label(change.field), shown(change.before), shown(change.after)))
+    return entries

@@ -1,0 +1,303 @@
+"""End to end in Chromium: a real ``clientdock serve`` on a loopback port and a fresh database.
+
+The server prints the demo credentials on first start; the test signs in with them, seeds
+clients through the API with the demo key, and drives the pages like a person would.
+Screenshots go to tests/artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+from clientdock.db import Database
+from tests.web.helpers import COMPANIES_HOUSE, set_enrichment
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    email: str
+    password: str
+    api_key: str
+    hopper_id: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def first_json_line(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    """The credentials line ``serve`` prints on first start (read on a thread: no blocking)."""
+    found: list[dict[str, Any]] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("{") and not found:
+                found.append(json.loads(line))
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not found and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert found, "serve printed no credentials"
+    return found[0]
+
+
+def wait_until_healthy(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the server did not become healthy")
+
+
+PEOPLE = [
+    ("Amelia", "Clarke", ["self-assessment"]), ("Oliver", "Patel", ["self-assessment", "landlord"]),
+    ("Isla", "Robertson", []), ("George", "Okafor", ["cis"]), ("Freya", "Nowak", ["self-assessment"]),
+    ("Arthur", "Brennan", ["landlord"]), ("Sofia", "Haddad", []), ("Noah", "Fitzgerald", ["self-assessment"]),
+    ("Ivy", "Lindqvist", []), ("Leo", "Adeyemi", ["cis", "vat"]), ("Grace", "Whitfield", []),
+    ("Harry", "Castellanos", ["self-assessment"]), ("Ava", "MacLeod", []), ("Jack", "Sørensen", ["landlord"]),
+    ("Mia", "Oduya", []), ("Theo", "Kowalczyk", ["self-assessment"]), ("Ella", "Fraser", []),
+    ("Oscar", "Nakamura", ["vat"]), ("Lily", "Gallagher", []), ("Alfie", "Rahman", ["self-assessment"]),
+]  # fmt: skip
+COMPANIES = [
+    ("Hopper Computing Ltd", "ltd", "09876543", ["vat", "payroll"]), ("Brightwater Dental LLP", "llp", "OC412345", ["vat"]),
+    ("Northgate Joinery Ltd", "ltd", "11223344", ["payroll"]), ("Kestrel & Finch Partnership", "partnership", None, []),
+    ("Meadow Lane Nursery", "charity", None, ["payroll"]), ("Harbour View Cafés Ltd", "ltd", "12893410", ["vat", "payroll"]),
+    ("Ashdown Property Holdings plc", "plc", "04455667", ["vat"]), ("Rivera Studio", "sole trader", None, []),
+]  # fmt: skip
+
+
+def seed(url: str, key: str) -> str:
+    """Clients for the demo tenant through the API; returns Hopper Computing's id."""
+    with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as api:
+        payroll = api.post("/tenants/demo/client-groups", json={"name": "Payroll"}).json()["id"]
+        year_end = api.post("/tenants/demo/client-groups", json={"name": "Year end"}).json()["id"]
+        for n, (first, last, tags) in enumerate(PEOPLE):
+            email = f"{first}.{last}@mail.example".lower().replace("ø", "o")
+            body = {"firstName": first, "lastName": last, "email": email, "tags": tags, "active": n % 7 != 3}
+            assert api.post("/tenants/demo/clients", json=body).status_code == 201
+        hopper = ""
+        for n, (name, kind, number, tags) in enumerate(COMPANIES):
+            slug = name.split()[0].lower().replace("é", "e")
+            body = {"name": name, "company": name, "type": kind, "email": f"office@{slug}.example", "tags": tags,
+                    "companyNumber": number, "clientGroupId": payroll if "payroll" in tags else year_end if n % 2 else None,
+                    "phone": f"020 7946 0{n:03d}", "externalRefs": [{"source": "xero", "externalId": f"c-{1000 + n}"}]}  # fmt: skip
+            made = api.post("/tenants/demo/clients", json=body)
+            assert made.status_code == 201, made.text
+            hopper = hopper or made.json()["id"]
+        api.patch(f"/tenants/demo/clients/{hopper}", json={"email": "hello@hoppercomputing.example", "note": "Year end 31 March."})
+    return hopper
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    env = {**os.environ, "CLIENTDOCK_DATA_DIR": str(data_dir)}
+    env.pop("CLIENTDOCK_DATABASE_URL", None)
+    with (data_dir / "server.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clientdock.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=log, text=True, env=env,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}"
+            credentials = first_json_line(process, timeout=120)
+            wait_until_healthy(url, timeout=120)
+            hopper = seed(url, credentials["apiKey"])
+            db = Database(f"sqlite:///{data_dir / 'clientdock.db'}")
+            set_enrichment(db, hopper, COMPANIES_HOUSE)
+            db.dispose()
+            yield Server(url, credentials["email"], credentials["password"], credentials["apiKey"], hopper)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout:
+                process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def errors() -> list[str]:
+    return []
+
+
+def open_page(browser: Browser, errors: list[str], viewport: dict[str, int], scale: float = 1) -> Page:
+    context = browser.new_context(viewport=viewport, device_scale_factor=scale)  # type: ignore[arg-type]
+    page = context.new_page()
+    # CSP violations and script errors show up here: the page must run clean.
+    page.on("console", lambda message: _console(message, errors))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page
+
+
+def _console(message: ConsoleMessage, errors: list[str]) -> None:
+    if message.type == "error":
+        errors.append(message.text)
+
+
+def sign_in(page: Page, server: Server) -> None:
+    page.goto(server.url + "/")
+    page.get_by_label("Email").fill(server.email)
+    page.get_by_label("Password").fill(server.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/clients")
+
+
+def shot(page: Page, name: str, full_page: bool = True) -> None:
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+
+
+def test_sign_in_search_and_open_a_client(browser: Browser, server: Server, errors: list[str]) -> None:
+    page = open_page(browser, errors, LAPTOP)
+    page.goto(server.url + "/clients")
+    page.wait_for_url("**/?next=*")
+    page.get_by_label("Email").fill(server.email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("don't match an account")
+    shot(page, "signin-error-laptop.png")
+    errors.clear()  # Chromium logs the refused sign-in's 400 answer as a console error: expected.
+    sign_in(page, server)
+    expect(page.get_by_role("heading", name="Clients", level=1)).to_be_visible()
+    expect(page.locator(".results__count")).to_have_text("28 clients")
+    expect(page.locator("tbody tr")).to_have_count(25)
+    shot(page, "clients-laptop.png")
+
+    page.get_by_label("Search clients").fill("hopper")
+    expect(page.locator(".results__count")).to_have_text("1 client matches")
+    expect(page).to_have_url(f"{server.url}/clients?search=hopper")
+    page.get_by_role("link", name="Hopper Computing Ltd").click()
+    page.wait_for_url(f"**/clients/{server.hopper_id}")
+    expect(page.get_by_role("heading", name="Hopper Computing Ltd", level=1)).to_be_visible()
+    for text in ("Key dates", "LOVELACE, Ada", "c-1000", "hello@hoppercomputing.example"):
+        expect(page.get_by_text(text).first).to_be_visible()
+    shot(page, "client-laptop.png")
+
+    page.goto(server.url + "/clients")
+    page.get_by_label("Type").select_option("LimitedLiabilityPartnership")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page).to_have_url(f"{server.url}/clients?type=LimitedLiabilityPartnership")
+    page.get_by_role("link", name="Clear filters").first.click()
+    page.get_by_role("link", name="payroll").first.click()
+    expect(page.locator(".results__count")).to_have_text("4 clients match")
+    expect(page.get_by_label("Tag")).to_have_value("payroll")
+    page.get_by_role("link", name="Clear filters").first.click()
+    page.get_by_role("link", name="Next").click()
+    expect(page.locator("tbody tr")).to_have_count(3)
+    assert page.url.endswith("/clients?page=2")
+
+    page.get_by_role("link", name="Imports").click()
+    expect(page.get_by_text("No imports yet")).to_be_visible()
+    page.get_by_label("Notifications").first.click()
+    expect(page.get_by_text("You're all caught up")).to_be_visible()
+    shot(page, "imports-laptop.png", full_page=False)
+    page.keyboard.press("Escape")
+    expect(page.get_by_text("You're all caught up")).to_be_hidden()
+    assert errors == []
+    response = page.goto(server.url + "/clients/not-a-client")
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("link", name="Back to clients")).to_be_visible()
+    shot(page, "not-found-laptop.png", full_page=False)
+
+
+def test_import_dialog_opens_and_closes_with_the_keyboard(browser: Browser, server: Server, errors: list[str]) -> None:
+    page = open_page(browser, errors, LAPTOP)
+    sign_in(page, server)
+    button = page.get_by_role("button", name="Import")
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if button.evaluate("el => el === document.activeElement"):
+            break
+    else:
+        pytest.fail("Tab never reached the Import button")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Import clients")
+    expect(dialog).to_be_visible()
+    assert dialog.evaluate("el => el.contains(document.activeElement)")
+    expect(dialog).to_contain_text("At most 5,000 records per file")
+    expect(dialog.get_by_role("link", name="Download the CSV template")).to_have_attribute(
+        "href", "/tenants/demo/clients/import/template.csv"
+    )
+    shot(page, "import-dialog-laptop.png", full_page=False)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert button.evaluate("el => el === document.activeElement")
+    # The Close button works from the keyboard too.
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Close").last.focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    assert errors == []
+
+
+def test_phone_width(browser: Browser, server: Server, errors: list[str]) -> None:
+    page = open_page(browser, errors, PHONE, scale=2)
+    page.goto(server.url + "/")
+    shot(page, "signin-phone.png")
+    sign_in(page, server)
+    expect(page.locator("tbody tr").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "clients-phone.png", full_page=False)
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("dialog", name="Import clients")).to_be_visible()
+    shot(page, "import-dialog-phone.png", full_page=False)
+    page.keyboard.press("Escape")
+    page.goto(f"{server.url}/clients/{server.hopper_id}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "client-phone.png")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(server.url + "/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto(server.url + "/clients")
+    page.wait_for_url("**/?next=*")
+    assert errors == []
