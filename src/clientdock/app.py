@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from clientdock.apps.routes import router as apps_router
 from clientdock.clients.routes import router as clients_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
@@ -75,7 +74,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(tenants_router)
     app.include_router(imports_router)
     app.include_router(bulk_router)
-    app.include_router(apps_router)
     app.include_router(__import__("clientdock.notify.routes", fromlist=["router"]).router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")
