@@ -35,3 +35,15 @@ def test_keys_are_per_credential(client: TestClient, tenant: TenantInfo, other_t
 def test_overlong_key_is_400(client: TestClient, tenant: TenantInfo) -> None:
     response = client.post(tenant.path("/clients"), json={"name": "A"}, headers={**tenant.headers, "Idempotency-Key": "k" * 300})
     assert response.status_code == 400
+
+
+def test_a_response_showing_a_secret_is_not_kept_for_replay(client: TestClient, tenant: TenantInfo) -> None:
+    headers = {**tenant.headers, "Idempotency-Key": "hook-1"}
+    body = {"url": "https://hooks.example.org/clientdock", "events": ["import.completed"]}
+    first = client.post(tenant.path("/webhooks"), json=body, headers=headers)
+    assert first.status_code == 201
+    assert first.headers["cache-control"] == "no-store"
+    second = client.post(tenant.path("/webhooks"), json=body, headers=headers)
+    assert second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert second.json()["id"] != first.json()["id"]

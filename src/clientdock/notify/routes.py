@@ -94,8 +94,9 @@ def list_webhooks(session: DbSession, scope: TenantAdmin) -> WebhookList:
         "of '<X-Clientdock-Timestamp>.<raw body>'>."
     ),
 )
-def create_webhook(body: WebhookIn, session: DbSession, scope: TenantAdmin, settings: AppSettings) -> WebhookCreated:
+def create_webhook(body: WebhookIn, session: DbSession, scope: TenantAdmin, settings: AppSettings, response: Response) -> WebhookCreated:
     row, secret = service.create_webhook(session, scope.tenant_id, settings, url=body.url, events=body.events, secret=body.secret)
+    response.headers["Cache-Control"] = "no-store"  # the secret is shown once: never cached nor kept for replay
     return WebhookCreated.with_secret(row, secret)
 
 

@@ -25,7 +25,7 @@ from clientdock.tenants.models import IdempotencyRecord
 
 HEADER = "idempotency-key"
 TTL = timedelta(hours=24)
-REPLAYED_HEADERS = ("content-type", "location", "retry-after", "preference-applied")
+REPLAYED_HEADERS = ("content-type", "location", "retry-after", "preference-applied", "cache-control")
 
 
 def _claim(db: Database, principal: str, key: str, digest: str) -> IdempotencyRecord | None:
@@ -49,7 +49,8 @@ def _store(db: Database, principal: str, key: str, status: int, body: bytes, hea
         record = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key))
         if record is None:
             return
-        if status >= 500 or status in (401, 403, 429):
+        if status >= 500 or status in (401, 403, 429) or "no-store" in headers.get("cache-control", ""):
+            # A response that shows a secret once (a webhook or app secret) is never kept.
             session.delete(record)
             return
         record.status_code, record.response_body, record.response_headers = status, body.decode(), headers
