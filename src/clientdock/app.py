@@ -11,10 +11,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from clientdock.apps.routes import router as apps_router
 from clientdock.clients.routes import router as clients_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
 from clientdock.imports.bulk import router as bulk_router
+from clientdock.imports.csv_door import router as csv_router
 from clientdock.imports.respond import WaiterCap
 from clientdock.imports.routes import router as imports_router
 from clientdock.jobs.engine import JobEngine
@@ -70,10 +72,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.waiters = WaiterCap(settings.max_sync_waiters)
     install_problems(app)
     app.middleware("http")(idempotency.middleware)
+    app.include_router(csv_router)  # before clients_router: /clients/export.csv is not a client id
     app.include_router(clients_router)
     app.include_router(tenants_router)
     app.include_router(imports_router)
     app.include_router(bulk_router)
+    app.include_router(apps_router)
     app.include_router(__import__("clientdock.notify.routes", fromlist=["router"]).router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")

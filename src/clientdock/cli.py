@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -144,6 +146,27 @@ def user_create(
         _fail(exc.detail)
         return
     _emit({"email": created.user.email, "password": created.password})
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="The CSV or spreadsheet (.xlsx, .xls, .ods).")],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant code.")],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help='A JSON file {"Column header": "clientField"}.')] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count; write nothing.")] = False,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding of a CSV (detected by default).")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet of a workbook (default: the first).")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import clients from a file, as the upload does; exit 0 all imported, 2 some rows failed, 1 refused."""
+    from rich.console import Console
+
+    from clientdock.imports.csv_cli import CliImport, run_import
+
+    base = get_settings()
+    settings = base.model_copy(update={"database_url": database_url or base.database_url, "executor_id": f"cli-{uuid.uuid4().hex[:12]}"})
+    wanted = CliImport(file, tenant, mapping, dry_run, encoding, sheet)
+    raise typer.Exit(code=run_import(settings, wanted, Console()))
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """Imports every model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from clientdock.apps.models import App, AppAssignment  # noqa: F401 - registers the partner app tables
 from clientdock.clients.models import Client, ClientChange, ClientGroup, ExternalRef
 from clientdock.db import Base
 from clientdock.imports.models import ImportJob, ImportRow

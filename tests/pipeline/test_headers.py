@@ -24,7 +24,7 @@ def header_of(path: str) -> list[str]:
 
 
 def test_canonical_fields() -> None:
-    assert len(CANONICAL_FIELDS) == 26
+    assert len(CANONICAL_FIELDS) == 28
     assert set(SYNONYMS) <= set(CANONICAL_FIELDS)
     for name in CANONICAL_FIELDS:
         assert match_headers([name]).fields == [name if name != "mobile" else "phone"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,3 +71,48 @@ COMPANIES_HOUSE = {
         {"name": "LOVELACE, Ada", "role": "secretary", "appointedOn": "2019-09-12"},
     ],
 }
+
+
+HX = {"HX-Request": "true"}
+UPLOAD_TOKEN = re.compile(r'name="token" value="([0-9a-f]{32})"')
+DRY_RUN = re.compile(r'name="dry_run" value="([0-9a-f]{32})"')
+PROGRESS = re.compile(r"/imports/([0-9a-f]{32})/progress")
+
+
+def page_token(client: TestClient) -> str:
+    return csrf_token(client.get("/clients").text)
+
+
+def upload(client: TestClient, content: str | bytes, *, token: str, filename: str = "clients.csv", htmx: bool = True) -> httpx2.Response:
+    """Attach a file in the Import dialog (the multipart form, with its hidden token)."""
+    data = content.encode() if isinstance(content, str) else content
+    headers = HX if htmx else {}
+    return client.post("/clients/import/upload", files={"file": (filename, data, "text/csv")}, data={"csrf_token": token}, headers=headers)
+
+
+def found(pattern: re.Pattern[str], html: str) -> str:
+    match = pattern.search(html)
+    assert match, f"{pattern.pattern} not in {html[:2000]}"
+    return match.group(1)
+
+
+def preview(client: TestClient, *, token: str, upload_token: str, mapping: dict[int, str]) -> httpx2.Response:
+    """Change the dropdowns: every column's field, by position."""
+    form = {"csrf_token": token, "token": upload_token, **{f"col-{i}": name for i, name in mapping.items()}}
+    return client.post("/clients/import/preview", data=form, headers=HX)
+
+
+def start(client: TestClient, *, token: str, upload_token: str, dry_run: str) -> httpx2.Response:
+    return client.post("/clients/import/start", data={"csrf_token": token, "token": upload_token, "dry_run": dry_run}, headers=HX)
+
+
+def wait_for_progress(client: TestClient, job_id: str, view: str = "dialog", timeout: float = 60) -> httpx2.Response:
+    """Poll the progress fragment as the page does, until it stops asking to be polled."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(f"/imports/{job_id}/progress?view={view}", headers=HX)
+        assert response.status_code == 200, response.text
+        if 'hx-trigger="every 1s"' not in response.text:
+            return response
+        time.sleep(0.1)
+    raise AssertionError(f"import {job_id} did not finish in {timeout}s")

@@ -126,7 +126,8 @@ def seed(url: str, key: str) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("serve")
     port = free_port()
-    env = {**os.environ, "CLIENTDOCK_DATA_DIR": str(data_dir)}
+    # Small chunks: a few hundred rows take several steps, so the progress bar has something to show.
+    env = {**os.environ, "CLIENTDOCK_DATA_DIR": str(data_dir), "CLIENTDOCK_CHUNK_SIZE": "20"}
     env.pop("CLIENTDOCK_DATABASE_URL", None)
     with (data_dir / "server.log").open("w") as log:
         process = subprocess.Popen(
@@ -264,9 +265,7 @@ def test_import_dialog_opens_and_closes_with_the_keyboard(browser: Browser, serv
     expect(dialog).to_be_visible()
     assert dialog.evaluate("el => el.contains(document.activeElement)")
     expect(dialog).to_contain_text("At most 5,000 records per file")
-    expect(dialog.get_by_role("link", name="Download the CSV template")).to_have_attribute(
-        "href", "/tenants/demo/clients/import/template.csv"
-    )
+    expect(dialog.get_by_role("link", name="Download the CSV template")).to_have_attribute("href", "/clients/import/template.csv")
     shot(page, "import-dialog-laptop.png", full_page=False)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
@@ -277,6 +276,131 @@ def test_import_dialog_opens_and_closes_with_the_keyboard(browser: Browser, serv
     dialog.get_by_role("button", name="Close").last.focus()
     page.keyboard.press("Enter")
     expect(dialog).to_be_hidden()
+    assert errors == []
+
+
+def import_file(rows: int = 240) -> str:
+    """A CSV as people send them: "Contact" holds the emails (no header we know), one address
+    is broken, one belongs to a client we have (an update), "Reference" is not ours."""
+    lines = ["First name,Last name,Contact,Reference"]
+    for n in range(rows):
+        email = "not-an-email" if n == 6 else "amelia.clarke@mail.example" if n == 2 else f"client{n:03d}@harbour-dental.co.uk"
+        last = "Clarke-Jones" if n == 2 else f"Import{n:03d}"
+        lines.append(f"{'Amelia' if n == 2 else 'Person'},{last},{email},R-{n}")
+    return "\n".join(lines) + "\n"
+
+
+def settled(page: Page) -> None:
+    """htmx has swapped and wired up the last answer (a person is never faster than this)."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')")
+
+
+def drop_file(page: Page, name: str, content: list[int]) -> None:
+    """Drag a file onto the drop zone as a person would (a DataTransfer carrying a File)."""
+    page.evaluate(
+        """([name, bytes]) => {
+            const data = new DataTransfer();
+            data.items.add(new File([new Uint8Array(bytes)], name, { type: "text/csv" }));
+            const zone = document.querySelector(".dropzone");
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+            }
+        }""",
+        [name, content],
+    )
+
+
+def test_import_a_file_end_to_end(browser: Browser, server: Server, errors: list[str], tmp_path: Path) -> None:
+    page = open_page(browser, errors, LAPTOP)
+    sign_in(page, server)
+    page.get_by_role("button", name="Import").click()
+    dialog = page.get_by_role("dialog", name="Import clients")
+    expect(dialog).to_be_visible()
+
+    # A file dragged in that is no table at all is refused, saying why.
+    drop_file(page, "clients.csv", [0x4D, 0x5A, 0x90, 0x00, *([0] * 200)])
+    expect(dialog.get_by_role("alert")).to_contain_text("couldn't import that file")
+    shot(page, "import-1-refused-laptop.png", full_page=False)
+
+    # The picker: columns with their examples, and the email column still to pick.
+    path = tmp_path / "harbour-clients.csv"
+    path.write_text(import_file())
+    dialog.get_by_label("Choose a file").set_input_files(path)
+    expect(dialog.get_by_text("Columns in your file")).to_be_visible()
+    expect(dialog.get_by_text("harbour-clients.csv")).to_be_visible()
+    expect(dialog.get_by_text("Pick the column that holds Email")).to_be_visible()
+    expect(dialog.get_by_role("button", name="Start import")).to_be_disabled()
+    settled(page)
+    shot(page, "import-2-columns-laptop.png", full_page=False)
+
+    # Change the mapping in a dropdown: the dry run says what would happen.
+    dialog.get_by_label("Client field for column Contact").select_option("email")
+    summary = dialog.locator("#dry-run")
+    expect(summary).to_contain_text("Would create", timeout=30_000)
+    expect(summary.locator(".tally__item--created dd")).to_have_text("238")
+    expect(summary.locator(".tally__item--updated dd")).to_have_text("1")
+    expect(summary.locator(".tally__item--failed dd")).to_have_text("1")
+    expect(summary).to_contain_text("'not-an-email' is not a valid email address")
+    expect(summary).to_contain_text("Row 7")
+    shot(page, "import-3-dry-run-laptop.png", full_page=False)
+
+    # Confirm: the progress bar fills while the rows go in; then the toast and the bell.
+    dialog.get_by_role("button", name="Import 239 clients").click()
+    expect(dialog.get_by_label("Import progress")).to_be_visible()
+    shot(page, "import-4-progress-laptop.png", full_page=False)
+    expect(dialog.locator(".job-progress__percent")).to_have_text("100 %", timeout=60_000)
+    expect(dialog.locator(".job-progress__rows")).to_have_text("240 of 240 rows")
+    toast = page.locator(".toast").first
+    expect(toast).to_contain_text("Import finished", timeout=15_000)
+    expect(toast).to_contain_text("238 created · 1 updated · 1 failed")
+    expect(page.locator("#notification-count")).to_contain_text("1")
+    shot(page, "import-5-finished-laptop.png", full_page=False)
+
+    # Close the dialog and keep working: the list already shows the new clients.
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".results__count")).to_have_text("266 clients")
+    page.get_by_label("Notifications").first.click()
+    panel = page.locator("#notification-list")
+    expect(panel).to_contain_text("238 created · 1 updated · 1 failed")
+    shot(page, "import-6-notification-laptop.png", full_page=False)
+    panel.get_by_role("link", name="Import finished").click()
+
+    # The import's page: counts, the rows, the failed one and why; the bell is read.
+    page.wait_for_url("**/imports/*")
+    expect(page.get_by_role("heading", name="harbour-clients.csv", level=1)).to_be_visible()
+    expect(page.locator("#notification-count")).to_be_hidden()
+    shot(page, "import-7-import-page-laptop.png")
+    page.get_by_role("link", name="Failed 1").click()
+    expect(page.locator("#import-rows tbody tr")).to_have_count(1)
+    expect(page.locator("#import-rows")).to_contain_text("is not a valid email address")
+
+    # The error report: the failed row as it came in, with the reason.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download error report").click()
+    report = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert report[0] == "First name,Last name,Contact,Reference,reason"
+    assert report[1].startswith("Person,Import006,not-an-email,R-6,")
+    assert "is not a valid email address" in report[1]
+    assert len(report) == 2
+
+    # Undo: it asks first, then says what it deleted and restored.
+    page.get_by_text("Undo import").click()
+    expect(page.get_by_text("Undo this import?")).to_be_visible()
+    shot(page, "import-8-undo-confirm-laptop.png", full_page=False)
+    page.get_by_role("button", name="Yes, undo this import").click()
+    result = page.locator(".undo-result")
+    expect(result).to_contain_text("Deleted 238 clients")
+    expect(result).to_contain_text("Restored 1 client")
+    expect(result).to_contain_text("amelia.clarke@mail.example")
+    expect(page.get_by_text("Undo import")).to_have_count(0)
+    expect(page.locator("#import-status")).to_contain_text("Undone")
+    shot(page, "import-9-undone-laptop.png", full_page=False)
+    page.get_by_role("link", name="Clients", exact=True).click()
+    expect(page.locator(".results__count")).to_have_text("28 clients")
+    page.get_by_role("link", name="Imports", exact=True).click()
+    expect(page.locator(".imports-table")).to_contain_text("harbour-clients.csv")
+    shot(page, "imports-list-laptop.png", full_page=False)
     assert errors == []
 
 
@@ -300,4 +424,32 @@ def test_phone_width(browser: Browser, server: Server, errors: list[str]) -> Non
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto(server.url + "/clients")
     page.wait_for_url("**/?next=*")
+    assert errors == []
+
+
+def test_import_pages_at_phone_width(browser: Browser, server: Server, errors: list[str], tmp_path: Path) -> None:
+    page = open_page(browser, errors, PHONE, scale=2)
+    sign_in(page, server)
+    page.get_by_role("button", name="Import").click()
+    dialog = page.get_by_role("dialog", name="Import clients")
+    path = tmp_path / "phone.csv"
+    path.write_text(import_file(12))
+    dialog.get_by_label("Choose a file").set_input_files(path)
+    expect(dialog.get_by_text("Pick the column that holds Email")).to_be_visible()
+    settled(page)
+    shot(page, "import-columns-phone.png", full_page=False)
+    dialog.get_by_label("Client field for column Contact").select_option("email")
+    expect(dialog.locator("#dry-run")).to_contain_text("Would create", timeout=30_000)
+    shot(page, "import-dry-run-phone.png", full_page=False)
+    page.keyboard.press("Escape")
+    page.goto(server.url + "/imports")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "imports-phone.png", full_page=False)
+    page.locator(".imports-table a").first.click()
+    page.wait_for_url("**/imports/*")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "import-page-phone.png")
+    page.goto(server.url + "/connections")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "connections-phone.png")
     assert errors == []

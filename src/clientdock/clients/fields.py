@@ -19,9 +19,9 @@ class FieldSpec:
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("type", "type", "type"),
     FieldSpec("name", "name", "name", 500),
-    FieldSpec("firstName", "first_name", "name"),
-    FieldSpec("middleName", "middle_name", "name"),
-    FieldSpec("lastName", "last_name", "name"),
+    FieldSpec("firstName", "first_name", "name", 500),
+    FieldSpec("middleName", "middle_name", "name", 500),
+    FieldSpec("lastName", "last_name", "name", 500),
     FieldSpec("title", "title", "name", 100),
     FieldSpec("email", "email", "email", 320),
     FieldSpec("phone", "phone", "phone", 100),

@@ -50,6 +50,8 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "dateOfBirth",
     "gender",
     "primaryLanguage",
+    "abbreviation",
+    "login",
     "active",
     "tags",
     "clientGroupId",

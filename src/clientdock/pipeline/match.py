@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from clientdock.clients.models import Client, ClientGroup, ExternalRef
@@ -36,6 +36,13 @@ class Existing:
     by_ref: dict[Ref, str] = field(default_factory=dict)
 
 
+def by_key_of_tenant(tenant_id: str) -> ColumnElement[bool]:
+    """``clients.tenant_id = :tenant`` for look-ups by primary key, written so that no index on
+    tenant_id serves it: SQLite, which keeps no statistics, otherwise prefers the tenant's
+    index over 500 key probes and reads every client of the tenant (600 rows/s at 1M clients)."""
+    return func.coalesce(Client.tenant_id, "") == tenant_id
+
+
 def lookup(session: Session, ctx: TenantContext, candidates: Sequence[Candidate]) -> Existing:
     found = Existing()
     ids = sorted({c.match_id for c in candidates if c.match_id})
@@ -43,7 +50,7 @@ def lookup(session: Session, ctx: TenantContext, candidates: Sequence[Candidate]
     emails = sorted({c.values["email_key"] for c in candidates if c.values.get("email_key")})
     refs = {r for c in candidates for r in c.refs} | {c.parent for c in candidates if c.parent}
     for part in chunked(ids):
-        found.ids.update(session.scalars(select(Client.id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(part))))
+        found.ids.update(session.scalars(select(Client.id).where(by_key_of_tenant(ctx.tenant_id), Client.id.in_(part))))
     for part in chunked(tracking):
         query = select(Client.tracking_id, Client.id).where(Client.tenant_id == ctx.tenant_id, Client.tracking_id.in_(part))
         found.by_tracking.update({row[0]: row[1] for row in session.execute(query) if row[0]})
@@ -180,7 +187,7 @@ def check_references(session: Session, ctx: TenantContext, candidates: Sequence[
         known_groups.update(session.scalars(select(ClientGroup.id).where(ClientGroup.tenant_id == ctx.tenant_id, ClientGroup.id.in_(part))))
     known_parents: set[str] = set()
     for part in chunked(parents):
-        known_parents.update(session.scalars(select(Client.id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(part))))
+        known_parents.update(session.scalars(select(Client.id).where(by_key_of_tenant(ctx.tenant_id), Client.id.in_(part))))
     for candidate in live:
         group = candidate.values.get("client_group_id")
         if group and group not in known_groups:

@@ -44,7 +44,7 @@ def normalise(record: RawRecord, ctx: TenantContext) -> Candidate:
         try:
             _normalise_field(spec, raw, candidate, ctx)
         except v.InvalidValue as exc:
-            candidate.fail(name, str(exc))
+            candidate.fail(name, str(exc), code=exc.code)
     _derive_name(record, candidate)
     return candidate
 
@@ -181,6 +181,7 @@ def _derive_name(record: RawRecord, candidate: Candidate) -> None:
     parts = [candidate.values.get(a) for a in ("first_name", "middle_name", "last_name")]
     present = [p for p in parts if p]
     if present:
-        candidate.values["name"] = " ".join(present)
+        # The parts are kept whole; the derived display name is cut to what its column holds.
+        candidate.values["name"] = " ".join(present)[: BY_JSON["name"].max_length].rstrip()
     elif candidate.values.get("company") and not any(a in record.fields for a in ("firstName", "lastName")):
         candidate.values["name"] = candidate.values["company"]

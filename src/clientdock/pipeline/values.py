@@ -18,7 +18,15 @@ from clientdock.clients.types import CLIENT_TYPES, canonical_type
 
 
 class InvalidValue(ValueError):
-    """A value that cannot be stored in its field."""
+    """A value that cannot be stored in its field.
+
+    ``code`` says why: "invalid" (malformed, e.g. an email) or "invalid_value" (well-formed
+    text that is not one of the allowed values, e.g. a boolean or a client type).
+    """
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -130,7 +138,7 @@ def boolean(value: Any) -> bool | None:
         return True
     if raw in _FALSE:
         return False
-    raise InvalidValue(f"'{_clip(raw)}' is not a boolean (use true/false, yes/no, 1/0)")
+    raise InvalidValue(f"'{_clip(raw)}' is not a boolean (use true/false, yes/no, 1/0)", code="invalid_value")
 
 
 def client_type(value: Any) -> str | None:
@@ -139,7 +147,7 @@ def client_type(value: Any) -> str | None:
         return None
     found = canonical_type(raw)
     if found is None:
-        raise InvalidValue(f"'{_clip(raw)}' is not a client type; use one of {', '.join(CLIENT_TYPES)}")
+        raise InvalidValue(f"'{_clip(raw)}' is not a client type; use one of {', '.join(CLIENT_TYPES)}", code="invalid_value")
     return found
 
 

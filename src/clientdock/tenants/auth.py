@@ -82,7 +82,7 @@ class TenantAccess:
 
     def __call__(self, tenant: str, principal: Authenticated, db: Db) -> TenantScope:
         if principal.kind != "tenant":
-            raise Forbidden(f"a {principal.kind} key cannot act on tenant data")
+            raise Forbidden(f"an API key of kind {principal.kind!r} cannot act on tenant data")
         with db.session() as session:
             row = session.scalar(select(Tenant).where(Tenant.code == tenant))
         if row is None or row.id != principal.tenant_id:
@@ -106,7 +106,7 @@ class KeyTenantAccess:
 
     def __call__(self, principal: Authenticated, db: Db) -> TenantScope:
         if principal.kind != "tenant" or principal.tenant_id is None:
-            raise Forbidden(f"a {principal.kind} key cannot act on tenant data here")
+            raise Forbidden(f"an API key of kind {principal.kind!r} cannot act on tenant data here")
         if not principal.has(self.scope):
             raise Forbidden(f"this API key lacks the scope '{self.scope}'")
         with db.session() as session:

@@ -65,7 +65,10 @@ async def middleware(request: Request, call_next: Callable[[Request], Awaitable[
         return problem(400, "Bad request", "Idempotency-Key is longer than 255 characters", [FieldError("Idempotency-Key", "too long")])
     db: Database = request.app.state.db
     body = await request.body()
-    digest = hashlib.sha256(request.url.path.encode() + b"\0" + (request.url.query or "").encode() + b"\0" + body).hexdigest()
+    acting_for = request.headers.get("x-business-uid", "").encode()  # an app acts for several businesses
+    digest = hashlib.sha256(
+        request.url.path.encode() + b"\0" + (request.url.query or "").encode() + b"\0" + acting_for + b"\0" + body
+    ).hexdigest()
     principal = hash_key(credential)[:64]
     earlier = await run_in_threadpool(_claim, db, principal, key, digest)
     if earlier is not None:

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from starlette.responses import Response
 
-from clientdock.deps import DbSession
+from clientdock.deps import Db, DbSession
 from clientdock.errors import Forbidden, Unauthorized
 from clientdock.users import service as users
 from clientdock.users.service import SignedIn
@@ -63,6 +63,30 @@ def require_user(signed_in: MaybeUser) -> SignedIn:
 CurrentUser = Annotated[SignedIn, Depends(require_user)]
 
 
+def short_user(request: Request, db: Db) -> SignedIn:
+    """The signed-in user, looked up in a transaction of its own that ends at once.
+
+    For routes that receive a file or wait for a job: they must not hold a database
+    transaction (on SQLite, the write lock) while they do, as ``CurrentUser``'s would.
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    signed_in = None
+    if token:
+        with db.session() as session:
+            signed_in = users.resolve_session(session, token)
+    request.state.signed_in = signed_in
+    return require_user(signed_in)
+
+
+ShortUser = Annotated[SignedIn, Depends(short_user)]
+
+
+def require_token(signed_in: SignedIn, presented: str | None) -> None:
+    """Refuse a form that does not carry the session's CSRF token."""
+    if not users.tokens_match(presented, signed_in.csrf_token):
+        raise CsrfRefused()
+
+
 def presented_token(request: Request, csrf_token: Annotated[str | None, Form()] = None) -> str:
     return csrf_token or request.headers.get(CSRF_HEADER, "")
 
@@ -72,12 +96,20 @@ PresentedToken = Annotated[str, Depends(presented_token)]
 
 def checked_user(signed_in: CurrentUser, presented: PresentedToken) -> SignedIn:
     """The signed-in user of a POST whose form carries the session's CSRF token."""
-    if not users.tokens_match(presented, signed_in.csrf_token):
-        raise CsrfRefused()
+    require_token(signed_in, presented)
     return signed_in
 
 
 CheckedUser = Annotated[SignedIn, Depends(checked_user)]
+
+
+def checked_short_user(signed_in: ShortUser, presented: PresentedToken) -> SignedIn:
+    """``CheckedUser`` without a transaction held for the rest of the request."""
+    require_token(signed_in, presented)
+    return signed_in
+
+
+CheckedShortUser = Annotated[SignedIn, Depends(checked_short_user)]
 
 
 def anonymous_token(request: Request) -> str:

@@ -7,10 +7,12 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from clientdock.deps import DbSession
+from clientdock.imports.deps import AppSettings
 from clientdock.pipeline.context import TenantContext, load_context
 from clientdock.users.service import SignedIn
 from clientdock.web import queries, views
 from clientdock.web.auth import CurrentUser
+from clientdock.web.import_dialog import dialog_context
 from clientdock.web.routing import PageRoute
 from clientdock.web.templating import is_htmx, render
 
@@ -27,6 +29,7 @@ def clients_page(
     request: Request,
     session: DbSession,
     user: CurrentUser,
+    settings: AppSettings,
     search: str | None = None,
     tag: str | None = None,
     group: str | None = None,
@@ -44,7 +47,8 @@ def clients_page(
         query = filters.query(page=listing.pager.page)
         headers["HX-Push-Url"] = "/clients" + (f"?{query}" if query else "")
     name = "clients/_results.html" if partial else "clients/list.html"
-    return render(request, name, headers=headers, nav="clients", title="Clients", **listing.context(filters, ctx))
+    context = {**listing.context(filters), **dialog_context(settings, int(ctx.setting("importRowLimit")))}
+    return render(request, name, headers=headers, nav="clients", title="Clients", **context)
 
 
 @router.get("/clients/{client_id}")

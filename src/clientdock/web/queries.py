@@ -23,11 +23,10 @@ class ClientList:
     pager: views.Pager
     groups: list[ClientGroup]
 
-    def context(self, filters: views.Filters, ctx: TenantContext) -> dict[str, Any]:
+    def context(self, filters: views.Filters) -> dict[str, Any]:
         return {
             "rows": self.rows, "pager": self.pager, "filters": filters, "groups": self.groups,
             "group_names": {g.id: g.name for g in self.groups}, "types": CLIENT_TYPES,
-            "row_limit": ctx.setting("importRowLimit"),
         }  # fmt: skip
 
 

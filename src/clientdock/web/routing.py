@@ -56,8 +56,10 @@ def error_page(request: Request, status: int, title: str, message: str) -> Respo
 
 
 def _domain_error(request: Request, exc: ClientdockError) -> Response:
-    # 403 and 400 say why (an expired form, a bad filter); 404 never says whose the thing is.
-    message = exc.detail[:1].upper() + exc.detail[1:] + "." if exc.status in (400, 403) else MESSAGES.get(exc.status, MESSAGES[500])
+    # 400, 403, 409, 413 and 415 say why (an expired form, a bad filter, an import already
+    # undone); 404 never says whose the thing is.
+    says_why = exc.status in (400, 403, 409, 413, 415)
+    message = exc.detail[:1].upper() + exc.detail[1:].rstrip(".") + "." if says_why else MESSAGES.get(exc.status, MESSAGES[500])
     return error_page(request, exc.status, exc.title, message)
 
 

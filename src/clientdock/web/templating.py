@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from clientdock.clients.fields import BY_ATTR, BY_JSON
+from clientdock.web import import_views
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
@@ -90,12 +91,33 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
+def duration(seconds: float) -> str:
+    """``0.3`` -> ``under a second``; ``75`` -> ``1 min 15 s``."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def file_size(size: int) -> str:
+    """``1536`` -> ``1.5 KB``."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
     env.globals["static"] = static_url
-    env.filters.update(humanize=humanize, label=field_label, when=when, shown=shown, number=number)
+    env.filters.update(humanize=humanize, label=field_label, when=when, shown=shown, number=number, size=file_size, duration=duration)
+    env.filters.update(door=import_views.door_label, who=import_views.who_label, status=import_views.status_label)
+    env.filters.update(source=import_views.source_label)
     return env
 
 

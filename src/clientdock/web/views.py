@@ -53,6 +53,10 @@ class Filters:
         params: dict[str, str | int] = {**asdict(self), **changes}
         return urlencode({k: v for k, v in params.items() if v != "" and not (k == "page" and v == 1)})
 
+    def page_href(self, page: int) -> str:
+        query = self.query(page=page)
+        return "/clients" + (f"?{query}" if query else "")
+
 
 @dataclass(frozen=True)
 class Pager:

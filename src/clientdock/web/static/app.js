@@ -2,6 +2,18 @@
 (() => {
   "use strict";
 
+  // While a modal dialog is open the rest of the page is inert and under its backdrop, so the
+  // toasts (#toasts, an aria-live region) move into the dialog and back out when it closes.
+  const openModal = (dialog) => {
+    dialog.showModal();
+    const toasts = document.getElementById("toasts");
+    if (toasts) dialog.append(toasts);
+    dialog.addEventListener("close", () => {
+      const region = document.getElementById("toasts");
+      if (region && dialog.contains(region)) document.body.append(region);
+    }, { once: true });
+  };
+
   // Buttons with data-open-dialog="<id>" open that <dialog> as a modal (Esc closes it natively).
   document.addEventListener("click", (event) => {
     const opener = event.target.closest("[data-open-dialog]");
@@ -9,8 +21,14 @@
       const dialog = document.getElementById(opener.dataset.openDialog);
       if (dialog instanceof HTMLDialogElement && !dialog.open) {
         event.preventDefault();
-        dialog.showModal();
+        openModal(dialog);
       }
+      return;
+    }
+    // A toast's close button.
+    const dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) {
+      dismiss.closest("[data-toast]")?.remove();
       return;
     }
     // A click on the backdrop lands on the <dialog> itself (its content sits in .dialog__inner).
@@ -30,5 +48,99 @@
       menu.removeAttribute("open");
       menu.querySelector("summary")?.focus();
     });
+  });
+
+  // Drag and drop onto a .dropzone hands the file to its <input type=file>, whose change
+  // event submits the form (hx-trigger="change"). A file dropped anywhere else in an open
+  // dialog is ignored rather than opened by the browser in place of the page.
+  const zoneOf = (event) => (event.target instanceof Element ? event.target.closest(".dropzone") : null);
+  const carriesFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
+  document.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event)) return;
+    const zone = zoneOf(event);
+    if (zone || document.querySelector("dialog[open]")) event.preventDefault();
+    if (zone) {
+      event.dataTransfer.dropEffect = "copy";
+      zone.classList.add("is-dragover");
+    } else if (event.dataTransfer) {
+      event.dataTransfer.dropEffect = "none";
+    }
+  });
+  document.addEventListener("dragleave", (event) => {
+    const zone = zoneOf(event);
+    if (zone && !zone.contains(event.relatedTarget)) zone.classList.remove("is-dragover");
+  });
+  document.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    const zone = zoneOf(event);
+    if (!zone && !document.querySelector("dialog[open]")) return;
+    event.preventDefault();
+    if (!zone) return;
+    zone.classList.remove("is-dragover");
+    const input = zone.querySelector("input[type=file]");
+    const file = event.dataTransfer.files[0];
+    if (!input || !file) return;
+    const one = new DataTransfer();
+    one.items.add(file);
+    input.files = one.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  // After htmx swaps in a new step (of the Import dialog, an undo), focus what it marks.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail?.target;
+    if (!(target instanceof Element) || !target.isConnected) return;
+    target.querySelector("[data-step-focus]")?.focus();
+  });
+
+  // Toasts leave after a while, unless the pointer or the focus is on them.
+  const TOAST_SECONDS = 12;
+  const ageToasts = () => {
+    document.querySelectorAll("[data-toast]").forEach((toast) => {
+      if (toast.matches(":hover, :focus-within")) return;
+      const age = Number(toast.dataset.age || 0) + 1;
+      toast.dataset.age = String(age);
+      if (age >= TOAST_SECONDS) toast.remove();
+    });
+  };
+  setInterval(ageToasts, 1000);
+
+  // A request htmx could not complete (an expired form, a lost connection) says so in a toast.
+  const sayFailed = (text) => {
+    const region = document.getElementById("toasts");
+    if (!region) return;
+    const same = Array.from(region.querySelectorAll(".toast__title")).some((el) => el.textContent === text);
+    if (same) return;
+    const toast = document.createElement("div");
+    toast.className = "toast toast--error";
+    toast.dataset.toast = "";
+    const body = document.createElement("div");
+    body.className = "toast__body";
+    const title = document.createElement("p");
+    title.className = "toast__title";
+    title.textContent = text;
+    body.append(title);
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "icon-button toast__close";
+    close.dataset.dismiss = "";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    toast.append(body, close);
+    region.append(toast);
+  };
+  document.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail?.xhr?.status;
+    if (status === 403) sayFailed("This page has expired. Reload it and try again.");
+    else if (status === 409) sayFailed("That can't be done any more: the page was out of date. Reload it to see where things stand.");
+    else if (status === 404) sayFailed("That is no longer here. Reload the page.");
+    else sayFailed("Something went wrong on our side. Please try again in a moment.");
+  });
+  let offline = false;
+  document.addEventListener("htmx:sendError", () => {
+    if (offline) return;
+    offline = true;
+    sayFailed("We can't reach clientdock. Check your connection; the page keeps trying.");
+    setTimeout(() => { offline = false; }, 30000);
   });
 })();

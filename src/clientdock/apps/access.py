@@ -1,0 +1,119 @@
+"""Auth dependencies of the partner-app routes. Each reads in a short transaction of its own.
+
+- :data:`PlatformKey`: the platform credential only (tenant and app keys get 403).
+- :data:`AssignmentManager`: the platform key, or a tenant key with the ``admin`` scope
+  (which may touch its own business only; the service checks the business).
+- :class:`AppBusinessAccess`: an app's door into one business. The caller is either the app
+  (its credential, plus the business in ``X-Business-Uid``) or the business's own tenant key
+  (the business is the key's tenant). Either way the app must exist (404), be of type
+  ``import_clients`` and be assigned to that business right now (403).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header
+from sqlalchemy.orm import Session
+
+from clientdock.apps import service
+from clientdock.apps.models import App
+from clientdock.deps import Db
+from clientdock.errors import Forbidden, NotFound, ValidationFailed
+from clientdock.tenants.auth import Authenticated, Principal
+from clientdock.tenants.models import Tenant
+
+BUSINESS_HEADER = "X-Business-Uid"
+
+
+def platform_key(principal: Authenticated) -> Principal:
+    if principal.kind != "platform":
+        raise Forbidden(f"a {principal.kind} key cannot manage partner apps; use the platform credential")
+    return principal
+
+
+def assignment_manager(principal: Authenticated) -> Principal:
+    service.check_manager(principal)
+    return principal
+
+
+PlatformKey = Annotated[Principal, Depends(platform_key)]
+AssignmentManager = Annotated[Principal, Depends(assignment_manager)]
+
+
+@dataclass(frozen=True)
+class AppBusiness:
+    """An app allowed, at the time of the check, to act for one business."""
+
+    app: App
+    tenant: Tenant
+    principal: Principal
+
+    @property
+    def actor(self) -> str:
+        if self.principal.kind == "app":
+            return f"app:{self.app.app_code_name}"
+        return f"app:{self.app.app_code_name} (tenant:{self.principal.key_id})"
+
+
+class AppBusinessAccess:
+    """Dependency: the path's app acting for a business; ``scope`` applies to tenant keys."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def __call__(
+        self,
+        app_code_name: str,
+        principal: Authenticated,
+        db: Db,
+        x_business_uid: Annotated[
+            str | None,
+            Header(
+                alias=BUSINESS_HEADER,
+                description="The business (tenant code or id) the app acts for. Required with an app credential; "
+                "with a business's own key it may be omitted (it is the key's business).",
+            ),
+        ] = None,
+    ) -> AppBusiness:
+        if principal.kind not in ("app", "tenant"):
+            raise Forbidden(f"a {principal.kind} key cannot act for a business here; use the app's credential or the business's key")
+        if principal.kind == "tenant" and not principal.has(self.scope):
+            raise Forbidden(f"this API key lacks the scope '{self.scope}'")
+        with db.session() as session:
+            app = service.find_app(session, app_code_name)
+            if app is None:
+                raise NotFound(f"no app '{app_code_name[:80]}'")
+            tenant = self._business(session, app, principal, x_business_uid)
+            if app.app_type != service.IMPORT_CLIENTS:
+                kind = service.IMPORT_CLIENTS
+                raise Forbidden(f"app '{app.app_code_name}' has app_type '{app.app_type}'; only '{kind}' apps can do this")
+            if service.assignment_of(session, app, tenant) is None:
+                raise Forbidden(f"app '{app.app_code_name}' is not assigned to business '{tenant.code}'")
+        return AppBusiness(app, tenant, principal)
+
+    @staticmethod
+    def _business(session: Session, app: App, principal: Principal, given: str | None) -> Tenant:
+        given = (given or "").strip() or None
+        if principal.kind == "app":
+            if principal.app_id != app.id:
+                raise Forbidden(f"this credential belongs to another app, not '{app.app_code_name}'")
+            if given is None:
+                raise ValidationFailed.for_field(BUSINESS_HEADER, "is required with an app credential: the business to act for")
+            tenant = service.find_business(session, given)
+            if tenant is None:
+                raise Forbidden(f"app '{app.app_code_name}' is not assigned to business '{given[:80]}'")
+            return tenant
+        own = session.get(Tenant, principal.tenant_id) if principal.tenant_id else None
+        if own is None:
+            raise Forbidden("this API key has no business")
+        if given is not None:
+            named = service.find_business(session, given)
+            if named is None or named.id != own.id:
+                raise Forbidden(f"this API key has no access to business '{given[:80]}'")
+        return own
+
+
+AppImportAccess = Annotated[AppBusiness, Depends(AppBusinessAccess("imports:write"))]
+AppReadAccess = Annotated[AppBusiness, Depends(AppBusinessAccess("clients:read"))]

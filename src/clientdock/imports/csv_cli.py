@@ -1,0 +1,184 @@
+"""``clientdock import FILE --tenant CODE``: the file door from the shell.
+
+The same checks and the same job as ``POST .../clients/import/csv``, against the database
+directly: a job engine runs in this process, a progress bar follows the job row (rows/s and
+time left), and a summary table ends the run. Exit codes: 0 every row imported, 2 some rows
+failed (their report is written to errors.csv and its path printed), 1 the file or the
+request was refused (or the job itself failed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from clientdock.db import Database, utcnow
+from clientdock.errors import BadRequest, ClientdockError
+from clientdock.imports import csv_jobs, service
+from clientdock.imports.csv_door import parse_mapping
+from clientdock.imports.models import ImportJob
+from clientdock.imports.runner import TERMINAL
+from clientdock.imports.upload import too_large
+from clientdock.jobs.engine import JobEngine
+from clientdock.logs import configure
+from clientdock.migrate import upgrade
+from clientdock.pipeline.report import ACTIONS
+from clientdock.settings import Settings
+from clientdock.tenants import service as tenants
+
+OK, REFUSED, SOME_FAILED = 0, 1, 2
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class CliImport:
+    file: Path
+    tenant: str
+    mapping_file: Path | None = None
+    dry_run: bool = False
+    encoding: str | None = None
+    sheet: str | None = None
+
+
+class RowsPerSecond(ProgressColumn):
+    """Rows per second since the job started (rich's own speed needs several samples)."""
+
+    def render(self, task: Task) -> Text:
+        rate = task.fields.get("rate")
+        return Text(f"{rate:,.0f} rows/s" if rate else "- rows/s", style="progress.data.speed")
+
+
+def _rate(job: ImportJob) -> float | None:
+    if job.started_at is None or not job.done:
+        return None
+    seconds = ((job.finished_at or utcnow()) - job.started_at).total_seconds()
+    return job.done / seconds if seconds > 0 else None
+
+
+def run_import(settings: Settings, wanted: CliImport, console: Console) -> int:
+    """Import ``wanted.file``; returns the exit code."""
+    configure(settings.log_json, level=logging.WARNING)  # the progress bar tells the story
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    try:
+        upgrade(db.url)
+        return _run(settings, db, wanted, console)
+    except ClientdockError as exc:
+        console.print(f"[bold red]refused[/] ({exc.status}): {exc.detail}", highlight=False, markup=True)
+        return REFUSED
+    finally:
+        db.dispose()
+
+
+def _run(settings: Settings, db: Database, wanted: CliImport, console: Console) -> int:
+    with db.session() as session:
+        tenant = tenants.get_tenant(session, wanted.tenant)
+    mapping = _read_mapping(wanted.mapping_file)
+    upload = _copy_upload(settings, wanted.file)
+    request = csv_jobs.FileImport(
+        path=upload, filename=wanted.file.name, mapping=mapping, encoding=wanted.encoding, sheet=wanted.sheet,
+        dry_run=wanted.dry_run, started_by="cli",
+    )  # fmt: skip
+    engine = JobEngine(settings, db)
+    try:
+        try:
+            found = csv_jobs.check(settings, csv_jobs.context(db, tenant), request)
+            engine.start()
+            job_id = csv_jobs.create(db, engine, settings, tenant, request, found)
+        finally:
+            upload.unlink(missing_ok=True)
+        job = _follow(db, job_id, console)
+    finally:
+        engine.stop()
+    return _report(settings, db, job, console)
+
+
+def _read_mapping(path: Path | None) -> dict[str, str] | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise BadRequest(f"cannot read the mapping file {path}: {exc.strerror}") from exc
+    return parse_mapping(text)
+
+
+def _copy_upload(settings: Settings, source: Path) -> Path:
+    """A copy of the file in the uploads folder: the job keeps its own, whatever happens to the original."""
+    if not source.is_file():
+        raise BadRequest(f"no such file: {source}")
+    folder = csv_jobs.uploads_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}.upload"
+    if source.stat().st_size > settings.max_upload_bytes:
+        raise too_large(settings.max_upload_bytes)
+    shutil.copyfile(source, target)
+    return target
+
+
+def _load(db: Database, job_id: str) -> ImportJob:
+    with db.session() as session:
+        return session.get_one(ImportJob, job_id)
+
+
+def _follow(db: Database, job_id: str, console: Console) -> ImportJob:
+    """A progress bar over the job row until the job ends."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RowsPerSecond(),
+        TimeRemainingColumn(),
+    )
+    job = _load(db, job_id)
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("dry run" if job.dry_run else "importing", total=job.total or None, rate=None)
+        while True:
+            job = _load(db, job_id)
+            label = f"{'dry run' if job.dry_run else 'import'} {job.status}"
+            progress.update(task, completed=job.done, total=job.total or None, description=label, rate=_rate(job))
+            if job.status in TERMINAL:
+                return job
+            time.sleep(POLL_SECONDS)
+
+
+def _report(settings: Settings, db: Database, job: ImportJob, console: Console) -> int:
+    table = Table(title=f"{'Dry run' if job.dry_run else 'Import'} {job.status}", caption=f"job {job.id}", show_header=True)
+    table.add_column("outcome")
+    table.add_column("rows", justify="right")
+    for action in ACTIONS:
+        table.add_row(action, f"{getattr(job, action):,}")
+    blank = int(job.summary.get("blankRecords") or 0)
+    if blank:
+        table.add_row("blank (skipped)", f"{blank:,}")
+    console.print(table)
+    unknown = job.summary.get("unknownColumns") or []
+    if unknown:
+        console.print(f"columns not imported: {json.dumps(unknown, ensure_ascii=False)}", highlight=False, markup=False)
+    if job.status != "succeeded":
+        console.print(f"the job {job.status}: {job.error or 'no reason recorded'}", highlight=False, markup=False)
+        return REFUSED
+    if not job.failed:
+        return OK
+    path = _write_errors(settings, db, job)
+    console.print(f"{job.failed:,} row(s) failed; their report (fix and re-upload): {path}", highlight=False, markup=False)
+    return SOME_FAILED
+
+
+def _write_errors(settings: Settings, db: Database, job: ImportJob) -> Path:
+    path = settings.data_dir / "imports" / job.id / "errors.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with db.session() as session, path.open("w", encoding="utf-8", newline="") as out:
+        for line in service.errors_csv(session, session.get_one(ImportJob, job.id)):
+            out.write(line)
+    return path.resolve()

@@ -1,0 +1,172 @@
+"""The file door (S3) without HTTP: check an upload, then start its import job.
+
+Used by ``POST /tenants/{tenant}/clients/import/csv`` and by ``clientdock import``. Every
+refusal happens in :func:`submit` before anything is written; then the job row, its summary
+and its workflow are created in one transaction, and the file moves into the job's folder
+(before that transaction commits, so a worker never starts a job without its file).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from clientdock.db import Database
+from clientdock.imports import csv_records, runner, service, staging
+from clientdock.imports.csv_records import Survey
+from clientdock.imports.models import ImportJob
+from clientdock.imports.upload import too_large
+from clientdock.imports.views import job_json, row_json
+from clientdock.jobs.engine import JobEngine
+from clientdock.pipeline.context import TenantContext, load_context
+from clientdock.pipeline.records import Policy
+from clientdock.settings import Settings
+from clientdock.tenants.models import Tenant
+
+DOOR = "csv"
+#: Match on our client id (the export's ID column), then email; firstName and email required.
+CSV_POLICY = Policy(match_on=("id", "email"), required=("firstName", "email"))
+#: Row outcomes shown in the answer of a finished import (the dry run's preview).
+PREVIEW_ROWS = 100
+
+runner.STAGERS[DOOR] = csv_records.stage
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """An upload on disk and how to import it. ``path`` is moved into the job's folder."""
+
+    path: Path
+    filename: str | None = None
+    mapping: dict[str, str] | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    dry_run: bool = False
+    started_by: str | None = None
+
+
+def uploads_dir(settings: Settings) -> Path:
+    return settings.data_dir / "uploads"
+
+
+def context(db: Database, tenant: Tenant) -> TenantContext:
+    with db.session() as session:
+        return load_context(session, tenant)
+
+
+def check(settings: Settings, ctx: TenantContext, request: FileImport) -> Survey:
+    """Every refusal of S3.5/S3.6, before anything is written (see ``csv_records.survey``)."""
+    if request.path.stat().st_size > settings.max_upload_bytes:
+        raise too_large(settings.max_upload_bytes)
+    return csv_records.survey(
+        request.path,
+        filename=request.filename,
+        encoding=request.encoding,
+        sheet=request.sheet,
+        mapping=request.mapping,
+        date_order=str(ctx.setting("dateOrder")),
+        limit=int(ctx.setting("importRowLimit")),
+    )
+
+
+def submit(db: Database, engine: JobEngine, settings: Settings, tenant: Tenant, request: FileImport) -> str:
+    """Check the file, then create and enqueue its job; returns the job id."""
+    found = check(settings, context(db, tenant), request)
+    return create(db, engine, settings, tenant, request, found)
+
+
+def create(db: Database, engine: JobEngine, settings: Settings, tenant: Tenant, request: FileImport, found: Survey) -> str:
+    """Create and enqueue the job of a checked file; the file moves into the job's folder."""
+    job_id: str | None = None
+    try:
+        with db.session() as session:
+            ctx = load_context(session, tenant)
+            new = service.NewJob(
+                door=DOOR, policy=CSV_POLICY, options=_options(request, found), dry_run=request.dry_run, started_by=request.started_by
+            )
+            job = service.start(session, engine, settings, ctx, new)
+            job_id = job.id
+            job.total = found.importable
+            job.summary = summary(found, request)
+            target = csv_records.upload_path(settings.data_dir, job.id)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(request.path, target)
+    except BaseException:
+        if job_id is not None:
+            staging.remove(settings.data_dir, job_id)
+        raise
+    return job_id
+
+
+def _options(request: FileImport, found: Survey) -> dict[str, Any]:
+    """What the worker needs to read the file again exactly as it was surveyed."""
+    info = found.info
+    return {
+        "filename": request.filename,
+        "encoding": info.encoding,
+        "delimiter": info.delimiter,
+        "sheet": info.sheet,
+        "mapping": request.mapping,
+        "dateOrders": {name: order.order for name, order in found.date_orders.items()},
+    }
+
+
+def summary(found: Survey, request: FileImport) -> dict[str, Any]:
+    """How the file was read and mapped; shown on the job (``header`` only feeds errors.csv)."""
+    info, match = found.info, found.match
+    return {
+        "filename": request.filename,
+        "kind": info.kind,
+        "encoding": info.encoding,
+        "bom": info.bom,
+        "delimiter": info.delimiter,
+        "newline": info.newline,
+        "sheet": info.sheet,
+        "headerLine": info.header_line,
+        "header": info.header,
+        "mapping": match.mapping,
+        "explicitMapping": request.mapping,
+        "unknownColumns": match.unknown,
+        "dateOrder": {name: order.as_json() for name, order in found.date_orders.items()},
+        "records": found.records,
+        "blankRecords": found.blank,
+        "raggedRecords": found.ragged,
+        "warnings": _warnings(found),
+    }
+
+
+def _warnings(found: Survey) -> list[str]:
+    info, match = found.info, found.match
+    out: list[str] = []
+    if info.header_line > 1:
+        out.append(f"the header was read from line {info.header_line}; the empty lines above it were skipped")
+    for header, name in match.guessed.items():
+        out.append(f"column {header!r} was taken as {name} (a near match of a known header)")
+    for header, name in match.duplicates.items():
+        out.append(f"column {header!r} also matches {name}, which an earlier column fills: it was not imported")
+    if match.unknown:
+        shown = ", ".join(repr(text) for text in match.unknown[:10]) + (", ..." if len(match.unknown) > 10 else "")
+        out.append(f"{len(match.unknown)} column(s) were not imported (unknown): {shown}")
+    if found.blank:
+        out.append(f"{found.blank} blank record(s) were skipped")
+    if found.ragged:
+        out.append(f"{found.ragged} record(s) have more cells than the header; the extra cells were not imported")
+    return out
+
+
+def renderer(tenant_code: str) -> Callable[[Session, ImportJob], dict[str, Any]]:
+    """The job as JSON, with the first row outcomes once it has finished (the dry run's preview)."""
+
+    def render(session: Session, job: ImportJob) -> dict[str, Any]:
+        body = job_json(session, job, tenant_code)
+        if job.status in runner.TERMINAL:
+            rows, total = service.job_rows(session, job, None, 1, PREVIEW_ROWS)
+            body["rows"] = {"items": [row_json(row) for row in rows], "total": total, "shown": len(rows)}
+        return body
+
+    return render

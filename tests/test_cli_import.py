@@ -1,0 +1,134 @@
+"""``clientdock import FILE --tenant CODE``, run as a real process: each exit code, the error
+report it writes, dry runs, a mapping file, and ``--database-url`` (PostgreSQL when given)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from clientdock.db import Database
+from clientdock.migrate import upgrade
+from tests.conftest import CORPUS, POSTGRES_URL, make_tenant, pg_drop, pg_url_for
+from tests.imports.csv_support import csv_bytes, parse_csv
+
+CLI = [sys.executable, "-m", "clientdock.cli"]
+pytestmark = pytest.mark.slow
+
+
+def run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CLIENTDOCK_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    env.pop("CLIENTDOCK_DATABASE_URL", None)
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=180, check=False)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli-import")
+    assert run(["migrate"], folder).returncode == 0
+    return folder
+
+
+def new_tenant(data_dir: Path) -> str:
+    code = f"t{uuid.uuid4().hex[:8]}"
+    assert run(["tenant", "create", code], data_dir).returncode == 0
+    return code
+
+
+def clients_of(data_dir: Path, code: str) -> list[dict[str, str]]:
+    from clientdock.clients.export import client_rows
+    from clientdock.clients.service import ClientFilter
+    from clientdock.pipeline.context import load_context
+    from clientdock.tenants.service import get_tenant
+
+    database = Database(f"sqlite:///{data_dir / 'clientdock.db'}")
+    try:
+        with database.session() as session:
+            ctx = load_context(session, get_tenant(session, code))
+        header = ["ID", "firstName", "lastName", "email"]
+        return [dict(zip(header, row[:4], strict=True)) for row in client_rows(database, ctx, ClientFilter())]
+    finally:
+        database.dispose()
+
+
+def test_every_row_imported_exits_0_with_a_summary(data_dir: Path, tmp_path: Path) -> None:
+    code = new_tenant(data_dir)
+    file = tmp_path / "clients.csv"
+    file.write_bytes(csv_bytes([["First Name", "E-mail"], ["Ann", "ann@firm.example.org"], ["Bo", "bo@firm.example.org"]]))
+    result = run(["import", str(file), "--tenant", code], data_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Import succeeded" in result.stdout
+    assert re.search(r"created\s*│\s*2", result.stdout)
+    assert "rows/s" in result.stdout
+    assert {c["email"] for c in clients_of(data_dir, code)} == {"ann@firm.example.org", "bo@firm.example.org"}
+
+
+def test_some_rows_failed_exits_2_and_writes_the_error_report(data_dir: Path) -> None:
+    code = new_tenant(data_dir)
+    result = run(["import", str(CORPUS / "clients/basics_clients.csv"), "--tenant", code], data_dir)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert re.search(r"failed\s*│\s*5", result.stdout)
+    assert re.search(r"blank \(skipped\)\s*│\s*1", result.stdout)
+    match = re.search(r"(/\S+errors\.csv)", result.stdout.replace("\n", ""))
+    assert match, result.stdout
+    report = parse_csv(Path(match.group(1)).read_text(encoding="utf-8"))
+    assert report[0] == ["First Name", "Last Name", "E-mail", "Active", "Type", "Mobile", "reason"]
+    assert len(report) == 6
+    assert len(clients_of(data_dir, code)) == 8
+
+
+def test_a_refused_file_exits_1_and_writes_nothing(data_dir: Path) -> None:
+    code = new_tenant(data_dir)
+    for path in ("conformance/messytables/simple.zip", "conformance/csv-spectrum/csvs/simple.csv"):
+        result = run(["import", str(CORPUS / path), "--tenant", code], data_dir)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "refused" in result.stdout
+    assert clients_of(data_dir, code) == []
+    assert run(["import", str(CORPUS / "clients/basics_clients.csv"), "--tenant", "nobody"], data_dir).returncode == 1
+    assert run(["import", "/no/such/file.csv", "--tenant", code], data_dir).returncode == 1
+
+
+def test_dry_run_and_a_mapping_file(data_dir: Path, tmp_path: Path) -> None:
+    code = new_tenant(data_dir)
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"Given Name": "firstName", "Family Name": "lastName", "E-mail 1 - Value": "email"}))
+    google = str(CORPUS / "exports/google_contacts.csv")
+    dry = run(["import", google, "--tenant", code, "--mapping", str(mapping), "--dry-run"], data_dir)
+    assert dry.returncode == 2, dry.stdout + dry.stderr
+    assert "Dry run succeeded" in dry.stdout
+    assert re.search(r"created\s*│\s*8", dry.stdout)
+    assert clients_of(data_dir, code) == []
+    real = run(["import", google, "--tenant", code, "--mapping", str(mapping)], data_dir)
+    assert real.returncode == 2
+    assert len(clients_of(data_dir, code)) == 8
+    mapping.write_text('{"Given Name": "favouriteColour"}')
+    assert run(["import", google, "--tenant", code, "--mapping", str(mapping)], data_dir).returncode == 1
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="CLIENTDOCK_TEST_POSTGRES_URL not set")
+def test_database_url_imports_into_postgresql(tmp_path: Path) -> None:
+    name = f"cdcli_{uuid.uuid4().hex[:10]}"
+    import psycopg
+
+    assert POSTGRES_URL
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_url_for(name)
+    try:
+        upgrade(url)
+        database = Database(url)
+        tenant = make_tenant(database, code="pgfirm")
+        database.dispose()
+        file = tmp_path / "clients.csv"
+        file.write_bytes(csv_bytes([["firstName", "email"], ["Ann", "ann@firm.example.org"]]))
+        result = run(["import", str(file), "--tenant", tenant.code, "--database-url", url], tmp_path / "data")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert re.search(r"created\s*│\s*1", result.stdout)
+    finally:
+        pg_drop(name)
