@@ -6,16 +6,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from clientdock.db import Database
 from clientdock.imports.models import ImportJob
 from clientdock.notify.models import Notification
 from clientdock.settings import Settings
-from clientdock.web import import_flow, uploads
+from clientdock.web import uploads
 from tests.conftest import TenantInfo
-from tests.imports.helpers import finished, records, start_job, wait_until
 from tests.web.helpers import (
     DRY_RUN,
     HX,
@@ -172,16 +170,6 @@ def test_the_end_of_an_import_rings_the_bell_once(signed_in: TestClient, tenant:
     with database.session() as session:
         notes = session.query(Notification).filter_by(tenant_id=tenant.id).all()
         assert [(n.kind, n.data["jobId"]) for n in notes] == [("import.completed", job_id)]
-
-
-def test_a_job_that_ended_before_it_was_asked_to_notify_still_notifies_once(
-    app: FastAPI, client: TestClient, database: Database, tenant: TenantInfo
-) -> None:
-    job_id = start_job(app, tenant.id, records(2))
-    wait_until(database, job_id, finished)
-    import_flow.ask_to_notify(database, job_id)
-    with database.session() as session:
-        assert session.query(Notification).filter_by(tenant_id=tenant.id).count() == 1
 
 
 def test_opening_a_notification_reads_it_and_read_all_reads_the_rest(signed_in: TestClient, tenant: TenantInfo) -> None:

@@ -188,11 +188,12 @@ def fail_step(job_id: str, error: str) -> str:
         return job.status
 
 
-def notify_when_asked(session: Session, job: ImportJob) -> None:
-    """Finish hook: a door that set ``options["notify"]`` (the partner-app door's
-    ``send_notifications_when_done``) gets the business an in-app notification and its
-    webhooks, in the transaction that ends the job. Other jobs are left alone here."""
-    if not (job.options or {}).get("notify") or job.dry_run:
+def notify_tenant(session: Session, job: ImportJob) -> None:
+    """Finish hook: every import that really ran tells the business how it ended, with an
+    in-app notification and its webhooks, in the transaction that ends the job (so exactly
+    once). Dry runs stay quiet, and so does a door that opted out with ``options["notify"]``
+    set to false (a partner app's ``send_notifications_when_done: false``)."""
+    if job.dry_run or (job.options or {}).get("notify") is False:
         return
     tenant = session.get_one(Tenant, job.tenant_id)
     base = f"/tenants/{tenant.code}/imports/{job.id}"
@@ -206,7 +207,7 @@ def notify_when_asked(session: Session, job: ImportJob) -> None:
     notify.job_finished(session, job.tenant_id, "import.failed" if job.status == "failed" else "import.completed", payload)
 
 
-FINISH_HOOKS.append(notify_when_asked)
+FINISH_HOOKS.append(notify_tenant)
 
 
 def finish(session: Session, job: ImportJob) -> None:

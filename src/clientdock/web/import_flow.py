@@ -133,19 +133,7 @@ def start(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, k
     wanted = FileImport(path=kept.path, filename=kept.filename, mapping=mapping, started_by=actor(user))
     job_id = csv_jobs.submit(db, engine, settings, user.tenant, wanted)
     uploads.forget(kept)
-    ask_to_notify(db, job_id)
     return job_id
-
-
-def ask_to_notify(db: Database, job_id: str) -> None:
-    """Have the job's end notify the tenant (``runner.notify_when_asked``), as a partner app
-    asks with ``notify``. The CSV door does not set it, so it is set here, under the job row's
-    lock: if the job already ended, its notification is made here instead, exactly once."""
-    with db.session() as session:
-        job = session.get_one(ImportJob, job_id, with_for_update=True)
-        job.options = {**job.options, "notify": True}
-        if job.status in runner.TERMINAL:
-            runner.notify_when_asked(session, job)
 
 
 def wait(db: Database, cap: WaiterCap, job_id: str, seconds: float = DRY_RUN_WAIT_SECONDS) -> None:
