@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from clientdock.errors import Conflict
 from clientdock.tenants.auth import Principal
 from clientdock.tenants.models import ApiKey
 from tests.apps.helpers import AppInfo, Key, assign, assign_body, register
+from tests.concurrency import run_concurrently
 from tests.conftest import TenantInfo, make_tenant
 
 PATH = "/v3/apps/app_assignments"
@@ -189,28 +189,21 @@ def test_list_by_business(api: TestClient, platform: Key, tenant: TenantInfo, ot
 
 
 def test_concurrent_assignments_make_one(database: Database, api: TestClient, platform: Key, partner: AppInfo, tenant: TenantInfo) -> None:
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
     with database.session() as session:
         issued = session.scalar(select(ApiKey).where(ApiKey.kind == "platform"))
         assert issued is not None
         principal = Principal("platform", issued.id, None, frozenset())
 
-    def attempt() -> None:
-        barrier.wait()
+    def attempt() -> str:
         try:
             with database.session() as session:
                 service.assign(
                     session, principal, app_code_name=partner.code, assignee_uid=tenant.code, assignee_type="business", settings=None
                 )
-            outcomes.append("created")
         except Conflict:
-            outcomes.append("conflict")
+            return "conflict"
+        return "created"
 
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_concurrently(4, attempt)
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "created"]
     assert api.get(PATH, headers=platform.headers).json()["total"] == 1

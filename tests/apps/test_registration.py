@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from clientdock.db import Database
 from clientdock.errors import Conflict
 from clientdock.tenants.models import ApiKey
 from tests.apps.helpers import CALLBACK, Key, app_body, register
+from tests.concurrency import run_concurrently
 from tests.conftest import TenantInfo
 
 
@@ -59,23 +59,15 @@ def test_taken_code_is_409(api: TestClient, platform: Key) -> None:
 
 
 def test_concurrent_registrations_of_one_code_make_one_app(database: Database) -> None:
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def attempt() -> None:
-        barrier.wait()
+    def attempt() -> str:
         try:
             with database.session() as session:
                 service.register_app(session, name="Race", app_code_name="raced", app_type="import_clients", redirect_uri=CALLBACK)
-            outcomes.append("created")
         except Conflict:
-            outcomes.append("conflict")
+            return "conflict"
+        return "created"
 
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_concurrently(4, attempt)
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "created"]
 
 

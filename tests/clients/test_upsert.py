@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import httpx
@@ -11,6 +10,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.concurrency import run_concurrently
 from tests.conftest import TenantInfo
 
 
@@ -174,21 +174,7 @@ def test_property_applying_twice_equals_applying_once(client: TestClient, tenant
 
 
 def test_concurrent_identical_first_calls_create_one_client(client: TestClient, tenant: TenantInfo) -> None:
-    barrier = threading.Barrier(20)
-    results: list[int] = []
-    lock = threading.Lock()
-
-    def call() -> None:
-        barrier.wait()
-        response = upsert(client, tenant, {"trackingId": "race", "name": "Race"})
-        with lock:
-            results.append(response.status_code)
-
-    threads = [threading.Thread(target=call) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(20, lambda: upsert(client, tenant, {"trackingId": "race", "name": "Race"}).status_code)
     assert sorted(results) == [200] * 19 + [201]
     listing = client.get(tenant.path("/clients"), params={"search": "race"}, headers=tenant.headers).json()
     assert listing["total"] == 1
