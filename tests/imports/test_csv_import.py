@@ -530,13 +530,15 @@ def test_auth_is_checked_before_the_upload(csv_service: CsvService) -> None:
 def test_the_same_idempotency_key_replays_the_first_answer(csv_service: CsvService) -> None:
     tenant = csv_service.tenant()
     content = csv_bytes([HEADER, *ROWS])
-    # The body is compared byte for byte, so the retry keeps the multipart boundary.
-    headers = {"Idempotency-Key": "upload-1", "Content-Type": "multipart/form-data; boundary=fixed-boundary"}
-    first = csv_service.upload(tenant, content, headers=headers)
-    second = csv_service.upload(tenant, content, headers=headers)
+    # Each send picks a new multipart boundary, as HTTP clients do; the retry still replays.
+    first = csv_service.upload(tenant, content, headers={"Idempotency-Key": "upload-1"})
+    second = csv_service.upload(tenant, content, headers={"Idempotency-Key": "upload-1"})
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
     assert second.headers["idempotent-replayed"] == "true"
+    other_file = csv_service.upload(tenant, csv_bytes([HEADER, *ROWS[:1]]), headers={"Idempotency-Key": "upload-1"})
+    assert other_file.status_code == 422
+    assert other_file.json()["errors"][0]["field"] == "Idempotency-Key"
     assert csv_service.count_jobs(tenant) == 1
 
 

@@ -47,3 +47,29 @@ def test_a_response_showing_a_secret_is_not_kept_for_replay(client: TestClient, 
     assert second.status_code == 201
     assert "Idempotent-Replayed" not in second.headers
     assert second.json()["id"] != first.json()["id"]
+
+
+def _multipart(boundary: str, csv: str, *, quoted: bool = False) -> tuple[bytes, str]:
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        f"{csv}\r\n--{boundary}--\r\n"
+    ).encode()
+    shown = f'"{boundary}"' if quoted else boundary
+    return body, f"multipart/form-data; boundary={shown}"
+
+
+def test_a_retried_upload_with_a_new_boundary_replays(client: TestClient, tenant: TenantInfo) -> None:
+    path = tenant.path("/clients/import/csv")
+    csv = "firstName,email\nAda,ada@firm.co.uk\n"
+    answers = []
+    for boundary, quoted in (("first-b0undary", False), ("second-b0undary", True)):
+        body, content_type = _multipart(boundary, csv, quoted=quoted)
+        headers = {**tenant.headers, "Idempotency-Key": "upload", "Content-Type": content_type}
+        answers.append(client.post(path, content=body, headers=headers))
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    assert answers[1].headers["Idempotent-Replayed"] == "true"
+    body, content_type = _multipart("third-b0undary", csv.replace("Ada", "Alan"))
+    changed = client.post(path, content=body, headers={**tenant.headers, "Idempotency-Key": "upload", "Content-Type": content_type})
+    assert changed.status_code == 422
+    assert changed.json()["errors"][0]["field"] == "Idempotency-Key"

@@ -56,6 +56,20 @@ def _store(db: Database, principal: str, key: str, status: int, body: bytes, hea
         record.status_code, record.response_body, record.response_headers = status, body.decode(), headers
 
 
+def _canonical(request: Request, body: bytes) -> bytes:
+    """The body as compared between retries. A multipart body carries a boundary that HTTP
+    clients choose at random for every send, so a retried upload would never match itself:
+    the boundary is taken out before hashing."""
+    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    if media_type.strip().lower() != "multipart/form-data":
+        return body
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value.strip('"'):
+            return body.replace(value.strip('"').encode("latin-1"), b"")
+    return body
+
+
 async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     key = request.headers.get(HEADER)
     credential = presented_key(request)
@@ -67,7 +81,7 @@ async def middleware(request: Request, call_next: Callable[[Request], Awaitable[
     body = await request.body()
     acting_for = request.headers.get("x-business-uid", "").encode()  # an app acts for several businesses
     digest = hashlib.sha256(
-        request.url.path.encode() + b"\0" + (request.url.query or "").encode() + b"\0" + acting_for + b"\0" + body
+        request.url.path.encode() + b"\0" + (request.url.query or "").encode() + b"\0" + acting_for + b"\0" + _canonical(request, body)
     ).hexdigest()
     principal = hash_key(credential)[:64]
     earlier = await run_in_threadpool(_claim, db, principal, key, digest)
