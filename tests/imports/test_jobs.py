@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from clientdock.db import Database
+from clientdock.imports import staging
 from clientdock.imports.respond import wanted_wait
 from clientdock.settings import Settings
 from tests.conftest import TenantInfo
-from tests.imports.helpers import finished, records, start_job, wait_until
+from tests.imports.helpers import finished, job_state, records, start_job, wait_until
 
 
 @pytest.fixture
@@ -20,7 +22,18 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "data", database_url=db_url, chunk_size=50, allow_private_webhooks=True)
 
 
-def test_job_runs_in_chunks_with_progress(client: TestClient, app: FastAPI, database: Database, tenant: TenantInfo) -> None:
+def gone(path: Path, timeout: float = 10) -> bool:
+    """True once ``path`` no longer exists (the runner removes a job's folder just after the
+    transaction that ends the job)."""
+    deadline = time.monotonic() + timeout
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not path.exists()
+
+
+def test_job_runs_in_chunks_with_progress(
+    client: TestClient, app: FastAPI, database: Database, settings: Settings, tenant: TenantInfo
+) -> None:
     job_id = start_job(app, tenant.id, records(230))
     job = wait_until(database, job_id, finished)
     assert (job.status, job.total, job.done, job.chunks_done, job.created) == ("succeeded", 230, 230, 5, 230)
@@ -31,6 +44,7 @@ def test_job_runs_in_chunks_with_progress(client: TestClient, app: FastAPI, data
     rows = client.get(tenant.path(f"/imports/{job_id}/rows"), params={"pageSize": 1000}, headers=tenant.headers).json()
     assert rows["total"] == 230
     assert sorted(r["index"] for r in rows["items"]) == list(range(230))
+    assert gone(staging.job_dir(settings.data_dir, job_id))  # the staged copy of the input is not kept
 
 
 def test_duplicates_across_chunks_fail_the_later_row(client: TestClient, app: FastAPI, database: Database, tenant: TenantInfo) -> None:
@@ -51,6 +65,21 @@ def test_cancel_mid_run(client: TestClient, app: FastAPI, database: Database, te
     total = client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"]
     assert total == job.created == job.done
     assert client.post(tenant.path(f"/imports/{job_id}/cancel"), headers=tenant.headers).status_code == 409
+
+
+def test_cancelling_a_queued_job_ends_it_at_once_and_drops_its_input(
+    client: TestClient, app: FastAPI, database: Database, settings: Settings, tenant: TenantInfo
+) -> None:
+    running = start_job(app, tenant.id, records(6000, prefix="first"))
+    queued = start_job(app, tenant.id, records(10, prefix="second"))
+    assert staging.job_dir(settings.data_dir, queued).exists()
+    body = client.post(tenant.path(f"/imports/{queued}/cancel"), headers=tenant.headers).json()
+    assert body["status"] == "cancelled"
+    assert not staging.job_dir(settings.data_dir, queued).exists()
+    client.post(tenant.path(f"/imports/{running}/cancel"), headers=tenant.headers)
+    wait_until(database, running, finished)
+    assert job_state(database, queued).done == 0
+    assert client.get(tenant.path("/clients"), params={"search": "second"}, headers=tenant.headers).json()["total"] == 0
 
 
 def test_two_jobs_of_one_tenant_on_the_same_clients(client: TestClient, app: FastAPI, database: Database, tenant: TenantInfo) -> None:

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from clientdock.deps import Db, DbSession
 from clientdock.imports import service
-from clientdock.imports.deps import Engine
+from clientdock.imports.deps import AppSettings, Engine
 from clientdock.imports.views import job_json, row_json
 from clientdock.pipeline.context import load_context
 from clientdock.tenants.auth import ClientsRead, ImportsWrite
@@ -59,15 +59,12 @@ def get_errors_csv(job_id: str, session: DbSession, scope: ClientsRead) -> Strea
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a queued or running import (takes effect at the next chunk)")
-def cancel_import(job_id: str, db: Db, engine: Engine, scope: ImportsWrite) -> dict[str, Any]:
+def cancel_import(job_id: str, db: Db, engine: Engine, settings: AppSettings, scope: ImportsWrite) -> dict[str, Any]:
     with db.session() as session:
-        job = service.get_job(session, load_context(session, scope.tenant), job_id)
-        drop_workflow = service.request_cancel(session, job)
-        workflow_id = job.workflow_id
-    if drop_workflow and workflow_id:
-        engine.cancel(workflow_id)
+        ctx = load_context(session, scope.tenant)
+    service.cancel(db, engine, settings, ctx, job_id)
     with db.session() as session:
-        return job_json(session, service.get_job(session, load_context(session, scope.tenant), job_id), scope.tenant.code)
+        return job_json(session, service.get_job(session, ctx, job_id), scope.tenant.code)
 
 
 @router.post("/{job_id}/undo", summary="Revert a finished import from the audit trail")

@@ -173,7 +173,9 @@ def finalize_step(job_id: str) -> str:
             job.status = "cancelled" if job.cancel_requested else "succeeded"
             job.finished_at = utcnow()
             finish(session, job)
-        return job.status
+        status = job.status
+    staging.remove(_settings().data_dir, job_id)
+    return status
 
 
 @DBOS.step(name="clientdock.import.fail")
@@ -185,7 +187,9 @@ def fail_step(job_id: str, error: str) -> str:
             job.error = error[:2000]
             job.finished_at = utcnow()
             finish(session, job)
-        return job.status
+        status = job.status
+    staging.remove(_settings().data_dir, job_id)
+    return status
 
 
 def notify_tenant(session: Session, job: ImportJob) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from clientdock.clients.fields import BY_JSON
 from clientdock.clients.models import Client, ClientChange
 from clientdock.csvsafe import csv_lines
-from clientdock.db import utcnow
+from clientdock.db import Database, utcnow
 from clientdock.errors import Conflict, NotFound
 from clientdock.imports import runner, staging
 from clientdock.imports.models import ImportJob, ImportRow
@@ -135,6 +135,19 @@ def _error_cells(row: ImportRow, header: list[str]) -> list[Any]:
     source = row.source if isinstance(row.source, dict) else {}
     cells = [v if isinstance(v, str | int | float | bool) or v is None else json.dumps(v) for v in (source.get(k) for k in header)]
     return [*cells, reason]
+
+
+def cancel(db: Database, engine: JobEngine, settings: Settings, ctx: TenantContext, job_id: str) -> None:
+    """Cancel a queued or running import. A queued one ends now: its workflow is dropped and
+    its staged input removed; a running one stops at its next chunk (the runner cleans up)."""
+    with db.session() as session:
+        job = get_job(session, ctx, job_id)
+        drop_workflow = request_cancel(session, job)
+        workflow_id = job.workflow_id
+    if drop_workflow:
+        if workflow_id:
+            engine.cancel(workflow_id)
+        staging.remove(settings.data_dir, job_id)
 
 
 def request_cancel(session: Session, job: ImportJob) -> bool:
