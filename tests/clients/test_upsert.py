@@ -70,6 +70,17 @@ def test_name_omitted_on_update_is_unchanged(client: TestClient, tenant: TenantI
     assert upsert(client, tenant, {"trackingId": "k", "note": "x"}).json()["name"] == "Kept"
 
 
+def test_a_name_taken_from_the_company_follows_it_unless_set_by_hand(client: TestClient, tenant: TenantInfo) -> None:
+    assert upsert(client, tenant, {"trackingId": "co", "company": "Acme Ltd"}).json()["name"] == "Acme Ltd"
+    assert upsert(client, tenant, {"trackingId": "co", "company": "Acme Holdings Ltd"}).json()["name"] == "Acme Holdings Ltd"
+    assert upsert(client, tenant, {"trackingId": "co", "name": "Acme (hand-set)"}).json()["name"] == "Acme (hand-set)"
+    assert upsert(client, tenant, {"trackingId": "co", "company": "Acme Group"}).json()["name"] == "Acme (hand-set)"
+    person = upsert(client, tenant, {"trackingId": "p", "firstName": "Ada", "lastName": "Lovelace"}).json()
+    assert person["name"] == "Ada Lovelace"
+    assert upsert(client, tenant, {"trackingId": "p", "company": "Analytical Engines"}).json()["name"] == "Ada Lovelace"
+    assert upsert(client, tenant, {"trackingId": "p", "lastName": "King"}).json()["name"] == "Ada King"
+
+
 def test_tags_default_replace_clear_and_omit(client: TestClient, tenant: TenantInfo) -> None:
     assert upsert(client, tenant, {"trackingId": "t", "name": "T"}).json()["tags"] == []
     assert upsert(client, tenant, {"trackingId": "t", "tags": ["vip", "2024"]}).json()["tags"] == ["vip", "2024"]

@@ -172,6 +172,26 @@ def test_existing_email_updates_only_the_given_cells(csv_service: CsvService) ->
     assert csv_service.count_clients(tenant) == 1
 
 
+def test_a_derived_name_follows_the_merged_parts_and_a_hand_set_name_is_kept(csv_service: CsvService) -> None:
+    tenant = csv_service.tenant()
+    imported(csv_service, tenant, csv_bytes([["firstName", "lastName", "email"], ["Ada", "Lovelace", "ada@firm.example.org"]]))
+    imported(csv_service, tenant, csv_bytes([["firstName", "lastName", "email"], ["Bo", "Byron", "bo@firm.example.org"]]))
+    bo_id = csv_service.by_email(tenant)["bo@firm.example.org"]["id"]
+    patched = csv_service.client.patch(tenant.path(f"/clients/{bo_id}"), json={"name": "Lord Byron"}, headers=tenant.headers)
+    assert patched.status_code == 200, patched.text
+    # Only firstName in the file: the name is built from it and the stored last name.
+    body = imported(
+        csv_service, tenant, csv_bytes([["firstName", "email"], ["Augusta", "ada@firm.example.org"], ["George", "bo@firm.example.org"]])
+    )
+    assert body["counts"]["updated"] == 2
+    stored = csv_service.by_email(tenant)
+    ada, bo = stored["ada@firm.example.org"], stored["bo@firm.example.org"]
+    assert (ada["name"], ada["firstName"], ada["lastName"]) == ("Augusta Lovelace", "Augusta", "Lovelace")
+    assert (bo["name"], bo["firstName"], bo["lastName"]) == ("Lord Byron", "George", "Byron")
+    ada_changes = next(r["changes"] for r in body["rows"]["items"] if r["index"] == 1)
+    assert ada_changes["name"] == {"before": "Ada Lovelace", "after": "Augusta Lovelace"}
+
+
 def test_id_column_updates_that_client_and_may_change_its_email(csv_service: CsvService) -> None:
     tenant = csv_service.tenant()
     first = imported(csv_service, tenant, csv_bytes([["firstName", "email"], ["Ann", "ann@old.example.org"]]))

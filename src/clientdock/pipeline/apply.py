@@ -23,6 +23,7 @@ from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import new_id, table_of, utcnow
 from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.match import Existing, by_key_of_tenant, chunked, lookup
+from clientdock.pipeline.normalise import follow_derived_name
 from clientdock.pipeline.records import Action, Candidate, Policy, Ref, RowOutcome
 from clientdock.pipeline.validate import validate_create
 
@@ -202,6 +203,7 @@ def _update_clients(
     for candidate in updates:
         assert candidate.client_id is not None
         before = current[candidate.client_id]
+        follow_derived_name(candidate, before)
         diff = {a: (before.get(a), v) for a, v in candidate.values.items() if a not in NO_UPDATE_ON and before.get(a) != v}
         if not diff:
             continue

@@ -2,18 +2,19 @@
 
 Trim, case-fold emails, E.164 phones, ISO dates, enums with aliases. Only the fields present
 in the raw record are produced (omit = unchanged); ``name`` is derived from the name parts
-when the input gives parts but no name.
+(or the company) when the input gives no name, and on an update follows the merged record
+(:func:`follow_derived_name`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from clientdock.clients.fields import BY_JSON, FieldSpec
 from clientdock.pipeline import values as v
 from clientdock.pipeline.context import TenantContext
-from clientdock.pipeline.records import Candidate, RawRecord
+from clientdock.pipeline.records import Candidate, NameSource, RawRecord
 
 _NOT_NULL = ("type", "name", "active")
 ATTRIBUTE_TYPES = ("string", "text", "number", "integer", "boolean", "date", "datetime")
@@ -175,13 +176,34 @@ _CONVERTERS: dict[str, Callable[[FieldSpec, Any, TenantContext], Any]] = {
 }
 
 
+NAME_PARTS = ("first_name", "middle_name", "last_name")
+
+
+def derived_name(values: Mapping[str, Any], source: NameSource) -> str | None:
+    """The display name built from the name parts (kept whole, the result cut to what the name
+    column holds) or taken from the company."""
+    if source == "company":
+        return values.get("company") or None
+    present = [str(values[a]) for a in NAME_PARTS if values.get(a)]
+    return " ".join(present)[: BY_JSON["name"].max_length].rstrip() if present else None
+
+
 def _derive_name(record: RawRecord, candidate: Candidate) -> None:
     if "name" in record.fields or candidate.values.get("name"):
         return
-    parts = [candidate.values.get(a) for a in ("first_name", "middle_name", "last_name")]
-    present = [p for p in parts if p]
-    if present:
-        # The parts are kept whole; the derived display name is cut to what its column holds.
-        candidate.values["name"] = " ".join(present)[: BY_JSON["name"].max_length].rstrip()
+    if name := derived_name(candidate.values, "parts"):
+        candidate.values["name"], candidate.name_from = name, "parts"
     elif candidate.values.get("company") and not any(a in record.fields for a in ("firstName", "lastName")):
-        candidate.values["name"] = candidate.values["company"]
+        candidate.values["name"], candidate.name_from = candidate.values["company"], "company"
+
+
+def follow_derived_name(candidate: Candidate, current: Mapping[str, Any]) -> None:
+    """On an update, a derived name is built from the merged record (the stored parts the import
+    left alone and the ones it gives), and only when the stored name still follows its own
+    parts (or is empty): a name someone set by hand is kept."""
+    if candidate.name_from is None:
+        return
+    if current.get("name") in (None, "", derived_name(current, candidate.name_from)):
+        candidate.values["name"] = derived_name({**current, **candidate.values}, candidate.name_from)
+    else:
+        del candidate.values["name"]

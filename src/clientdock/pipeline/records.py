@@ -9,6 +9,7 @@ from clientdock.errors import FieldError
 
 Action = Literal["created", "updated", "unchanged", "skipped", "failed"]
 MatchKey = Literal["id", "trackingId", "ref", "email"]
+NameSource = Literal["parts", "company"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class Candidate:
     warnings: list[str] = field(default_factory=list)
     client_id: str | None = None
     matched_by: str | None = None
+    #: How ``values["name"]`` was derived when the record gave no name: "parts" (first, middle,
+    #: last) or "company"; None when the record named it or none was derived.
+    name_from: NameSource | None = None
 
     @property
     def failed(self) -> bool:
