@@ -56,7 +56,7 @@ class Client(Base):
     login: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    client_group_id: Mapped[str | None] = mapped_column(ForeignKey("client_groups.id"))
+    client_group_id: Mapped[str | None] = mapped_column(ForeignKey("client_groups.id"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     project: Mapped[str | None] = mapped_column(String(100))
     desk: Mapped[str | None] = mapped_column(String(100))
@@ -64,7 +64,7 @@ class Client(Base):
     attributes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     addresses: Mapped[list[Any]] = mapped_column(JSON, default=list)
     enrichment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    parent_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from clientdock.deps import Db, DbSession
-from clientdock.imports import service
+from clientdock.imports import service, undo
 from clientdock.imports.deps import AppSettings, Engine
 from clientdock.imports.views import job_json, row_json
 from clientdock.pipeline.context import load_context
@@ -71,7 +71,7 @@ def cancel_import(job_id: str, db: Db, engine: Engine, settings: AppSettings, sc
 def undo_import(job_id: str, session: DbSession, scope: ImportsWrite) -> dict[str, Any]:
     ctx = load_context(session, scope.tenant)
     job = service.get_job(session, ctx, job_id)
-    result = service.undo(session, ctx, job)
+    result = undo.undo(session, ctx, job)
     return {
         "job": job_json(session, job, scope.tenant.code),
         "deleted": result.deleted,

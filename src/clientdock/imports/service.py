@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from clientdock.clients.fields import BY_JSON
-from clientdock.clients.models import Client, ClientChange
 from clientdock.csvsafe import csv_lines
 from clientdock.db import Database, utcnow
 from clientdock.errors import Conflict, NotFound
@@ -19,13 +17,11 @@ from clientdock.imports import runner, staging
 from clientdock.imports.models import ImportJob, ImportRow
 from clientdock.imports.policy import to_options
 from clientdock.jobs.engine import JobEngine
-from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.records import Policy, RawRecord, RowOutcome
 from clientdock.settings import Settings
 
 TERMINAL = runner.TERMINAL
-UNDO_POLICY = Policy(match_on=("id",), allow_create=False)
 
 
 @dataclass(frozen=True)
@@ -161,81 +157,3 @@ def request_cancel(session: Session, job: ImportJob) -> bool:
         runner.finish(session, job)
         return True
     return False
-
-
-@dataclass
-class UndoResult:
-    deleted: list[str]
-    restored: dict[str, list[str]]
-    conflicts: list[dict[str, Any]]
-
-
-def undo(session: Session, ctx: TenantContext, job: ImportJob) -> UndoResult:
-    """Revert a finished import from the audit trail; later changes are listed and kept."""
-    if job.status not in TERMINAL or job.dry_run:
-        raise Conflict(f"import {job.id} is {job.status}{' (dry run)' if job.dry_run else ''}; only a finished import can be undone")
-    if job.undone_at is not None:
-        raise Conflict(f"import {job.id} was already undone")
-    changes = list(session.scalars(select(ClientChange).where(ClientChange.job_id == job.id).order_by(ClientChange.at)))
-    result = UndoResult([], {}, [])
-    touched = {c.client_id for c in changes}
-    later = _changed_since(session, ctx, job, touched)
-    created = [c.client_id for c in changes if c.action == "created"]
-    for client_id in created:
-        if client_id in later:
-            result.conflicts.append({"clientId": client_id, "field": "*", "reason": "changed after this import; not deleted"})
-            continue
-        client = session.get(Client, client_id)
-        if client is not None and client.tenant_id == ctx.tenant_id:
-            session.delete(client)
-            session.add(
-                ClientChange(tenant_id=ctx.tenant_id, client_id=client_id, job_id=None, action="undone", field="*", before=None, after=None)
-            )
-            result.deleted.append(client_id)
-    session.flush()
-    _restore_fields(session, ctx, [c for c in changes if c.action == "updated" and c.client_id not in created], later, result)
-    job.undone_at = utcnow()
-    return result
-
-
-def _changed_since(session: Session, ctx: TenantContext, job: ImportJob, client_ids: set[str]) -> dict[str, set[str]]:
-    """Fields of these clients changed by anything after the job (another job, an edit)."""
-    out: dict[str, set[str]] = {}
-    if job.finished_at is None:
-        return out
-    ids = sorted(client_ids)
-    for start in range(0, len(ids), 500):
-        query = select(ClientChange.client_id, ClientChange.field).where(
-            ClientChange.tenant_id == ctx.tenant_id,
-            ClientChange.client_id.in_(ids[start : start + 500]),
-            ClientChange.at > job.finished_at,
-            (ClientChange.job_id != job.id) | ClientChange.job_id.is_(None),
-        )
-        for client_id, field in session.execute(query):
-            out.setdefault(client_id, set()).add(field)
-    return out
-
-
-def _restore_fields(
-    session: Session, ctx: TenantContext, changes: list[ClientChange], later: dict[str, set[str]], result: UndoResult
-) -> None:
-    first_before: dict[str, dict[str, Any]] = {}
-    for change in changes:
-        first_before.setdefault(change.client_id, {}).setdefault(change.field, change.before)
-    records: list[RawRecord] = []
-    for index, (client_id, fields) in enumerate(first_before.items()):
-        changed_later = later.get(client_id, set())
-        keep = {f: v for f, v in fields.items() if f not in changed_later and f in BY_JSON and "*" not in changed_later}
-        for field in sorted(set(fields) - set(keep)):
-            result.conflicts.append({"clientId": client_id, "field": field, "reason": "changed after this import; left as it is"})
-        if keep:
-            records.append(RawRecord(index=index, fields={**keep, "id": client_id}))
-    if not records:
-        return
-    outcomes = pipeline.run(session, ctx, records, UNDO_POLICY)
-    for record, outcome in zip(records, outcomes, strict=True):
-        client_id = str(record.fields["id"])
-        if outcome.action == "failed":
-            result.conflicts.append({"clientId": client_id, "field": None, "reason": "; ".join(outcome.messages)})
-        else:
-            result.restored[client_id] = sorted(k for k in record.fields if k != "id")

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from clientdock.imports import service
 from clientdock.imports.models import ImportJob
-from clientdock.imports.service import UndoResult
+from clientdock.imports.undo import UndoResult
+from clientdock.imports.undo import undo as undo_import
 from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.report import ACTIONS
 from clientdock.web import import_views as iv
@@ -71,7 +72,7 @@ def job_progress(session: Session, ctx: TenantContext, job_id: str) -> tuple[Imp
 def undo(session: Session, ctx: TenantContext, job_id: str) -> tuple[ImportJob, iv.UndoView]:
     """Undo the import; what it did, told by the rows' keys (the deleted clients are gone)."""
     job = service.get_job(session, ctx, job_id)
-    result = service.undo(session, ctx, job)
+    result = undo_import(session, ctx, job)
     return job, _undo_view(session, job, result)
 
 
