@@ -62,7 +62,7 @@ def test_undo_deletes_created_clients_with_their_refs_and_frees_their_children(
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(ExternalRef).where(ExternalRef.client_id == parent_id)) == 0
         trail = session.execute(select(ClientChange.action, ClientChange.job_id).where(ClientChange.client_id == parent_id)).all()
-        assert sorted(trail) == [("created", parent["importId"]), ("undone", None)]
+        assert sorted(trail) == [("created", parent["importId"]), ("undone", parent["importId"])]
     # The freed source id can be imported again as a new client.
     again = bulk(client, tenant, [{"source": "erp", "sourceId": 2, "fullName": "Parent Ltd"}])
     assert again["data"][0]["action"] == "created"
@@ -97,12 +97,12 @@ def test_undo_restores_only_what_the_import_changed(client: TestClient, tenant: 
 
 
 def test_a_cancelled_import_can_be_undone(client: TestClient, app: FastAPI, database: Database, tenant: TenantInfo) -> None:
-    job_id = start_job(app, tenant.id, records(3000))
+    job_id = start_job(app, tenant.id, records(20000))
     wait_until(database, job_id, lambda job: job.chunks_done >= 1)
     client.post(tenant.path(f"/imports/{job_id}/cancel"), headers=tenant.headers)
     job = wait_until(database, job_id, finished)
     assert job.status == "cancelled"
-    assert 0 < job.created < 3000
+    assert 0 < job.created < 20000
 
     body = undo(client, tenant, job_id).json()
 
@@ -113,7 +113,7 @@ def test_a_cancelled_import_can_be_undone(client: TestClient, app: FastAPI, data
 def test_undo_is_refused_while_running_for_a_dry_run_twice_and_across_tenants(
     client: TestClient, app: FastAPI, database: Database, tenant: TenantInfo, other_tenant: TenantInfo
 ) -> None:
-    running = start_job(app, tenant.id, records(3000))
+    running = start_job(app, tenant.id, records(20000))
     refused = undo(client, tenant, running)
     assert refused.status_code == 409
     assert "only a finished import can be undone" in refused.json()["detail"]
@@ -133,3 +133,29 @@ def test_undo_is_refused_while_running_for_a_dry_run_twice_and_across_tenants(
     assert second.status_code == 409
     assert "already undone" in second.json()["detail"]
     assert undo(client, tenant, "nosuchjob").status_code == 404
+
+
+def test_imports_can_be_undone_newest_first(client: TestClient, tenant: TenantInfo) -> None:
+    first = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "Ann", "note": "v1"}])
+    client_id = first["data"][0]["id"]
+    second = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "note": "v2"}])
+
+    assert undo(client, tenant, second["importId"]).json()["restored"] == [{"clientId": client_id, "fields": ["note"]}]
+    body = undo(client, tenant, first["importId"]).json()
+
+    assert (body["deleted"], body["conflicts"]) == ([client_id], [])
+    assert clients(client, tenant) == {}
+    history = client.get(tenant.path(f"/clients/{client_id}/history"), headers=tenant.headers)
+    assert history.status_code == 404  # the client is gone
+
+
+def test_undo_is_audited_under_the_undone_import(client: TestClient, tenant: TenantInfo) -> None:
+    first = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "Ann", "note": "v1"}])
+    client_id = first["data"][0]["id"]
+    second = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "note": "v2"}])
+    undo(client, tenant, second["importId"])
+    history = client.get(tenant.path(f"/clients/{client_id}/history"), headers=tenant.headers).json()["items"]
+    latest = history[0]
+    assert (latest["action"], latest["field"], latest["before"], latest["after"], latest["jobId"]) == (
+        "undone", "note", "v2", "v1", second["importId"]
+    )  # fmt: skip

@@ -2,7 +2,9 @@
 
 Clients the import created are deleted and fields it changed get their earlier values back,
 except where something else (another import, an edit) changed the client after the import
-did: those are listed as conflicts and left as they are. Deleting is set-based (one DELETE
+did: those are listed as conflicts and left as they are. What undo does is audited as
+"undone" under the undone import's id, and the changes of an undone import no longer count
+as later changes, so imports can be undone newest first. Deleting is set-based (one DELETE
 per few hundred clients), so undoing a large import takes seconds, not minutes.
 """
 
@@ -13,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from clientdock.clients.fields import BY_JSON
 from clientdock.clients.models import Client, ClientChange, ExternalRef
@@ -25,8 +27,6 @@ from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.match import chunked
 from clientdock.pipeline.records import Policy, RawRecord
-
-UNDO_POLICY = Policy(match_on=("id",), allow_create=False)
 
 
 @dataclass
@@ -51,7 +51,7 @@ def undo(session: Session, ctx: TenantContext, job: ImportJob) -> UndoResult:
     if job.undone_at is not None:
         raise Conflict(f"import {job.id} was already undone")
     query = select(ClientChange.client_id, ClientChange.action, ClientChange.field, ClientChange.before).where(
-        ClientChange.tenant_id == ctx.tenant_id, ClientChange.job_id == job.id
+        ClientChange.tenant_id == ctx.tenant_id, ClientChange.job_id == job.id, ClientChange.action.in_(("created", "updated"))
     )
     changes = [_Change(*row) for row in session.execute(query.order_by(ClientChange.at, ClientChange.id))]
     later = _changed_since(session, ctx, job)
@@ -63,34 +63,40 @@ def undo(session: Session, ctx: TenantContext, job: ImportJob) -> UndoResult:
             result.conflicts.append({"clientId": client_id, "field": "*", "reason": "changed after this import; not deleted"})
         else:
             deletable.append(client_id)
-    result.deleted = _delete_clients(session, ctx, deletable, utcnow())
+    result.deleted = _delete_clients(session, ctx, job, deletable, utcnow())
     created_set = set(created)
-    _restore_fields(session, ctx, [c for c in changes if c.action == "updated" and c.client_id not in created_set], later, result)
+    updates = [c for c in changes if c.action == "updated" and c.client_id not in created_set]
+    _restore_fields(session, ctx, job, updates, later, result)
     job.undone_at = utcnow()
     return result
 
 
 def _changed_since(session: Session, ctx: TenantContext, job: ImportJob) -> dict[str, set[str]]:
-    """Fields that anything but this job changed after this job last changed the client."""
-    mine = (
-        select(ClientChange.client_id, func.max(ClientChange.at).label("at"))
-        .where(ClientChange.tenant_id == ctx.tenant_id, ClientChange.job_id == job.id)
-        .group_by(ClientChange.client_id)
-        .subquery()
+    """Fields that anything but this job (or an import since undone) changed after this job
+    last changed the client.
+
+    Two plain indexed reads instead of one join on ``at >``: PostgreSQL planned that join as a
+    nested loop (69 s for 30,000 clients).
+    """
+    mine = select(ClientChange.client_id, func.max(ClientChange.at)).where(
+        ClientChange.tenant_id == ctx.tenant_id, ClientChange.job_id == job.id
     )
-    other = aliased(ClientChange)
-    query = (
-        select(other.client_id, other.field)
-        .join(mine, (other.client_id == mine.c.client_id) & (other.at > mine.c.at))
-        .where(other.tenant_id == ctx.tenant_id, (other.job_id != job.id) | other.job_id.is_(None))
-    )
+    last_touched: dict[str, datetime] = {client_id: at for client_id, at in session.execute(mine.group_by(ClientChange.client_id))}
+    undone = select(ImportJob.id).where(ImportJob.tenant_id == ctx.tenant_id, ImportJob.undone_at.is_not(None))
     out: dict[str, set[str]] = {}
-    for client_id, field in session.execute(query):
-        out.setdefault(client_id, set()).add(field)
+    for part in chunked(sorted(last_touched)):
+        query = select(ClientChange.client_id, ClientChange.field, ClientChange.at).where(
+            ClientChange.tenant_id == ctx.tenant_id,
+            ClientChange.client_id.in_(part),
+            ClientChange.job_id.is_(None) | ((ClientChange.job_id != job.id) & ClientChange.job_id.not_in(undone)),
+        )
+        for client_id, field, at in session.execute(query):
+            if at > last_touched[client_id]:
+                out.setdefault(client_id, set()).add(field)
     return out
 
 
-def _delete_clients(session: Session, ctx: TenantContext, client_ids: list[str], now: datetime) -> list[str]:
+def _delete_clients(session: Session, ctx: TenantContext, job: ImportJob, client_ids: list[str], now: datetime) -> list[str]:
     """Delete these clients of the tenant with their external refs, and record it; returns the
     ids that were there to delete."""
     deleted: list[str] = []
@@ -102,7 +108,7 @@ def _delete_clients(session: Session, ctx: TenantContext, client_ids: list[str],
         connection.execute(delete(table_of(ExternalRef)).where(table_of(ExternalRef).c.client_id.in_(present)))
         connection.execute(delete(table_of(Client)).where(table_of(Client).c.id.in_(present)))
         audit = [
-            {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": client_id, "job_id": None, "action": "undone", "field": "*",
+            {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": client_id, "job_id": job.id, "action": "undone", "field": "*",
              "before": None, "after": None, "at": now}
             for client_id in present
         ]  # fmt: skip
@@ -111,7 +117,9 @@ def _delete_clients(session: Session, ctx: TenantContext, client_ids: list[str],
     return deleted
 
 
-def _restore_fields(session: Session, ctx: TenantContext, changes: list[_Change], later: dict[str, set[str]], result: UndoResult) -> None:
+def _restore_fields(
+    session: Session, ctx: TenantContext, job: ImportJob, changes: list[_Change], later: dict[str, set[str]], result: UndoResult
+) -> None:
     first_before: dict[str, dict[str, Any]] = {}
     for change in changes:
         first_before.setdefault(change.client_id, {}).setdefault(change.field, change.before)
@@ -125,7 +133,8 @@ def _restore_fields(session: Session, ctx: TenantContext, changes: list[_Change]
             records.append(RawRecord(index=index, fields={**keep, "id": client_id}))
     if not records:
         return
-    outcomes = pipeline.run(session, ctx, records, UNDO_POLICY)
+    policy = Policy(match_on=("id",), allow_create=False, job_id=job.id, update_action="undone")
+    outcomes = pipeline.run(session, ctx, records, policy)
     for record, outcome in zip(records, outcomes, strict=True):
         client_id = str(record.fields["id"])
         if outcome.action == "failed":

@@ -214,7 +214,9 @@ def _update_clients(
         row["updated_at"] = now
         row["id"] = candidate.client_id
         writes.setdefault(tuple(sorted(row)), []).append(row)
-        audit.extend((candidate.client_id, "updated", BY_ATTR[a].json, _jsonable(b), _jsonable(v), now) for a, (b, v) in visible.items())
+        audit.extend(
+            (candidate.client_id, policy.update_action, BY_ATTR[a].json, _jsonable(b), _jsonable(v), now) for a, (b, v) in visible.items()
+        )
     for keys, rows in writes.items():
         _update_by_id(session, keys, rows)
     _audit(session, ctx, policy, audit)

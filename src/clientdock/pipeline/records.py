@@ -80,6 +80,8 @@ class Policy:
     allow_update: bool = True
     job_id: str | None = None
     actor: str | None = None
+    #: The audit action of a changed field ("undone" when an undo restores it).
+    update_action: str = "updated"
 
 
 @dataclass
