@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +14,7 @@ from tests.concurrency import run_concurrently
 from tests.conftest import TenantInfo
 
 
-def upsert(client: TestClient, tenant: TenantInfo, body: Any) -> httpx.Response:
+def upsert(client: TestClient, tenant: TenantInfo, body: Any) -> httpx2.Response:
     return client.post(tenant.path("/clients/upsert"), json=body, headers=tenant.headers)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -61,7 +61,7 @@ class CsvService:
         data: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         return self.client.post(
             tenant.path("/clients/import/csv"),
             files={"file": (filename, content, "application/octet-stream")},
@@ -100,7 +100,7 @@ class CsvService:
         items: list[dict[str, Any]] = body["items"]
         return items
 
-    def export(self, tenant: TenantInfo, **params: str) -> httpx.Response:
+    def export(self, tenant: TenantInfo, **params: str) -> httpx2.Response:
         return self.client.get(tenant.path("/clients/export.csv"), params=params, headers=tenant.headers)
 
 
@@ -142,7 +142,7 @@ def parse_csv(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
 
-def export_records(response: httpx.Response) -> list[dict[str, str]]:
+def export_records(response: httpx2.Response) -> list[dict[str, str]]:
     """An export (or errors.csv) as header -> cell dicts."""
     header, *rows = parse_csv(response.text)
     return [dict(zip(header, row, strict=True)) for row in rows]

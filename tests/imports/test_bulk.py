@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -41,7 +41,7 @@ FULL = {
 }
 
 
-def bulk(client: TestClient, tenant: TenantInfo, users: Any) -> httpx.Response:
+def bulk(client: TestClient, tenant: TenantInfo, users: Any) -> httpx2.Response:
     return client.post("/users/bulk/sourceId", json={"users": users}, headers=tenant.headers)
 
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from clientdock.clients.types import canonical_type
@@ -37,7 +37,7 @@ KNOWN_KEYS = {
 }  # fmt: skip
 
 
-def upload(service: CsvService, tenant: TenantInfo, entry: dict[str, Any], *, with_mapping: bool = True) -> httpx.Response:
+def upload(service: CsvService, tenant: TenantInfo, entry: dict[str, Any], *, with_mapping: bool = True) -> httpx2.Response:
     request = entry["import"].get("request") or {}
     data: dict[str, str] = {}
     if request.get("mapping") and with_mapping:
@@ -48,7 +48,7 @@ def upload(service: CsvService, tenant: TenantInfo, entry: dict[str, Any], *, wi
     return service.upload(tenant, path.read_bytes(), path.name, data=data)
 
 
-def problem_text(response: httpx.Response) -> str:
+def problem_text(response: httpx2.Response) -> str:
     body = response.json()
     return " ".join([str(body.get("detail", "")), *(f"{e.get('field')} {e.get('message')}" for e in body.get("errors", []))]).lower()
 
@@ -62,7 +62,7 @@ def nothing_written(service: CsvService, tenant: TenantInfo) -> list[str]:
     return problems
 
 
-def check_refused(service: CsvService, tenant: TenantInfo, block: dict[str, Any], response: httpx.Response) -> list[str]:
+def check_refused(service: CsvService, tenant: TenantInfo, block: dict[str, Any], response: httpx2.Response) -> list[str]:
     if response.status_code not in block["http"]:
         return [f"status {response.status_code}, expected one of {block['http']}: {response.text[:300]}"]
     text = problem_text(response)
@@ -70,7 +70,7 @@ def check_refused(service: CsvService, tenant: TenantInfo, block: dict[str, Any]
     return [f"error does not mention {missing}: {text[:300]}"] * bool(missing) + nothing_written(service, tenant)
 
 
-def check_no_required_columns(service: CsvService, tenant: TenantInfo, block: dict[str, Any], response: httpx.Response) -> list[str]:
+def check_no_required_columns(service: CsvService, tenant: TenantInfo, block: dict[str, Any], response: httpx2.Response) -> list[str]:
     if response.status_code != 400:
         return [f"status {response.status_code}, expected 400: {response.text[:300]}"]
     named = {e.get("field") for e in response.json()["errors"]}
@@ -79,7 +79,7 @@ def check_no_required_columns(service: CsvService, tenant: TenantInfo, block: di
     return problems + nothing_written(service, tenant)
 
 
-def check_imported(service: CsvService, tenant: TenantInfo, block: dict[str, Any], response: httpx.Response) -> list[str]:
+def check_imported(service: CsvService, tenant: TenantInfo, block: dict[str, Any], response: httpx2.Response) -> list[str]:
     if response.status_code != 201:
         return [f"status {response.status_code}, expected 201: {response.text[:500]}"]
     job = response.json()
@@ -179,7 +179,7 @@ def _neutralised(
 CHECKS = {"refused": check_refused, "no_required_columns": check_no_required_columns, "imported": check_imported}
 
 
-def check(service: CsvService, tenant: TenantInfo, block: dict[str, Any], response: httpx.Response) -> list[str]:
+def check(service: CsvService, tenant: TenantInfo, block: dict[str, Any], response: httpx2.Response) -> list[str]:
     """Problems with the main expectation; none if it or an alternative holds."""
     problems = CHECKS[block["outcome"]](service, tenant, block, response)
     for alternative in block.get("alternatives", []):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -31,7 +31,7 @@ def bulk(client: TestClient, tenant: TenantInfo, users: list[dict[str, Any]]) ->
     return body
 
 
-def undo(client: TestClient, tenant: TenantInfo, job_id: str) -> httpx.Response:
+def undo(client: TestClient, tenant: TenantInfo, job_id: str) -> httpx2.Response:
     return client.post(tenant.path(f"/imports/{job_id}/undo"), headers=tenant.headers)
 
 
