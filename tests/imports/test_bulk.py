@@ -144,7 +144,33 @@ def test_child_of_failed_parent_fails(client: TestClient, tenant: TenantInfo) ->
     ]
     body = bulk(client, tenant, users).json()
     assert [d["success"] for d in body["data"]] == [False, False]
-    assert any(m.startswith("users[1].parent") for m in body["messages"])
+    assert "users[1].parent: parent item 'erp/P/' failed" in body["messages"]
+
+
+def test_a_duplicate_of_a_parent_item_fails_alone(client: TestClient, tenant: TenantInfo) -> None:
+    users = [
+        {"source": "erp", "sourceId": "P", "fullName": "Parent"},
+        {"source": "erp", "sourceId": "P", "fullName": "Parent again"},
+        {"source": "erp", "sourceId": "C", "fullName": "Child", "parent": {"source": "erp", "sourceId": "P"}},
+    ]
+    data = bulk(client, tenant, users).json()["data"]
+    assert [d["action"] for d in data] == ["created", "failed", "created"]
+    assert fetch(client, tenant, data[2]["id"])["parentId"] == data[0]["id"]
+
+
+def test_an_item_cannot_be_its_own_parent_or_ancestor(client: TestClient, tenant: TenantInfo) -> None:
+    def user(key: str, parent: str) -> dict[str, Any]:
+        return {"source": "erp", "sourceId": key, "fullName": key, "parent": {"source": "erp", "sourceId": parent}}
+
+    body = bulk(client, tenant, [user("S", "S"), user("A", "B"), user("B", "A"), user("X", "Y"), user("Y", "Z"), user("Z", "X")]).json()
+    assert [d["success"] for d in body["data"]] == [False] * 6
+    assert "users[0].parent: cannot be the item itself" in body["messages"]
+    assert "users[1].parent: 'erp/B/' descends from this item: parents would form a cycle" in body["messages"]
+    assert sum("form a cycle" in m for m in body["messages"]) == 5
+    assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 0
+    # A chain that ends somewhere is fine.
+    chain = bulk(client, tenant, [user("K1", "K2"), user("K2", "K3"), {"source": "erp", "sourceId": "K3", "fullName": "K3"}]).json()
+    assert all(d["success"] for d in chain["data"])
 
 
 def test_batch_limit_is_413(client: TestClient, tenant: TenantInfo) -> None:

@@ -83,6 +83,8 @@ def _fail_orphans(candidates: Sequence[Candidate]) -> None:
     """A child whose parent item failed cannot point at it: fail it too (repeat for chains)."""
     failed_refs = {ref for c in candidates if c.failed for ref in c.refs}
     while True:
+        # A ref also held by a live item (the failed one was its in-batch duplicate) is fine.
+        failed_refs -= {ref for c in candidates if not c.failed for ref in c.refs}
         newly = [c for c in candidates if not c.failed and c.parent in failed_refs]
         if not newly:
             return

@@ -92,7 +92,7 @@ def match(session: Session, ctx: TenantContext, candidates: Sequence[Candidate],
     for candidate in live:
         _match_one(candidate, existing, policy)
         _claim(candidate, existing, claims)
-    _resolve_parents(live, existing, claims)
+    _resolve_parents(candidates, existing, claims)
     return existing
 
 
@@ -168,13 +168,40 @@ def _key_field(candidate: Candidate) -> str:
     return {"id": "id", "trackingId": "trackingId", "ref": "sourceId", "email": "email"}.get(candidate.matched_by or "", "id")
 
 
-def _resolve_parents(live: Sequence[Candidate], existing: Existing, claims: _Claims) -> None:
+def _resolve_parents(candidates: Sequence[Candidate], existing: Existing, claims: _Claims) -> None:
+    """Each parent reference names a client of the tenant or another item of the batch, never
+    the item itself or one of its own descendants in the batch."""
+    live = [c for c in candidates if not c.failed]
+    given = {ref for c in candidates for ref in c.refs}
     for candidate in live:
-        if candidate.failed or candidate.parent is None:
+        parent = candidate.parent
+        if parent is None:
             continue
-        if candidate.parent in existing.by_ref or candidate.parent in claims.refs:
+        if parent in candidate.refs:
+            candidate.fail("parent", "cannot be the item itself", code="invalid")
+        elif parent in existing.by_ref or parent in claims.refs:
             continue
-        candidate.fail("parent", f"no client with lookupKey '{candidate.parent.lookup_key}' in this tenant or this request", code="invalid")
+        elif parent in given:
+            candidate.fail("parent", f"parent item '{parent.lookup_key}' failed", code="invalid")
+        else:
+            candidate.fail("parent", f"no client with lookupKey '{parent.lookup_key}' in this tenant or this request", code="invalid")
+    _fail_cycles([c for c in live if not c.failed])
+
+
+def _fail_cycles(live: Sequence[Candidate]) -> None:
+    """Items whose parent chain within the batch comes back to themselves fail."""
+    by_ref = {ref: c for c in live for ref in c.refs}
+    in_cycle: list[Candidate] = []
+    for candidate in live:
+        current, steps = candidate, 0
+        while current.parent is not None and current.parent in by_ref and steps <= len(live):
+            current, steps = by_ref[current.parent], steps + 1
+            if current is candidate:
+                in_cycle.append(candidate)
+                break
+    for candidate in in_cycle:
+        assert candidate.parent is not None
+        candidate.fail("parent", f"'{candidate.parent.lookup_key}' descends from this item: parents would form a cycle", code="invalid")
 
 
 def check_references(session: Session, ctx: TenantContext, candidates: Sequence[Candidate]) -> None:
