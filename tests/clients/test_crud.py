@@ -125,3 +125,16 @@ def test_health_and_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/tenants/{tenant}/clients/upsert" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_clearing_the_group_puts_a_client_back_in_unassigned(client: TestClient, tenant: TenantInfo) -> None:
+    groups = client.get(tenant.path("/client-groups"), headers=tenant.headers).json()["items"]
+    unassigned = next(g["id"] for g in groups if g["name"] == "Unassigned")
+    audit = client.post(tenant.path("/client-groups"), json={"name": "Audit"}, headers=tenant.headers).json()["id"]
+    created = client.post(tenant.path("/clients"), json={"name": "G", "clientGroupId": None}, headers=tenant.headers).json()
+    assert created["clientGroupId"] == unassigned
+    path = tenant.path(f"/clients/{created['id']}")
+    assert client.patch(path, json={"clientGroupId": audit}, headers=tenant.headers).json()["clientGroupId"] == audit
+    assert client.patch(path, json={"clientGroupId": None}, headers=tenant.headers).json()["clientGroupId"] == unassigned
+    assert client.patch(path, json={"clientGroupId": audit}, headers=tenant.headers).json()["clientGroupId"] == audit
+    assert client.patch(path, json={"clientGroupId": ""}, headers=tenant.headers).json()["clientGroupId"] == unassigned

@@ -75,7 +75,8 @@ def _normalise_field(spec: FieldSpec, raw: Any, candidate: Candidate, ctx: Tenan
     if raw is None:
         if spec.attr in _NOT_NULL:
             raise v.InvalidValue("may not be null")
-        out[spec.attr] = None
+        # No group is the "Unassigned" group, on an update as on a create.
+        out[spec.attr] = ctx.unassigned_group_id if spec.kind == "group" else None
         return
     converted = _CONVERTERS[spec.kind](spec, raw, ctx)
     if converted is None and spec.attr in _NOT_NULL:
@@ -91,8 +92,9 @@ def _name(spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
     return v.text(raw, max_length=spec.max_length, name_like=True)
 
 
-def _group(spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
-    return v.text(raw, max_length=64)
+def _group(spec: FieldSpec, raw: Any, ctx: TenantContext) -> Any:
+    chosen = v.text(raw, max_length=64)
+    return chosen or (ctx.unassigned_group_id if spec.kind == "group" else None)
 
 
 def _date(_spec: FieldSpec, raw: Any, ctx: TenantContext) -> Any:
