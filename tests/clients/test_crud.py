@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from clientdock.clients.models import ClientChange
+from clientdock.db import Database
+from clientdock.tenants import service as tenants
 from tests.conftest import TenantInfo
 
 
@@ -138,3 +142,33 @@ def test_clearing_the_group_puts_a_client_back_in_unassigned(client: TestClient,
     assert client.patch(path, json={"clientGroupId": None}, headers=tenant.headers).json()["clientGroupId"] == unassigned
     assert client.patch(path, json={"clientGroupId": audit}, headers=tenant.headers).json()["clientGroupId"] == audit
     assert client.patch(path, json={"clientGroupId": ""}, headers=tenant.headers).json()["clientGroupId"] == unassigned
+
+
+def test_history_says_who_made_each_change(client: TestClient, database: Database, tenant: TenantInfo) -> None:
+    with database.session() as session:
+        second = tenants.issue_key(session, kind="tenant", tenant_id=tenant.id, scopes=None)
+    other_headers = {"X-API-Key": second.key}
+    made = client.post(tenant.path("/clients"), json={"name": "Ada"}, headers=tenant.headers).json()
+    path = tenant.path(f"/clients/{made['id']}")
+    client.patch(path, json={"note": "by the second key"}, headers=other_headers)
+    client.post(tenant.path("/clients/upsert"), json={"trackingId": "t", "name": "Bo"}, headers=tenant.headers)
+    imported = client.post(
+        "/users/bulk/sourceId", json={"users": [{"source": "erp", "sourceId": 1, "fullName": "Cy"}]}, headers=other_headers
+    )
+    cy = imported.json()["data"][0]["id"]
+
+    items = client.get(f"{path}/history", headers=tenant.headers).json()["items"]
+    first_key = items[-1]["actor"]
+    assert first_key.startswith("tenant:")
+    assert [(i["action"], i["field"], i["actor"]) for i in items] == [
+        ("updated", "note", f"tenant:{second.id}"),
+        ("created", "*", first_key),
+    ]
+    cy_history = client.get(tenant.path(f"/clients/{cy}/history"), headers=tenant.headers).json()["items"]
+    assert [(i["action"], i["actor"], i["jobId"]) for i in cy_history] == [("created", f"tenant:{second.id}", imported.json()["importId"])]
+
+    assert client.delete(path, headers=other_headers).status_code == 204
+    with database.session() as session:
+        deleted = session.scalar(select(ClientChange).where(ClientChange.client_id == made["id"], ClientChange.action == "deleted"))
+        assert deleted is not None
+        assert deleted.actor == f"tenant:{second.id}"

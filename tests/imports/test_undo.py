@@ -159,3 +159,5 @@ def test_undo_is_audited_under_the_undone_import(client: TestClient, tenant: Ten
     assert (latest["action"], latest["field"], latest["before"], latest["after"], latest["jobId"]) == (
         "undone", "note", "v2", "v1", second["importId"]
     )  # fmt: skip
+    assert latest["actor"] == history[-1]["actor"]  # the key that undid it, as the one that imported
+    assert latest["actor"].startswith("tenant:")

@@ -100,3 +100,5 @@ class ClientChange(Base):
     before: Mapped[Any | None] = mapped_column(JSON)
     after: Mapped[Any | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Who: ``kind:key id`` of an API key, ``user:email`` on the web page, ``cli``.
+    actor: Mapped[str | None] = mapped_column(String(255))

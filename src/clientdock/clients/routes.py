@@ -49,7 +49,7 @@ def list_clients(
 def create_client(body: ClientCreate, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
     ctx = _ctx(session, scope)
     refs = [Ref(r.source.strip(), r.external_id.strip(), (r.language or "").strip()) for r in body.external_refs or []]
-    outcome = service.create(session, ctx, present_fields(body), refs)
+    outcome = service.create(session, ctx, present_fields(body), refs, actor=scope.actor)
     assert outcome.client_id is not None
     return _client_body(session, ctx, outcome.client_id)
 
@@ -81,13 +81,13 @@ def get_client(client_id: str, session: DbSession, scope: ClientsRead) -> dict[s
 @router.patch("/clients/{client_id}", summary="Change a client (omitted fields unchanged)")
 def patch_client(client_id: str, body: ClientFields, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
     ctx = _ctx(session, scope)
-    service.patch(session, ctx, client_id, present_fields(body))
+    service.patch(session, ctx, client_id, present_fields(body), actor=scope.actor)
     return _client_body(session, ctx, client_id)
 
 
 @router.delete("/clients/{client_id}", status_code=204, summary="Delete a client")
 def delete_client(client_id: str, session: DbSession, scope: ClientsWrite) -> Response:
-    service.delete_client(session, _ctx(session, scope), client_id)
+    service.delete_client(session, _ctx(session, scope), client_id, actor=scope.actor)
     return Response(status_code=204)
 
 
@@ -95,7 +95,15 @@ def delete_client(client_id: str, session: DbSession, scope: ClientsWrite) -> Re
 def client_history(client_id: str, session: DbSession, scope: ClientsRead) -> dict[str, Any]:
     changes = service.history(session, _ctx(session, scope), client_id)
     items = [
-        {"at": c.at.isoformat(), "action": c.action, "field": c.field, "before": c.before, "after": c.after, "jobId": c.job_id}
+        {
+            "at": c.at.isoformat(),
+            "action": c.action,
+            "field": c.field,
+            "before": c.before,
+            "after": c.after,
+            "jobId": c.job_id,
+            "actor": c.actor,
+        }
         for c in changes
     ]
     return {"items": items, "total": len(items)}

@@ -7,7 +7,7 @@ policy, so their field rules are the same as every import's.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Select, String, cast, delete, func, or_, select
@@ -89,23 +89,23 @@ def run_single(session: Session, ctx: TenantContext, record: RawRecord, policy: 
 
 
 def upsert(session: Session, ctx: TenantContext, fields: dict[str, Any], actor: str | None = None) -> RowOutcome:
-    policy = Policy(**{**UPSERT_POLICY.__dict__, "actor": actor})
+    policy = replace(UPSERT_POLICY, actor=actor)
     return run_single(session, ctx, RawRecord(index=0, fields=fields, lookup_key=fields.get("trackingId")), policy)
 
 
-def create(session: Session, ctx: TenantContext, fields: dict[str, Any], refs: list[Ref]) -> RowOutcome:
-    return run_single(session, ctx, RawRecord(index=0, fields=fields, refs=refs), CREATE_POLICY)
+def create(session: Session, ctx: TenantContext, fields: dict[str, Any], refs: list[Ref], actor: str | None = None) -> RowOutcome:
+    return run_single(session, ctx, RawRecord(index=0, fields=fields, refs=refs), replace(CREATE_POLICY, actor=actor))
 
 
-def patch(session: Session, ctx: TenantContext, client_id: str, fields: dict[str, Any]) -> RowOutcome:
+def patch(session: Session, ctx: TenantContext, client_id: str, fields: dict[str, Any], actor: str | None = None) -> RowOutcome:
     get_client(session, ctx, client_id)
-    return run_single(session, ctx, RawRecord(index=0, fields={**fields, "id": client_id}), PATCH_POLICY)
+    return run_single(session, ctx, RawRecord(index=0, fields={**fields, "id": client_id}), replace(PATCH_POLICY, actor=actor))
 
 
-def delete_client(session: Session, ctx: TenantContext, client_id: str) -> None:
+def delete_client(session: Session, ctx: TenantContext, client_id: str, actor: str | None = None) -> None:
     client = get_client(session, ctx, client_id)
     session.execute(delete(ExternalRef).where(ExternalRef.client_id == client.id))
-    session.add(ClientChange(tenant_id=ctx.tenant_id, client_id=client.id, action="deleted", field="*"))
+    session.add(ClientChange(tenant_id=ctx.tenant_id, client_id=client.id, action="deleted", field="*", actor=actor))
     session.delete(client)
     session.flush()
 

@@ -71,7 +71,7 @@ def cancel_import(job_id: str, db: Db, engine: Engine, settings: AppSettings, sc
 def undo_import(job_id: str, session: DbSession, scope: ImportsWrite) -> dict[str, Any]:
     ctx = load_context(session, scope.tenant)
     job = service.get_job(session, ctx, job_id)
-    result = undo.undo(session, ctx, job)
+    result = undo.undo(session, ctx, job, actor=scope.actor)
     return {
         "job": job_json(session, job, scope.tenant.code),
         "deleted": result.deleted,

@@ -44,7 +44,7 @@ class _Change:
     before: Any
 
 
-def undo(session: Session, ctx: TenantContext, job: ImportJob) -> UndoResult:
+def undo(session: Session, ctx: TenantContext, job: ImportJob, actor: str | None = None) -> UndoResult:
     """Revert a finished import; later changes are listed and kept."""
     if job.status not in TERMINAL or job.dry_run:
         raise Conflict(f"import {job.id} is {job.status}{' (dry run)' if job.dry_run else ''}; only a finished import can be undone")
@@ -63,10 +63,10 @@ def undo(session: Session, ctx: TenantContext, job: ImportJob) -> UndoResult:
             result.conflicts.append({"clientId": client_id, "field": "*", "reason": "changed after this import; not deleted"})
         else:
             deletable.append(client_id)
-    result.deleted = _delete_clients(session, ctx, job, deletable, utcnow())
+    result.deleted = _delete_clients(session, ctx, job, deletable, utcnow(), actor)
     created_set = set(created)
     updates = [c for c in changes if c.action == "updated" and c.client_id not in created_set]
-    _restore_fields(session, ctx, job, updates, later, result)
+    _restore_fields(session, ctx, job, updates, later, result, actor)
     job.undone_at = utcnow()
     return result
 
@@ -96,7 +96,9 @@ def _changed_since(session: Session, ctx: TenantContext, job: ImportJob) -> dict
     return out
 
 
-def _delete_clients(session: Session, ctx: TenantContext, job: ImportJob, client_ids: list[str], now: datetime) -> list[str]:
+def _delete_clients(
+    session: Session, ctx: TenantContext, job: ImportJob, client_ids: list[str], now: datetime, actor: str | None
+) -> list[str]:
     """Delete these clients of the tenant with their external refs, and record it; returns the
     ids that were there to delete."""
     deleted: list[str] = []
@@ -109,7 +111,7 @@ def _delete_clients(session: Session, ctx: TenantContext, job: ImportJob, client
         connection.execute(delete(table_of(Client)).where(table_of(Client).c.id.in_(present)))
         audit = [
             {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": client_id, "job_id": job.id, "action": "undone", "field": "*",
-             "before": None, "after": None, "at": now}
+             "before": None, "after": None, "at": now, "actor": actor}
             for client_id in present
         ]  # fmt: skip
         connection.execute(insert(table_of(ClientChange)), audit)
@@ -118,7 +120,13 @@ def _delete_clients(session: Session, ctx: TenantContext, job: ImportJob, client
 
 
 def _restore_fields(
-    session: Session, ctx: TenantContext, job: ImportJob, changes: list[_Change], later: dict[str, set[str]], result: UndoResult
+    session: Session,
+    ctx: TenantContext,
+    job: ImportJob,
+    changes: list[_Change],
+    later: dict[str, set[str]],
+    result: UndoResult,
+    actor: str | None,
 ) -> None:
     first_before: dict[str, dict[str, Any]] = {}
     for change in changes:
@@ -133,7 +141,7 @@ def _restore_fields(
             records.append(RawRecord(index=index, fields={**keep, "id": client_id}))
     if not records:
         return
-    policy = Policy(match_on=("id",), allow_create=False, job_id=job.id, update_action="undone")
+    policy = Policy(match_on=("id",), allow_create=False, job_id=job.id, actor=actor, update_action="undone")
     outcomes = pipeline.run(session, ctx, records, policy)
     for record, outcome in zip(records, outcomes, strict=True):
         client_id = str(record.fields["id"])

@@ -253,7 +253,7 @@ def _insert_refs(session: Session, ctx: TenantContext, candidates: list[Candidat
 def _audit(session: Session, ctx: TenantContext, policy: Policy, entries: list[tuple[str, str, str, Any, Any, datetime]]) -> None:
     rows = [
         {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": client_id, "job_id": policy.job_id,
-         "action": action, "field": field, "before": before, "after": after, "at": at}
+         "action": action, "field": field, "before": before, "after": after, "at": at, "actor": policy.actor}
         for client_id, action, field, before, after, at in entries
     ]  # fmt: skip
     for part in chunked(rows, INSERT_CHUNK):

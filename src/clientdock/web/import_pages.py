@@ -16,7 +16,7 @@ from clientdock.imports.deps import AppSettings
 from clientdock.notify import service as notify
 from clientdock.pipeline.context import TenantContext, load_context
 from clientdock.users.service import SignedIn
-from clientdock.web import import_queries, views
+from clientdock.web import import_flow, import_queries, views
 from clientdock.web import import_views as iv
 from clientdock.web.auth import CheckedUser, CurrentUser
 from clientdock.web.import_dialog import dialog_context
@@ -106,7 +106,7 @@ def import_errors(job_id: str, session: DbSession, user: CurrentUser) -> Streami
 @router.post("/imports/{job_id}/undo")
 def undo_import(job_id: str, request: Request, session: DbSession, user: CheckedUser) -> Response:
     ctx = _ctx(session, user)
-    job, undone = import_queries.undo(session, ctx, job_id)
+    job, undone = import_queries.undo(session, ctx, job_id, import_flow.actor(user))
     if is_htmx(request):
         return render(request, "imports/_undo.html", job=job, undo=undone, can_undo=False, shown=import_queries.UNDO_SHOWN)
     detail = import_queries.import_detail(session, ctx, job_id, iv.RowFilters(job_id), 1)

@@ -69,10 +69,10 @@ def job_progress(session: Session, ctx: TenantContext, job_id: str) -> tuple[Imp
     return job, service.queue_position(session, job)
 
 
-def undo(session: Session, ctx: TenantContext, job_id: str) -> tuple[ImportJob, iv.UndoView]:
+def undo(session: Session, ctx: TenantContext, job_id: str, actor: str) -> tuple[ImportJob, iv.UndoView]:
     """Undo the import; what it did, told by the rows' keys (the deleted clients are gone)."""
     job = service.get_job(session, ctx, job_id)
-    result = undo_import(session, ctx, job)
+    result = undo_import(session, ctx, job, actor=actor)
     return job, _undo_view(session, job, result)
 
 
