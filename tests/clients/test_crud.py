@@ -172,3 +172,27 @@ def test_history_says_who_made_each_change(client: TestClient, database: Databas
         deleted = session.scalar(select(ClientChange).where(ClientChange.client_id == made["id"], ClientChange.action == "deleted"))
         assert deleted is not None
         assert deleted.actor == f"tenant:{second.id}"
+
+
+def test_a_client_cannot_be_its_own_parent_or_its_descendant_s_child(client: TestClient, tenant: TenantInfo) -> None:
+    def made(name: str, parent: str | None = None) -> str:
+        body: dict[str, str] = {"name": name} if parent is None else {"name": name, "parentId": parent}
+        response = client.post(tenant.path("/clients"), json=body, headers=tenant.headers)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    top = made("Group plc")
+    middle = made("Sub Ltd", top)
+    bottom = made("Branch Ltd", middle)
+    itself = client.patch(tenant.path(f"/clients/{top}"), json={"parentId": top}, headers=tenant.headers)
+    assert itself.status_code == 400
+    assert itself.json()["errors"][0] == {"field": "parentId", "message": "cannot be the client itself", "code": "invalid"}
+    ring = client.patch(tenant.path(f"/clients/{top}"), json={"parentId": bottom}, headers=tenant.headers)
+    assert ring.status_code == 400
+    assert ring.json()["errors"][0]["message"] == "is a descendant of this client: parents would form a cycle"
+    assert client.get(tenant.path(f"/clients/{top}"), headers=tenant.headers).json()["parentId"] is None
+    # Moving a branch elsewhere in the tree is fine.
+    other = made("Other plc")
+    moved = client.patch(tenant.path(f"/clients/{middle}"), json={"parentId": other}, headers=tenant.headers)
+    assert moved.status_code == 200
+    assert moved.json()["parentId"] == other

@@ -245,3 +245,21 @@ def test_undo_leaves_later_changes_alone(client: TestClient, tenant: TenantInfo)
     assert (stored["note"], stored["title"]) == ("edited by hand", "t1")
     history = client.get(tenant.path(f"/clients/{client_id}/history"), headers=tenant.headers).json()["items"]
     assert {h["jobId"] for h in history if h["jobId"]} == {first["importId"], second["importId"]}
+
+
+def test_an_update_may_not_close_a_ring_through_stored_clients(client: TestClient, tenant: TenantInfo) -> None:
+    def user(key: str, parent: str | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {"source": "erp", "sourceId": key, "fullName": key}
+        if parent:
+            item["parent"] = {"source": "erp", "sourceId": parent}
+        return item
+
+    stored = bulk(client, tenant, [user("A"), user("B", "A"), user("C", "B")]).json()
+    assert all(d["success"] for d in stored["data"])
+    body = bulk(client, tenant, [user("A", "C"), user("D", "A")]).json()
+    assert [d["action"] for d in body["data"]] == ["failed", "created"]
+    assert body["messages"] == ["users[0].parent: is a descendant of this client: parents would form a cycle"]
+    assert fetch(client, tenant, stored["data"][0]["id"])["parentId"] is None
+    # Two stored clients swapping places in one batch is a ring too.
+    swap = bulk(client, tenant, [user("A", "B"), user("B", "D")]).json()
+    assert [d["action"] for d in swap["data"]] == ["failed", "failed"]

@@ -59,7 +59,8 @@ def apply(session: Session, ctx: TenantContext, candidates: Sequence[Candidate],
     ref_map = _ref_map(candidates, existing)
     updates = [c for c in candidates if c.client_id and not c.failed and c.index not in created and c.index not in outcomes]
     _set_parents(candidates, ref_map)
-    changed = _update_clients(session, ctx, updates, policy, now)
+    _fail_parent_cycles(session, ctx, updates)
+    changed = _update_clients(session, ctx, [c for c in updates if not c.failed], policy, now)
     _set_created_parents(session, creates)
     _insert_refs(session, ctx, [c for c in candidates if c.client_id and not c.failed], existing)
     for candidate in candidates:
@@ -178,6 +179,36 @@ def _set_parents(candidates: Sequence[Candidate], ref_map: dict[Ref, str]) -> No
     for candidate in candidates:
         if candidate.parent is not None and not candidate.failed:
             candidate.values["parent_id"] = ref_map.get(candidate.parent)
+
+
+MAX_PARENT_DEPTH = 100
+
+
+def _fail_parent_cycles(session: Session, ctx: TenantContext, updates: Sequence[Candidate]) -> None:
+    """An existing client may not become its own parent or the child of one of its descendants.
+
+    Each update's new parent chain is walked upwards, level by level (one query per level for
+    the whole batch), through the parents this batch sets and those already stored.
+    """
+    new_parent = {c.client_id: c.values["parent_id"] for c in updates if c.client_id and c.values.get("parent_id") and not c.failed}
+    by_id = {c.client_id: c for c in updates if c.client_id in new_parent}
+    cursor = dict(new_parent)
+    for _ in range(MAX_PARENT_DEPTH):
+        looped = [client_id for client_id, ancestor in cursor.items() if ancestor == client_id]
+        for client_id in looped:
+            candidate = by_id[client_id]
+            field = "parent" if candidate.parent is not None else "parentId"
+            itself = new_parent[client_id] == client_id
+            candidate.fail(field, "cannot be the client itself" if itself else "is a descendant of this client: parents would form a cycle")
+            del cursor[client_id]
+        wanted = sorted({a for a in cursor.values() if a not in new_parent})
+        stored: dict[str, str | None] = {}
+        for part in chunked(wanted):
+            query = select(Client.id, Client.parent_id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(part))
+            stored.update({row[0]: row[1] for row in session.connection().execute(query)})
+        cursor = {cid: up for cid, a in cursor.items() if (up := new_parent[a] if a in new_parent else stored.get(a))}
+        if not cursor:
+            return
 
 
 def _set_created_parents(session: Session, created: list[Candidate]) -> None:
