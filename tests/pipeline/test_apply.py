@@ -545,3 +545,34 @@ def test_a_thousand_records_are_created_and_then_updated(database: Database, ten
     assert ref_count == size
     assert created_audit == size
     assert audit == {"note": size, "name": size // 2, "email": size // 5}
+
+
+def test_a_writer_that_got_in_between_match_and_apply_is_found_or_named(database: Database, tenant: TenantInfo) -> None:
+    """Another writer inserts the same keys after this batch's match: the insert conflicts, the
+    batch looks again, takes the client when its own key finds it, else fails naming the key."""
+    records = [
+        item(0, "k0", {"name": "Raced by ref", "email": "one@firm.co"}),
+        item(1, "k1", {"name": "Raced by email only", "email": "two@firm.co"}),
+        item(2, "k2", {"name": "Raced by trackingId", "trackingId": "T-3"}),
+    ]
+    with database.session() as session:
+        ctx = context(session, tenant)
+        candidates = prepare(records, ctx, BULK)
+        existing = match(session, ctx, candidates, BULK)
+
+        def stored(name: str, **keys: str) -> Client:
+            return Client(tenant_id=tenant.id, type="Individual", name=name, client_group_id=ctx.unassigned_group_id, **keys)
+
+        other = [
+            stored("Other one", email="one@firm.co", email_key="one@firm.co"),
+            stored("Other two", email="two@firm.co", email_key="two@firm.co"),
+            stored("Other three", tracking_id="T-3"),
+        ]
+        session.add_all(other)
+        session.flush()
+        session.add(ExternalRef(tenant_id=tenant.id, client_id=other[0].id, source="crm", external_id="k0", language=""))
+        session.flush()
+        outcomes = apply(session, ctx, candidates, BULK, existing)
+    assert [(o.action, o.client_id) for o in outcomes[:1]] == [("updated", other[0].id)]
+    assert [(o.action, [e.field for e in o.errors]) for o in outcomes[1:]] == [("failed", ["email"]), ("failed", ["trackingId"])]
+    assert all(e.code == "duplicate" for o in outcomes[1:] for e in o.errors)

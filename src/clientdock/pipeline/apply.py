@@ -164,7 +164,8 @@ def _rematch(session: Session, ctx: TenantContext, raced: list[Candidate], polic
                 candidate.matched_by = key
                 break
         if candidate.client_id is None:
-            candidate.fail("email", "already belongs to another client of this tenant", code="duplicate")
+            field = "trackingId" if candidate.values.get("tracking_id") in found.by_tracking else "email"
+            candidate.fail(field, "already belongs to another client of this tenant", code="duplicate")
 
 
 def _ref_map(candidates: Sequence[Candidate], existing: Existing) -> dict[Ref, str]:
