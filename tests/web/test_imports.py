@@ -358,6 +358,7 @@ def test_undo_says_what_it_deleted_restored_and_left_alone(signed_in: TestClient
     assert "Undo import" not in after
     detail = signed_in.get(f"/clients/{cy['id']}").text
     assert "by undoing an import" in detail
+    assert "· anna@acme.test" in detail  # who undid it
 
 
 def test_undo_without_script_shows_the_result_on_the_page(signed_in: TestClient, tenant: TenantInfo) -> None:

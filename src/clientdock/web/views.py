@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from clientdock.clients.models import Client, ClientChange
 from clientdock.clients.service import ClientFilter
+from clientdock.web.import_views import who_label
 from clientdock.web.templating import field_label, humanize, shown, when
 
 PAGE_SIZE = 25
@@ -181,6 +182,7 @@ class HistoryEntry:
     at: datetime
     action: str
     job_id: str | None
+    who: str | None = None
     changes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -189,8 +191,9 @@ def history_entries(changes: list[ClientChange]) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     for change in changes:
         last = entries[-1] if entries else None
-        if last is None or (last.at, last.action, last.job_id) != (change.at, change.action, change.job_id):
-            last = HistoryEntry(change.at, change.action, change.job_id)
+        who = who_label(change.actor) if change.actor else None
+        if last is None or (last.at, last.action, last.job_id, last.who) != (change.at, change.action, change.job_id, who):
+            last = HistoryEntry(change.at, change.action, change.job_id, who)
             entries.append(last)
         if change.field != "*":
             last.changes.append((field_label(change.field), shown(change.before), shown(change.after)))
