@@ -115,7 +115,7 @@ def test_import_dialog_lists_the_requirements(signed_in: TestClient, tenant: Ten
 
 def test_imports_and_connections_show_empty_states(signed_in: TestClient) -> None:
     assert "No imports yet" in signed_in.get("/imports").text
-    assert "No connections yet" in signed_in.get("/connections").text
+    assert "No partner apps yet" in signed_in.get("/connections").text
 
 
 def test_static_assets_are_served(client: TestClient) -> None:

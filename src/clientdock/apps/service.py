@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clientdock.apps.door import DOOR
 from clientdock.apps.models import App, AppAssignment
 from clientdock.db import utcnow
 from clientdock.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from clientdock.imports.models import ImportJob
 from clientdock.tenants.auth import Principal
 from clientdock.tenants.models import ApiKey, Tenant
 from clientdock.tenants.service import issue_key
@@ -308,3 +310,39 @@ def assignment_of(session: Session, app: App, tenant: Tenant, *, lock: bool = Fa
     if lock and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(read=True)
     return session.scalar(query)
+
+
+# --- a business's view of its apps ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectedApp:
+    """An app assigned to a business, with what it last imported there."""
+
+    app: App
+    assignment: AppAssignment
+    imports: int
+    last_import: ImportJob | None
+
+
+def connected_apps(session: Session, tenant_id: str) -> list[ConnectedApp]:
+    """The apps assigned to this business, oldest assignment first, each with its import count
+    and newest import (jobs it started, or that a tenant key pushed through its door)."""
+    query = (
+        select(AppAssignment, App)
+        .join(App, App.id == AppAssignment.app_id)
+        .where(AppAssignment.tenant_id == tenant_id)
+        .order_by(AppAssignment.created_at, AppAssignment.id)
+    )
+    out: list[ConnectedApp] = []
+    for assignment, app in session.execute(query).tuples():
+        actor = f"app:{app.app_code_name}"
+        by_app = (
+            ImportJob.tenant_id == tenant_id,
+            ImportJob.door == DOOR,
+            or_(ImportJob.started_by == actor, ImportJob.started_by.startswith(f"{actor} (", autoescape=True)),
+        )
+        count = session.scalar(select(func.count()).select_from(ImportJob).where(*by_app)) or 0
+        last = session.scalar(select(ImportJob).where(*by_app).order_by(ImportJob.created_at.desc(), ImportJob.id.desc()).limit(1))
+        out.append(ConnectedApp(app, assignment, count, last))
+    return out

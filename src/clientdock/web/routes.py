@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from clientdock.apps.service import connected_apps
+from clientdock.deps import DbSession
 from clientdock.web import client_pages, import_dialog, import_pages, notifications, signin
 from clientdock.web.auth import CurrentUser
 from clientdock.web.routing import PageRoute
@@ -19,5 +21,6 @@ router.include_router(notifications.router)
 
 
 @router.get("/connections")
-def connections_page(request: Request, user: CurrentUser) -> Response:
-    return render(request, "connections/index.html", nav="connections", title="Connections")
+def connections_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
+    apps = connected_apps(session, user.tenant.id)
+    return render(request, "connections/index.html", apps=apps, nav="connections", title="Connections")
