@@ -123,6 +123,19 @@ def test_bad_items_fail_alone_naming_index_and_field(client: TestClient, tenant:
     assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 1
 
 
+def test_warnings_name_index_and_field_and_do_not_fail(client: TestClient, tenant: TenantInfo) -> None:
+    users = [
+        {"source": "erp", "sourceId": 1, "firstName": "Fine", "email": "fine@acme.co.uk"},
+        {"source": "erp", "sourceId": 2, "firstName": "Reserved", "email": "someone@acme.test"},
+    ]
+    body = bulk(client, tenant, users).json()
+    assert [(d["action"], d["success"]) for d in body["data"]] == [("created", True), ("created", True)]
+    (message,) = body["messages"]
+    assert message.startswith("users[1].email: ")
+    assert "reserved" in message
+    assert bulk(client, tenant, users).json()["messages"] == [message]  # the same warning every time
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_parent_in_same_batch_resolves_whatever_the_order(client: TestClient, tenant: TenantInfo, reverse: bool) -> None:
     parent = {"source": "erp", "sourceId": "P", "fullName": "Holding Ltd", "company": "Holding Ltd"}

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
+from clientdock.clients.fields import BY_JSON
 from clientdock.deps import DbSession
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.imports import service
@@ -92,8 +93,15 @@ def entry(outcome: RowOutcome, record: RawRecord) -> dict[str, Any]:
 
 
 def messages(outcome: RowOutcome) -> list[str]:
-    out = [f"users[{outcome.index}].{e.field}: {e.message}" if e.field else f"users[{outcome.index}]: {e.message}" for e in outcome.errors]
-    return out + [f"users[{outcome.index}]: {w}" for w in outcome.warnings]
+    """``users[i].field: …`` for errors and for warnings about one field, ``users[i]: …`` otherwise."""
+    where = f"users[{outcome.index}]"
+    out = [f"{where}.{e.field}: {e.message}" if e.field else f"{where}: {e.message}" for e in outcome.errors]
+    return out + [_warning(where, w) for w in outcome.warnings]
+
+
+def _warning(where: str, warning: str) -> str:
+    field, sep, rest = warning.partition(": ")
+    return f"{where}.{field}: {rest}" if sep and field in BY_JSON else f"{where}: {warning}"
 
 
 @router.post(
