@@ -6,6 +6,7 @@ The caller owns the transaction: request dependencies and job steps open a sessi
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -144,3 +145,14 @@ def default_database() -> Database:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return database_for(settings.resolved_database_url)
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with NaN and infinities as text: Python's json reads them, PostgreSQL's refuses."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [strict_json(item) for item in value]
+    return value

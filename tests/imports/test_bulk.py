@@ -117,9 +117,9 @@ def test_bad_items_fail_alone_naming_index_and_field(client: TestClient, tenant:
     joined = "\n".join(body["messages"])
     for needle in (
         "users[1].sourceId", "users[2].source", "users[3].email", "users[4].dateOfBirth", "users[5].attributes", "users[6]:",
-        "users[7].shoeSize", "users[8].parent", "users[9].sourceId", "users[10].phone", "users[11].name",
+        "users[7].shoeSize", "users[8].parent", "users[9].sourceId", "users[10].phone", "users[11].fullName",
     ):  # fmt: skip
-        assert needle in joined
+        assert needle in joined, needle
     assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 1
 
 
@@ -276,3 +276,99 @@ def test_an_update_may_not_close_a_ring_through_stored_clients(client: TestClien
     # Two stored clients swapping places in one batch is a ring too.
     swap = bulk(client, tenant, [user("A", "B"), user("B", "D")]).json()
     assert [d["action"] for d in swap["data"]] == ["failed", "failed"]
+
+
+# --- values the database could not hold, or that would be stored wrong -------------------------
+
+
+def test_values_the_database_cannot_hold_fail_their_item_alone(client: TestClient, tenant: TenantInfo) -> None:
+    users = [
+        {"source": "erp", "sourceId": "y" * 256, "fullName": "Long id"},
+        {"source": "s" * 101, "sourceId": 2, "fullName": "Long source"},
+        {"source": "erp", "sourceId": 3, "language": "l" * 36, "fullName": "Long language"},
+        {"source": "erp", "sourceId": "nul\u0000id", "fullName": "NUL id"},
+        {"source": "erp", "sourceId": 5, "fullName": "NUL note", "note": "a\u0000b"},
+        {"source": "erp", "sourceId": 6, "fullName": "NUL tag", "tags": ["a\u0000"]},
+        {"source": "erp", "sourceId": 7, "fullName": "Good"},
+        {"source": "erp", "sourceId": "y" * 255, "fullName": "Longest id that fits"},
+    ]
+    response = bulk(client, tenant, users)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [d["action"] for d in body["data"]] == ["failed"] * 6 + ["created", "created"]
+    joined = "\n".join(body["messages"])
+    for needle in (
+        "users[0].sourceId: is 256 characters long; at most 255", "users[1].source: is 101 characters long; at most 100",
+        "users[2].language: is 36 characters long; at most 35", "users[3].sourceId: contains a NUL character",
+        "users[4].note: contains a NUL character", "users[5].tags: contains a NUL character",
+    ):  # fmt: skip
+        assert needle in joined, needle
+    assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("source_id", "why"),
+    [(True, "must be a string or number, not a boolean"), ({"a": 1}, "must be a string or number, not an object"), ([1], "not a list")],
+)
+def test_a_source_id_of_the_wrong_type_says_so(client: TestClient, tenant: TenantInfo, source_id: Any, why: str) -> None:
+    body = bulk(client, tenant, [{"source": "erp", "sourceId": source_id, "fullName": "X"}]).json()
+    (message,) = body["messages"]
+    assert message.startswith("users[0].sourceId: ")
+    assert why in message
+
+
+def test_non_finite_numbers_are_refused(client: TestClient, tenant: TenantInfo) -> None:
+    raw = (
+        '{"users": [{"source": "erp", "sourceId": NaN, "fullName": "A"},'
+        ' {"source": "erp", "sourceId": 2, "fullName": "B", "attributes": [{"name": "n", "type": "integer", "value": "inf"}]},'
+        ' {"source": "erp", "sourceId": 3, "fullName": "C", "attributes": [{"name": "n", "type": "number", "value": "NaN"}]},'
+        ' {"source": "erp", "sourceId": 4, "fullName": "D", "attributes": [{"name": "n", "type": "number", "value": Infinity}]},'
+        ' {"source": "erp", "sourceId": 5, "fullName": "E", "debtorId": -Infinity}]}'
+    )
+    headers = {**tenant.headers, "content-type": "application/json"}
+    response = client.post("/users/bulk/sourceId", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [d["action"] for d in body["data"]] == ["failed"] * 5
+    joined = "\n".join(body["messages"])
+    for needle in ("users[0].sourceId: must be a finite number", "users[1].attributes: item 0 value 'inf' is not a valid integer",
+                   "users[2].attributes: item 0 value 'NaN' is not a valid number", "users[3].attributes: item 0 value 'inf'",
+                   "users[4].debtorId: -inf is not a finite number"):  # fmt: skip
+        assert needle in joined, needle
+
+
+def test_integer_attributes_are_kept_exact_or_refused(client: TestClient, tenant: TenantInfo) -> None:
+    attributes = [{"name": "account", "type": "integer", "value": "12345678901234567891"}, {"name": "n", "type": "integer", "value": 7.0}]
+    body = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "A", "attributes": attributes}]).json()
+    stored = fetch(client, tenant, body["data"][0]["id"])["attributes"]
+    assert [a["value"] for a in stored] == [12345678901234567891, 7]
+
+    refused = bulk(
+        client,
+        tenant,
+        [{"source": "erp", "sourceId": 2, "fullName": "B", "attributes": [{"name": "n", "type": "integer", "value": "1.7"}]}],
+    )
+    (message,) = refused.json()["messages"]
+    assert message == "users[0].attributes: item 0 value '1.7' is not a valid integer (it is not a whole number)"
+
+
+@pytest.mark.parametrize("value", ["2020-01-01garbage", "2020-01-01T25:99:99"])
+def test_a_date_with_trailing_garbage_fails(client: TestClient, tenant: TenantInfo, value: str) -> None:
+    body = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "A", "dateOfBirth": value}]).json()
+    assert body["data"][0]["action"] == "failed"
+    assert body["messages"][0].startswith("users[0].dateOfBirth: ")
+
+
+def test_unknown_keys_of_the_parent_are_refused(client: TestClient, tenant: TenantInfo) -> None:
+    users = [
+        {"source": "erp", "sourceId": 1, "fullName": "P"},
+        {"source": "erp", "sourceId": 2, "fullName": "C", "parent": {"source": "erp", "sourceId": 1, "sourceID": 9}},
+    ]
+    body = bulk(client, tenant, users).json()
+    assert [d["action"] for d in body["data"]] == ["created", "failed"]
+    assert body["messages"] == ["users[1].parent.sourceID: is not a known field (use source, sourceId, language)"]
+
+
+def test_messages_name_fields_as_the_item_sent_them(client: TestClient, tenant: TenantInfo) -> None:
+    body = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "x" * 501}]).json()
+    assert body["messages"] == ["users[0].fullName: is 501 characters long; at most 500 allowed"]

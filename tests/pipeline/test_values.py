@@ -37,7 +37,54 @@ def test_text_trims_empties_to_none_and_enforces_the_length() -> None:
 def test_name_like_text_drops_control_characters_only() -> None:
     assert v.text("Ada\x00 Love\x1flace\x7f", max_length=50, name_like=True) == "Ada Lovelace"
     assert v.text("Zoë\tBrontë", max_length=50, name_like=True) == "Zoë\tBrontë"
-    assert v.text("Ada\x00", max_length=50) == "Ada\x00"
+    with pytest.raises(v.InvalidValue, match="NUL character"):  # PostgreSQL cannot store it in text
+        v.text("Ada\x00", max_length=50)
+
+
+@pytest.mark.parametrize(
+    ("raw", "integer", "expected"),
+    [
+        ("12345678901234567891", True, 12345678901234567891),  # exact: no float round trip
+        (12345678901234567891, True, 12345678901234567891),
+        ("7", True, 7), (7.0, True, 7), ("7.0", True, 7), (" -3 ", True, -3), ("1e3", True, 1000),
+        ("1.5", False, 1.5), (2.5, False, 2.5), ("1e35", False, 1e35), ("0E-50", True, 0),
+    ],
+)  # fmt: skip
+def test_numbers_are_kept_exact(raw: object, integer: bool, expected: object) -> None:
+    got = v.number(raw, integer=integer)
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "integer", "why"),
+    [
+        ("1.7", True, "is not a whole number"), ("1e30", True, "has more than 30 digits"), (10**40, True, "has more than 30 digits"),
+        ("inf", True, "is not a finite number"), ("NaN", False, "is not a finite number"), (float("inf"), False, "is not a finite number"),
+        ("1e400", False, "is out of range"), ("forty", False, "is not a number"), (True, True, "is not a number"),
+        ([1], False, "is not a number"), ("", True, "is not a number"),
+    ],
+)  # fmt: skip
+def test_bad_numbers_say_why(raw: object, integer: bool, why: str) -> None:
+    with pytest.raises(v.InvalidValue) as caught:
+        v.number(raw, integer=integer)
+    assert str(caught.value) == why
+
+
+@pytest.mark.parametrize("raw", ["2020-01-01garbage", "2020-01-01T25:99:99", "2020-02-30", "2020-01-01 10:00 tomorrow"])
+def test_a_date_with_trailing_garbage_is_refused(raw: str) -> None:
+    with pytest.raises(v.InvalidValue, match="is not a date"):
+        v.iso_date(raw)
+
+
+@pytest.mark.parametrize(("raw", "stored"), [("2020-01-01T10:00:00Z", "2020-01-01"), ("2020-01-01 23:59:59+02:00", "2020-01-01")])
+def test_an_iso_date_time_keeps_its_date(raw: str, stored: str) -> None:
+    assert v.iso_date(raw) == stored
+
+
+def test_nul_in_a_tag_is_refused() -> None:
+    with pytest.raises(v.InvalidValue, match="NUL character"):
+        v.tags(["ok", "b\x00d"])
 
 
 @pytest.mark.parametrize(

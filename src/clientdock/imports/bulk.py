@@ -7,6 +7,7 @@ so it shows among the tenant's imports, with its audit trail and undo.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Body
@@ -19,12 +20,14 @@ from clientdock.imports import service
 from clientdock.imports.deps import AppSettings
 from clientdock.pipeline.context import load_context
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
+from clientdock.pipeline.values import NUL_MESSAGE
 from clientdock.tenants.auth import KeyImportsWrite
 
 router = APIRouter(tags=["bulk"])
 
 BULK_POLICY = Policy(match_on=("ref",))
 RENAMED: dict[str, str] = {"fullName": "name"}
+AS_SENT: dict[str, str] = {canonical: sent for sent, canonical in RENAMED.items()}
 IDENTITY = ("source", "sourceId", "language", "parent")
 CLIENT_KEYS = (
     "debtorId", "firstName", "middleName", "lastName", "fullName", "title", "dateOfBirth", "gender", "login", "phone",
@@ -33,29 +36,57 @@ CLIENT_KEYS = (
 )  # fmt: skip
 
 
-def _key_text(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
+# The longest source, sourceId and language the external refs table holds.
+REF_LIMITS = {"source": 100, "sourceId": 255, "language": 35}
+REF_KEYS = ("source", "sourceId", "language")
+
+
+def _key_part(item: dict[str, Any], name: str, where: str, errors: list[FieldError], index: int) -> str | None:
+    """``source``, ``sourceId`` or ``language`` as stored text; a problem is added to ``errors``."""
+    value = item.get(name)
+    field = f"{where}{name}"
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, int | float):
-        return str(int(value)) if float(value).is_integer() else str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
+    numbers = name == "sourceId"
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or (not numbers and not isinstance(value, str)):
+        wanted = "a string or number" if numbers else "a string"
+        errors.append(FieldError(field, f"must be {wanted}, not {_json_type(value)}", index))
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        errors.append(FieldError(field, f"must be a finite number, not {value}", index))
+        return None
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value).strip()
+    if "\x00" in text:
+        errors.append(FieldError(field, NUL_MESSAGE, index))
+        return None
+    if len(text) > REF_LIMITS[name]:
+        errors.append(FieldError(field, f"is {len(text)} characters long; at most {REF_LIMITS[name]} allowed", index))
+        return None
+    return text
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _ref(item: dict[str, Any], where: str, errors: list[FieldError], index: int) -> Ref | None:
-    source, source_id = _key_text(item.get("source")), _key_text(item.get("sourceId"))
-    language = item.get("language")
-    if source is None:
+    before = len(errors)
+    source, source_id = _key_part(item, "source", where, errors, index), _key_part(item, "sourceId", where, errors, index)
+    language = _key_part(item, "language", where, errors, index)
+    given = {e.field for e in errors[before:]}
+    if source is None and f"{where}source" not in given:
         errors.append(FieldError(f"{where}source", "is required (a non-empty string)", index, "missing"))
-    if source_id is None:
+    if source_id is None and f"{where}sourceId" not in given:
         errors.append(FieldError(f"{where}sourceId", "is required (a string or number)", index, "missing"))
-    if language is not None and not isinstance(language, str):
-        errors.append(FieldError(f"{where}language", "must be a string", index))
-        language = None
-    if source is None or source_id is None:
+    if source is None or source_id is None or len(errors) > before:
         return None
-    return Ref(source, source_id, (language or "").strip())
+    return Ref(source, source_id, language or "")
 
 
 def to_record(index: int, item: Any) -> RawRecord:
@@ -68,6 +99,9 @@ def to_record(index: int, item: Any) -> RawRecord:
     if item.get("parent") is not None:
         if isinstance(item["parent"], dict):
             parent = _ref(item["parent"], "parent.", errors, index)
+            for key in item["parent"]:
+                if key not in REF_KEYS:
+                    errors.append(FieldError(f"parent.{key}", "is not a known field (use source, sourceId, language)", index, "unknown"))
         else:
             errors.append(FieldError("parent", "must be an object {source, sourceId, language}", index))
     fields: dict[str, Any] = {RENAMED.get(str(k), str(k)): v for k, v in item.items() if k in CLIENT_KEYS}
@@ -95,13 +129,18 @@ def entry(outcome: RowOutcome, record: RawRecord) -> dict[str, Any]:
 def messages(outcome: RowOutcome) -> list[str]:
     """``users[i].field: …`` for errors and for warnings about one field, ``users[i]: …`` otherwise."""
     where = f"users[{outcome.index}]"
-    out = [f"{where}.{e.field}: {e.message}" if e.field else f"{where}: {e.message}" for e in outcome.errors]
+    out = [f"{where}.{_as_sent(e.field)}: {e.message}" if e.field else f"{where}: {e.message}" for e in outcome.errors]
     return out + [_warning(where, w) for w in outcome.warnings]
 
 
 def _warning(where: str, warning: str) -> str:
     field, sep, rest = warning.partition(": ")
-    return f"{where}.{field}: {rest}" if sep and field in BY_JSON else f"{where}: {warning}"
+    return f"{where}.{_as_sent(field)}: {rest}" if sep and field in BY_JSON else f"{where}: {warning}"
+
+
+def _as_sent(field: str) -> str:
+    """The item's own name of a client field (``fullName``, not the model's ``name``)."""
+    return AS_SENT.get(field, field)
 
 
 @router.post(

@@ -17,7 +17,7 @@ from dbos import DBOS
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from clientdock.db import Database, new_id, table_of, utcnow
+from clientdock.db import Database, new_id, strict_json, table_of, utcnow
 from clientdock.imports import staging
 from clientdock.imports.models import ImportJob, ImportRow
 from clientdock.imports.policy import from_options
@@ -149,7 +149,7 @@ def _store_rows(session: Session, job: ImportJob, records: list[RawRecord], outc
                 "errors": [e.as_dict() for e in outcome.errors],
                 "messages": outcome.messages,
                 "changes": {f: {"before": b, "after": a} for f, (b, a) in outcome.changes.items()},
-                "source": record.source if outcome.action == "failed" or job.dry_run else None,
+                "source": strict_json(record.source) if outcome.action == "failed" or job.dry_run else None,
             }
         )
     for start in range(0, len(rows), 500):

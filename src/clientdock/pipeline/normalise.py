@@ -126,12 +126,13 @@ def _attributes(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
 def _typed_attribute(kind: str, raw: Any, position: int) -> Any:
     if raw is None:
         return None
+    if kind in ("number", "integer"):
+        try:
+            return v.number(raw, integer=kind == "integer")
+        except v.InvalidValue as exc:
+            why = "" if str(exc) == "is not a number" else f" (it {exc})"
+            raise v.InvalidValue(f"item {position} value '{v.clip(str(raw))}' is not a valid {kind}{why}") from exc
     try:
-        if kind in ("number", "integer"):
-            number = float(raw) if not isinstance(raw, bool) else None
-            if number is None:
-                raise ValueError
-            return int(number) if kind == "integer" or number.is_integer() else number
         if kind == "boolean":
             return v.boolean(raw)
         if kind == "date":

@@ -6,9 +6,11 @@ meant for a person; the caller adds the field and row.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
@@ -36,6 +38,8 @@ _RESERVED_TLDS = ("invalid", "example", "test", "localhost", "local")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
 _TRUE = {"true", "yes", "y", "1", "on", "t"}
 _FALSE = {"false", "no", "n", "0", "off", "f"}
+NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored"
+MAX_INTEGER_DIGITS = 30
 
 
 def strip_text(value: Any) -> str:
@@ -46,19 +50,53 @@ def strip_text(value: Any) -> str:
         value = _number_text(value)
     if not isinstance(value, str):
         raise InvalidValue(f"must be text, not {type(value).__name__}")
+    if "\x00" in value:
+        raise InvalidValue(NUL_MESSAGE)
     return value.strip()
 
 
 def _number_text(value: float) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidValue(f"{value} is not a finite number")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
 
+def number(value: Any, *, integer: bool = False) -> int | float:
+    """A finite number from a JSON number or text; an integer is kept exact (no float round trip).
+
+    Text goes through Decimal, so ``12345678901234567891`` stays that number and ``1.7`` is not
+    an integer. A non-integral number comes back as a float; one too large for a float fails.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidValue("is not a number")
+    if isinstance(value, int):
+        if abs(value) >= 10**MAX_INTEGER_DIGITS:
+            raise InvalidValue(f"has more than {MAX_INTEGER_DIGITS} digits")
+        return value
+    try:
+        exact = Decimal(repr(value) if isinstance(value, float) else strip_text(value))
+    except InvalidOperation:
+        raise InvalidValue("is not a number") from None
+    if not exact.is_finite():
+        raise InvalidValue("is not a finite number")
+    whole = exact == exact.to_integral_value()
+    if whole and exact.adjusted() < MAX_INTEGER_DIGITS:
+        return int(exact)
+    if integer:
+        problem = f"has more than {MAX_INTEGER_DIGITS} digits" if whole else "is not a whole number"
+        raise InvalidValue(problem)
+    out = float(exact)
+    if not math.isfinite(out):
+        raise InvalidValue("is out of range")
+    return out
+
+
 def text(value: Any, *, max_length: int, name_like: bool = False) -> str | None:
+    if name_like and isinstance(value, str):
+        value = _CONTROL.sub("", value)
     out = strip_text(value)
-    if name_like:
-        out = _CONTROL.sub("", out)
     if len(out) > max_length:
         raise InvalidValue(f"is {len(out)} characters long; at most {max_length} allowed")
     return out or None
@@ -89,11 +127,11 @@ def email(value: Any) -> tuple[str | None, str | None]:
 
 def _validated_email(raw: str) -> tuple[str, str]:
     if len(raw) > 320 or not _EMAIL_SHAPE.match(raw):
-        raise InvalidValue(f"'{_clip(raw)}' is not a valid email address")
+        raise InvalidValue(f"'{clip(raw)}' is not a valid email address")
     try:
         result = validate_email(raw, check_deliverability=False, globally_deliverable=False)
     except EmailNotValidError as exc:
-        raise InvalidValue(f"'{_clip(raw)}' is not a valid email address: {exc}") from exc
+        raise InvalidValue(f"'{clip(raw)}' is not a valid email address: {exc}") from exc
     local, _, domain = result.normalized.rpartition("@")
     return local, domain.lower()
 
@@ -138,7 +176,7 @@ def boolean(value: Any) -> bool | None:
         return True
     if raw in _FALSE:
         return False
-    raise InvalidValue(f"'{_clip(raw)}' is not a boolean (use true/false, yes/no, 1/0)", code="invalid_value")
+    raise InvalidValue(f"'{clip(raw)}' is not a boolean (use true/false, yes/no, 1/0)", code="invalid_value")
 
 
 def client_type(value: Any) -> str | None:
@@ -147,7 +185,7 @@ def client_type(value: Any) -> str | None:
         return None
     found = canonical_type(raw)
     if found is None:
-        raise InvalidValue(f"'{_clip(raw)}' is not a client type; use one of {', '.join(CLIENT_TYPES)}", code="invalid_value")
+        raise InvalidValue(f"'{clip(raw)}' is not a client type; use one of {', '.join(CLIENT_TYPES)}", code="invalid_value")
     return found
 
 
@@ -162,7 +200,7 @@ def iso_date(value: Any, *, order: str = "DMY") -> str | None:
         return None
     parsed = parse_date(raw, order=order)
     if parsed is None:
-        raise InvalidValue(f"'{_clip(raw)}' is not a date (use YYYY-MM-DD)")
+        raise InvalidValue(f"'{clip(raw)}' is not a date (use YYYY-MM-DD)")
     return parsed.isoformat()
 
 
@@ -171,8 +209,11 @@ _SLASHED = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 
 
 def parse_date(raw: str, *, order: str = "DMY") -> date | None:
+    """ISO 8601 (a date, or a date-time whose date is kept), else dd/mm/yyyy or mm/dd/yyyy."""
     try:
-        return date.fromisoformat(raw[:10]) if len(raw) >= 10 and raw[4] == "-" else date.fromisoformat(raw)
+        if len(raw) > 10 and raw[4:5] == "-":
+            return datetime.fromisoformat(raw.replace("Z", "+00:00")).date()
+        return date.fromisoformat(raw)
     except ValueError:
         pass
     match = _SLASHED.match(raw)
@@ -197,7 +238,7 @@ def instant(value: Any) -> datetime | None:
     except ValueError:
         as_date = parse_date(raw)
         if as_date is None:
-            raise InvalidValue(f"'{_clip(raw)}' is not a date-time (use ISO 8601)") from None
+            raise InvalidValue(f"'{clip(raw)}' is not a date-time (use ISO 8601)") from None
         parsed = datetime(as_date.year, as_date.month, as_date.day)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -214,7 +255,7 @@ def tags(value: Any) -> list[str]:
     for item in items:
         if not isinstance(item, str):
             raise InvalidValue("must be a list of strings")
-        tag = unicodedata.normalize("NFC", item.strip())
+        tag = unicodedata.normalize("NFC", strip_text(item))
         if len(tag) > 100:
             raise InvalidValue("a tag is longer than 100 characters")
         if tag and tag not in out:
@@ -222,5 +263,5 @@ def tags(value: Any) -> list[str]:
     return out
 
 
-def _clip(raw: str, limit: int = 60) -> str:
+def clip(raw: str, limit: int = 60) -> str:
     return raw if len(raw) <= limit else raw[:limit] + "…"
