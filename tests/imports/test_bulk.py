@@ -8,6 +8,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
+from clientdock.pipeline import apply
 from tests.conftest import TenantInfo
 
 FULL = {
@@ -372,3 +373,26 @@ def test_unknown_keys_of_the_parent_are_refused(client: TestClient, tenant: Tena
 def test_messages_name_fields_as_the_item_sent_them(client: TestClient, tenant: TenantInfo) -> None:
     body = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "fullName": "x" * 501}]).json()
     assert body["messages"] == ["users[0].fullName: is 501 characters long; at most 500 allowed"]
+
+
+def test_a_ring_through_a_thousand_stored_clients_is_refused(client: TestClient, tenant: TenantInfo) -> None:
+    chain = [{"source": "chain", "sourceId": i, "fullName": f"C{i}", "parent": {"source": "chain", "sourceId": i + 1}} for i in range(999)]
+    chain.append({"source": "chain", "sourceId": 999, "fullName": "C999"})
+    assert all(d["action"] == "created" for d in bulk(client, tenant, chain).json()["data"])
+
+    body = bulk(client, tenant, [{"source": "chain", "sourceId": 999, "parent": {"source": "chain", "sourceId": 0}}]).json()
+
+    assert body["data"][0]["action"] == "failed"
+    assert body["messages"] == ["users[0].parent: is a descendant of this client: parents would form a cycle"]
+
+
+def test_a_parent_chain_deeper_than_the_walk_is_refused(client: TestClient, tenant: TenantInfo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(apply, "MAX_PARENT_DEPTH", 5)
+    chain = [{"source": "deep", "sourceId": i, "fullName": f"D{i}", "parent": {"source": "deep", "sourceId": i + 1}} for i in range(9)]
+    chain.append({"source": "deep", "sourceId": 9, "fullName": "D9"})
+    bulk(client, tenant, [*chain, {"source": "deep", "sourceId": "x", "fullName": "X"}])
+
+    body = bulk(client, tenant, [{"source": "deep", "sourceId": "x", "parent": {"source": "deep", "sourceId": 0}}]).json()
+
+    assert body["data"][0]["action"] == "failed"
+    assert body["messages"] == ["users[0].parent: the new parent's chain of parents is more than 5 levels deep"]

@@ -182,7 +182,7 @@ def _set_parents(candidates: Sequence[Candidate], ref_map: dict[Ref, str]) -> No
             candidate.values["parent_id"] = ref_map.get(candidate.parent)
 
 
-MAX_PARENT_DEPTH = 100
+MAX_PARENT_DEPTH = 1000
 
 
 def _fail_parent_cycles(session: Session, ctx: TenantContext, updates: Sequence[Candidate]) -> None:
@@ -210,6 +210,11 @@ def _fail_parent_cycles(session: Session, ctx: TenantContext, updates: Sequence[
         cursor = {cid: up for cid, a in cursor.items() if (up := new_parent[a] if a in new_parent else stored.get(a))}
         if not cursor:
             return
+    # Not proven free of a cycle within the levels walked: refuse rather than risk a ring.
+    for client_id in cursor:
+        candidate = by_id[client_id]
+        field = "parent" if candidate.parent is not None else "parentId"
+        candidate.fail(field, f"the new parent's chain of parents is more than {MAX_PARENT_DEPTH} levels deep")
 
 
 def _set_created_parents(session: Session, created: list[Candidate]) -> None:
