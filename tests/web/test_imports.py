@@ -387,5 +387,5 @@ def test_the_clients_list_reloads_when_an_import_ends(signed_in: TestClient) -> 
 
 def test_connections_say_what_is_coming(signed_in: TestClient) -> None:
     html = signed_in.get("/connections").text
-    for text in ("No connections yet", "Xero or QuickBooks Online", "Start an import from a connection", "Partner apps"):
+    for text in ("No partner apps yet", "Xero or QuickBooks Online", "Start an import from a connection", "Partner apps"):
         assert text in html, text
