@@ -32,7 +32,7 @@ import psycopg
 from sqlalchemy import select
 
 from clientdock.db import Database
-from clientdock.imports.models import ImportJob
+from clientdock.jobs.models import ImportJob
 from clientdock.migrate import upgrade
 from clientdock.tenants import service as tenants
 

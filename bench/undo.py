@@ -24,12 +24,12 @@ import psycopg
 from clientdock.db import Database
 from clientdock.imports import service
 from clientdock.imports.bulk import BULK_POLICY
-from clientdock.imports.models import ImportJob
 from clientdock.imports.undo import undo
+from clientdock.jobs.models import ImportJob
 from clientdock.migrate import upgrade
-from clientdock.pipeline.context import load_context
 from clientdock.pipeline.records import RawRecord, Ref
 from clientdock.tenants import service as tenants
+from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 
 

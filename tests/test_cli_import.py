@@ -44,7 +44,7 @@ def new_tenant(data_dir: Path) -> str:
 def clients_of(data_dir: Path, code: str) -> list[dict[str, str]]:
     from clientdock.clients.export import client_rows
     from clientdock.clients.service import ClientFilter
-    from clientdock.pipeline.context import load_context
+    from clientdock.tenants.context import load_context
     from clientdock.tenants.service import get_tenant
 
     database = Database(f"sqlite:///{data_dir / 'clientdock.db'}")

@@ -1,12 +1,11 @@
 """Imports every model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from clientdock.apps.models import App, AppAssignment  # noqa: F401 - registers the partner app tables
-from clientdock.clients.models import Client, ClientChange, ClientGroup, ExternalRef
+from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import Base
-from clientdock.imports.models import ImportJob, ImportRow
-from clientdock.jobs.models import JobExecutor
+from clientdock.jobs.models import ImportJob, ImportRow, JobExecutor
 from clientdock.notify.models import Notification, Webhook, WebhookDelivery  # noqa: F401 - registers the notify tables
-from clientdock.tenants.models import ApiKey, IdempotencyRecord, Tenant
+from clientdock.tenants.models import ApiKey, ClientGroup, IdempotencyRecord, Tenant
 from clientdock.users.models import User, UserSession  # noqa: F401 - registers the users tables
 
 __all__ = [

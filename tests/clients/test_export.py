@@ -12,7 +12,7 @@ import pytest
 from clientdock.clients.export import HEADER, client_rows
 from clientdock.clients.service import ClientFilter
 from clientdock.csvsafe import DANGEROUS_LEADS
-from clientdock.pipeline.context import load_context
+from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 from tests.conftest import BACKENDS, TenantInfo, make_tenant
 from tests.imports.csv_support import CsvService, csv_bytes, export_records, parse_csv, running_service

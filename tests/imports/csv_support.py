@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from clientdock.app import create_app
 from clientdock.clients.models import Client
 from clientdock.db import Database
-from clientdock.imports.models import ImportJob
+from clientdock.jobs.models import ImportJob
 from clientdock.settings import Settings
 from clientdock.tenants.models import Tenant
 from tests.conftest import TenantInfo, make_tenant, new_database_url, pg_drop

@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from clientdock.db import Database
 from clientdock.imports import service
 from clientdock.imports.bulk import BULK_POLICY
-from clientdock.imports.models import ImportJob
-from clientdock.pipeline.context import load_context
+from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.records import RawRecord, Ref
 from clientdock.settings import Settings
+from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 
 

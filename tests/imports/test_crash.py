@@ -19,10 +19,10 @@ from sqlalchemy import func, select, text
 from clientdock.db import Database
 from clientdock.imports import service
 from clientdock.imports.bulk import BULK_POLICY
-from clientdock.imports.models import ImportRow
 from clientdock.jobs.engine import JobEngine
-from clientdock.pipeline.context import load_context
+from clientdock.jobs.models import ImportRow
 from clientdock.settings import Settings
+from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 from tests.conftest import POSTGRES_URL, make_tenant, new_database_url, pg_drop
 from tests.imports.helpers import finished, job_state, records, wait_until

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clientdock.csvsafe import DANGEROUS_LEADS, neutralise, restore
-from clientdock.imports.csv_records import read_records, survey
+from clientdock.imports.file_records import read_records, survey
 from tests.conftest import BACKENDS
 from tests.imports.csv_support import CsvService, export_records, running_service
 

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from clientdock.db import Database
-from clientdock.imports import staging
 from clientdock.imports.respond import wanted_wait
+from clientdock.jobs import staging
 from clientdock.settings import Settings
 from tests.conftest import TenantInfo
 from tests.imports.helpers import finished, job_state, records, start_job, wait_until

@@ -13,12 +13,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from clientdock.db import Database
-from clientdock.imports import runner, service
+from clientdock.imports import service
 from clientdock.imports.bulk import BULK_POLICY
-from clientdock.imports.models import ImportJob
+from clientdock.jobs import workflow
+from clientdock.jobs.models import ImportJob
 from clientdock.notify.webhooks import verify
-from clientdock.pipeline.context import load_context
 from clientdock.settings import Settings
+from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 from tests.conftest import TenantInfo
 from tests.imports.helpers import finished, records, start_job, wait_until
@@ -114,7 +115,7 @@ def test_a_job_that_fails_notifies_import_failed_with_the_error(
     def unreadable(db: Database, settings: Settings, job: ImportJob) -> Any:
         raise OSError("the upload is gone")
 
-    monkeypatch.setitem(runner.STAGERS, "lost", unreadable)
+    monkeypatch.setitem(workflow.STAGERS, "lost", unreadable)
     register(client, tenant, receiver.url, events=["import.failed"])
     with database.session() as session:
         ctx = load_context(session, session.get_one(Tenant, tenant.id))

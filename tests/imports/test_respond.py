@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from clientdock.db import Database
-from clientdock.imports.models import ImportJob
 from clientdock.imports.respond import WaiterCap, answer
+from clientdock.jobs.models import ImportJob
 from clientdock.settings import Settings
 from tests.conftest import TenantInfo
 from tests.imports.helpers import finished, records, start_job, wait_until

@@ -10,15 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.conftest import TenantInfo
 
-from clientdock.clients.models import Client, ClientChange, ClientGroup, ExternalRef
+from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import Database
 from clientdock.errors import FieldError
 from clientdock.pipeline.apply import apply
-from clientdock.pipeline.context import TenantContext, load_context
 from clientdock.pipeline.match import match
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.run import prepare
-from clientdock.tenants.models import Tenant
+from clientdock.tenants.context import TenantContext, load_context
+from clientdock.tenants.models import ClientGroup, Tenant
 
 BULK = Policy(match_on=("ref",), job_id="job-bulk")
 BY_EMAIL = Policy(match_on=("email",), job_id="job-email")

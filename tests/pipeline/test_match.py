@@ -10,14 +10,14 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from tests.conftest import TenantInfo
 
-from clientdock.clients.models import Client, ClientGroup, ExternalRef
+from clientdock.clients.models import Client, ExternalRef
 from clientdock.db import Database, new_id, table_of, utcnow
 from clientdock.errors import FieldError
 from clientdock.pipeline import run as pipeline
-from clientdock.pipeline.context import TenantContext, load_context
 from clientdock.pipeline.match import IN_CHUNK, Existing, match
 from clientdock.pipeline.records import Candidate, MatchKey, Policy, RawRecord, Ref
-from clientdock.tenants.models import Tenant
+from clientdock.tenants.context import TenantContext, load_context
+from clientdock.tenants.models import ClientGroup, Tenant
 
 
 def context(session: Session, tenant: TenantInfo) -> TenantContext:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from clientdock.pipeline.context import DEFAULT_SETTINGS, TenantContext
 from clientdock.pipeline.normalise import derived_name, follow_derived_name, normalise
 from clientdock.pipeline.records import Candidate, RawRecord, Ref
+from clientdock.tenants.context import DEFAULT_SETTINGS, TenantContext
 
 CTX = TenantContext("tenant-1", "acme", dict(DEFAULT_SETTINGS), "unassigned-group")
 

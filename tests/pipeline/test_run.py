@@ -14,11 +14,11 @@ from clientdock.clients.service import CREATE_POLICY, PATCH_POLICY, UPSERT_POLIC
 from clientdock.db import Database
 from clientdock.errors import FieldError
 from clientdock.imports.bulk import BULK_POLICY, to_record
-from clientdock.imports.csv_jobs import CSV_POLICY
+from clientdock.imports.files import CSV_POLICY
 from clientdock.pipeline import run as pipeline
-from clientdock.pipeline.context import TenantContext, load_context
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.report import counts
+from clientdock.tenants.context import TenantContext, load_context
 from clientdock.tenants.models import Tenant
 
 

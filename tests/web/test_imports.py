@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from clientdock.db import Database
-from clientdock.imports.models import ImportJob
+from clientdock.jobs.models import ImportJob
 from clientdock.notify.models import Notification
 from clientdock.settings import Settings
 from clientdock.web import uploads

@@ -15,7 +15,7 @@ from typing import Any
 from clientdock.apps.schemas import AppImportIn
 from clientdock.clients.fields import BY_ATTR, BY_JSON
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
-from clientdock.imports.models import ImportRow
+from clientdock.jobs.models import ImportRow
 from clientdock.pipeline.records import Policy, RawRecord
 
 DOOR = "app"

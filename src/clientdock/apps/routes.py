@@ -18,10 +18,10 @@ from clientdock.errors import Forbidden, NotFound
 from clientdock.imports import respond
 from clientdock.imports import service as imports
 from clientdock.imports.deps import AppSettings, Engine, Waiters
-from clientdock.imports.models import ImportJob
 from clientdock.imports.views import job_json
-from clientdock.pipeline.context import load_context
+from clientdock.jobs.models import ImportJob
 from clientdock.tenants.auth import Authenticated
+from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 
 router = APIRouter()

@@ -21,7 +21,7 @@ from clientdock.apps.door import DOOR
 from clientdock.apps.models import App, AppAssignment
 from clientdock.db import utcnow
 from clientdock.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from clientdock.imports.models import ImportJob
+from clientdock.jobs.models import ImportJob
 from clientdock.tenants.auth import Principal
 from clientdock.tenants.models import ApiKey, Tenant
 from clientdock.tenants.service import issue_key

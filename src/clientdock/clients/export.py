@@ -24,7 +24,7 @@ from clientdock.clients.models import Client
 from clientdock.clients.service import ClientFilter, filtered
 from clientdock.csvsafe import csv_lines
 from clientdock.db import Database
-from clientdock.pipeline.context import TenantContext
+from clientdock.tenants.context import TenantContext
 
 #: (header, Client attribute), in the order of the file.
 COLUMNS: tuple[tuple[str, str], ...] = (

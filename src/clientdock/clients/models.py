@@ -9,17 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from clientdock.db import Base, new_id, utcnow
 
 
-class ClientGroup(Base):
-    __tablename__ = "client_groups"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(255))
-    is_default: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class Client(Base):
     """A person or company a firm serves. ``email_key`` is the case-folded email, unique per tenant."""
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from clientdock.clients import service
 from clientdock.clients.schemas import ClientCreate, ClientFields, ClientGroupIn, ClientUpsert, present_fields
 from clientdock.deps import DbSession
-from clientdock.pipeline.context import TenantContext, load_context
 from clientdock.pipeline.records import Ref
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, TenantScope
+from clientdock.tenants.context import TenantContext, load_context
 
 router = APIRouter(prefix="/tenants/{tenant}", tags=["clients"])
 

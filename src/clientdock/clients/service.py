@@ -14,11 +14,12 @@ from sqlalchemy import Select, String, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from clientdock.clients.fields import FIELDS
-from clientdock.clients.models import Client, ClientChange, ClientGroup, ExternalRef
+from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.errors import Conflict, FieldError, NotFound, ValidationFailed
 from clientdock.pipeline import run as pipeline
-from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
+from clientdock.tenants.context import TenantContext
+from clientdock.tenants.models import ClientGroup
 
 UPSERT_POLICY = Policy(match_on=("trackingId",), required=("trackingId",), required_on_create=("name",))
 CREATE_POLICY = Policy(match_on=(), required_on_create=("name",))

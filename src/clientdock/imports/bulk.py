@@ -18,10 +18,10 @@ from clientdock.deps import DbSession
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.imports import service
 from clientdock.imports.deps import AppSettings
-from clientdock.pipeline.context import load_context
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.values import NUL_MESSAGE
 from clientdock.tenants.auth import KeyImportsWrite
+from clientdock.tenants.context import load_context
 
 router = APIRouter(tags=["bulk"])
 

@@ -1,7 +1,7 @@
 """S3 over HTTP: upload a CSV or spreadsheet, download the import template and the export.
 
 The upload is streamed to disk (``imports.upload``) and checked in full before anything is
-written (``csv_jobs.submit``); then the hybrid answer of S0.3 waits for the job. No database
+written (``files.submit``); then the hybrid answer of S0.3 waits for the job. No database
 transaction is held while the file is received, checked, or waited for.
 """
 
@@ -19,11 +19,11 @@ from clientdock.clients.export import export_lines, template_lines
 from clientdock.clients.service import ClientFilter
 from clientdock.deps import Db
 from clientdock.errors import ValidationFailed
-from clientdock.imports import csv_jobs, respond, upload
-from clientdock.imports.csv_jobs import FileImport
+from clientdock.imports import files, respond, upload
 from clientdock.imports.deps import AppSettings, Engine, Waiters
-from clientdock.pipeline.context import load_context
+from clientdock.imports.files import FileImport
 from clientdock.tenants.auth import ClientsRead, ImportsWrite
+from clientdock.tenants.context import load_context
 
 router = APIRouter(prefix="/tenants/{tenant}/clients", tags=["csv import"])
 
@@ -162,15 +162,15 @@ async def import_csv(
     encoding: OptionalText = None,
     sheet: OptionalText = None,
 ) -> JSONResponse:
-    received = await upload.receive(request, csv_jobs.uploads_dir(settings), settings.max_upload_bytes)
+    received = await upload.receive(request, files.uploads_dir(settings), settings.max_upload_bytes)
     query = {"mapping": mapping, "dryRun": dry_run, "encoding": encoding, "sheet": sheet}
     try:
         wanted = file_import(received, query, scope.actor)
-        job_id = await run_in_threadpool(csv_jobs.submit, db, engine, settings, scope.tenant, wanted)
+        job_id = await run_in_threadpool(files.submit, db, engine, settings, scope.tenant, wanted)
     except BaseException:
         received.path.unlink(missing_ok=True)
         raise
-    render = csv_jobs.renderer(scope.tenant.code)
+    render = files.renderer(scope.tenant.code)
     return await run_in_threadpool(respond.answer, request, db, settings, cap, scope.tenant.code, job_id, render)
 
 

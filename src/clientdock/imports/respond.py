@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from clientdock.db import Database
-from clientdock.imports.models import ImportJob
-from clientdock.imports.runner import TERMINAL
+from clientdock.jobs.models import ImportJob
+from clientdock.jobs.workflow import TERMINAL
 from clientdock.settings import Settings
 
 POLL_SECONDS = 0.2

@@ -11,8 +11,8 @@ from clientdock.deps import Db, DbSession
 from clientdock.imports import service, undo
 from clientdock.imports.deps import AppSettings, Engine
 from clientdock.imports.views import job_json, row_json
-from clientdock.pipeline.context import load_context
 from clientdock.tenants.auth import ClientsRead, ImportsWrite
+from clientdock.tenants.context import load_context
 
 router = APIRouter(prefix="/tenants/{tenant}/imports", tags=["imports"])
 Outcome = Literal["created", "updated", "unchanged", "skipped", "failed"]

@@ -13,15 +13,15 @@ from sqlalchemy.orm import Session
 from clientdock.csvsafe import csv_lines
 from clientdock.db import Database, utcnow
 from clientdock.errors import Conflict, NotFound
-from clientdock.imports import runner, staging
-from clientdock.imports.models import ImportJob, ImportRow
-from clientdock.imports.policy import to_options
+from clientdock.jobs import staging, workflow
 from clientdock.jobs.engine import JobEngine
-from clientdock.pipeline.context import TenantContext
+from clientdock.jobs.models import ImportJob, ImportRow
+from clientdock.jobs.policy import to_options
 from clientdock.pipeline.records import Policy, RawRecord, RowOutcome
 from clientdock.settings import Settings
+from clientdock.tenants.context import TenantContext
 
-TERMINAL = runner.TERMINAL
+TERMINAL = workflow.TERMINAL
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,11 @@ def run_inline(session: Session, ctx: TenantContext, request: NewJob, records: l
     )  # fmt: skip
     session.add(job)
     session.flush()
-    outcomes = runner.apply_records(session, job, records)
+    outcomes = workflow.apply_records(session, job, records)
     job.chunks_done = 1
     job.status = "succeeded"
     job.finished_at = utcnow()
-    runner.finish(session, job)
+    workflow.finish(session, job)
     return job, outcomes
 
 
@@ -154,6 +154,6 @@ def request_cancel(session: Session, job: ImportJob) -> bool:
     if job.status == "queued":
         job.status = "cancelled"
         job.finished_at = utcnow()
-        runner.finish(session, job)
+        workflow.finish(session, job)
         return True
     return False

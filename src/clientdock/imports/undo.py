@@ -21,12 +21,12 @@ from clientdock.clients.fields import BY_JSON
 from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import new_id, table_of, utcnow
 from clientdock.errors import Conflict
-from clientdock.imports.models import ImportJob
-from clientdock.imports.runner import TERMINAL
+from clientdock.jobs.models import ImportJob
+from clientdock.jobs.workflow import TERMINAL
 from clientdock.pipeline import run as pipeline
-from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.match import chunked
 from clientdock.pipeline.records import Policy, RawRecord
+from clientdock.tenants.context import TenantContext
 
 
 @dataclass

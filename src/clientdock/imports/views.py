@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from clientdock.imports.models import ImportJob, ImportRow
 from clientdock.imports.service import queue_position
+from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.pipeline.report import ACTIONS
 
 

@@ -51,10 +51,10 @@ class JobEngine:
 
     def start(self, *, workers: bool = True) -> None:
         """Launch DBOS in this process (replacing any earlier instance, as tests need)."""
-        from clientdock.imports import runner
+        from clientdock.jobs import workflow
 
         with _lock:
-            runner.bind(self.db, self.settings)
+            workflow.bind(self.db, self.settings)
             DBOS.destroy(destroy_registry=False)
             DBOS(config=self._config())
             DBOS.launch()

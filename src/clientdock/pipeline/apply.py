@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from clientdock.clients.fields import BY_ATTR, DERIVED_ATTRS
 from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import new_id, table_of, utcnow
-from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.match import Existing, by_key_of_tenant, chunked, lookup
 from clientdock.pipeline.normalise import follow_derived_name
 from clientdock.pipeline.records import Action, Candidate, Policy, Ref, RowOutcome
 from clientdock.pipeline.validate import validate_create
+from clientdock.tenants.context import TenantContext
 
 INSERT_CHUNK = 400
 NO_UPDATE_ON = ("created_at",)

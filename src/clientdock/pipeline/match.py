@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from clientdock.clients.models import Client, ClientGroup, ExternalRef
-from clientdock.pipeline.context import TenantContext
+from clientdock.clients.models import Client, ExternalRef
 from clientdock.pipeline.records import Candidate, Policy, Ref
+from clientdock.tenants.context import TenantContext
+from clientdock.tenants.models import ClientGroup
 
 IN_CHUNK = 500
 

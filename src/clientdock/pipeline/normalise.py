@@ -13,8 +13,8 @@ from typing import Any
 
 from clientdock.clients.fields import BY_JSON, FieldSpec
 from clientdock.pipeline import values as v
-from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.records import Candidate, NameSource, RawRecord
+from clientdock.tenants.context import TenantContext
 
 _NOT_NULL = ("type", "name", "active")
 ATTRIBUTE_TYPES = ("string", "text", "number", "integer", "boolean", "date", "datetime")

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from clientdock.pipeline.apply import apply
-from clientdock.pipeline.context import TenantContext
 from clientdock.pipeline.match import match
 from clientdock.pipeline.normalise import normalise
 from clientdock.pipeline.records import Candidate, Policy, RawRecord, RowOutcome
 from clientdock.pipeline.validate import validate
+from clientdock.tenants.context import TenantContext
 
 
 def prepare(records: Sequence[RawRecord], ctx: TenantContext, policy: Policy) -> list[Candidate]:

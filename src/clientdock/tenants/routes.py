@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body
 
 from clientdock.deps import DbSession
 from clientdock.errors import ValidationFailed
-from clientdock.pipeline.context import effective_settings
 from clientdock.tenants import service
 from clientdock.tenants.auth import ClientsRead, TenantAdmin
+from clientdock.tenants.context import effective_settings
 from clientdock.tenants.models import Tenant
 
 router = APIRouter(prefix="/tenants/{tenant}", tags=["tenants"])

@@ -10,13 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clientdock.clients.models import ClientGroup
 from clientdock.clients.types import CLIENT_TYPES
 from clientdock.db import utcnow
 from clientdock.errors import Conflict, NotFound, ValidationFailed
-from clientdock.pipeline.context import DEFAULT_SETTINGS, effective_settings
 from clientdock.tenants import keys
-from clientdock.tenants.models import ApiKey, Tenant
+from clientdock.tenants.context import DEFAULT_SETTINGS, effective_settings
+from clientdock.tenants.models import ApiKey, ClientGroup, Tenant
 
 TENANT_SCOPES = ("clients:read", "clients:write", "imports:write", "admin")
 UNASSIGNED = "Unassigned"

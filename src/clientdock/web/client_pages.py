@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from clientdock.deps import DbSession
 from clientdock.imports.deps import AppSettings
-from clientdock.pipeline.context import TenantContext, load_context
+from clientdock.tenants.context import TenantContext, load_context
 from clientdock.users.service import SignedIn
 from clientdock.web import queries, views
 from clientdock.web.auth import CurrentUser

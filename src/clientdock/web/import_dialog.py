@@ -26,8 +26,8 @@ from clientdock.imports import upload
 from clientdock.imports.deps import AppSettings, Engine, Waiters
 from clientdock.imports.respond import WaiterCap
 from clientdock.jobs.engine import JobEngine
-from clientdock.pipeline.context import load_context
 from clientdock.settings import Settings
+from clientdock.tenants.context import load_context
 from clientdock.users.service import SignedIn
 from clientdock.web import auth, import_flow, uploads
 from clientdock.web.auth import CheckedShortUser, CurrentUser, ShortUser

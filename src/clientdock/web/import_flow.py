@@ -1,7 +1,7 @@
 """The Import dialog's steps over the CSV door (no HTTP): read a file's columns, dry-run it
 with a mapping, start the import the user confirmed.
 
-Every check and every row goes through the door's own functions (``csv_jobs.submit``: the
+Every check and every row goes through the door's own functions (``files.submit``: the
 survey, then a job of the one pipeline); this module only keeps the file between steps
 (``web.uploads``) and shapes what the dialog shows.
 """
@@ -15,16 +15,17 @@ from typing import Any
 
 from clientdock.db import Database
 from clientdock.errors import ClientdockError, FieldError, NotFound
-from clientdock.imports import csv_jobs, runner, service
-from clientdock.imports.csv_jobs import FileImport
-from clientdock.imports.csv_records import REQUIRED_COLUMNS, is_blank
-from clientdock.imports.models import ImportJob, ImportRow
+from clientdock.imports import files, service
+from clientdock.imports.file_records import REQUIRED_COLUMNS, is_blank
+from clientdock.imports.files import FileImport
 from clientdock.imports.respond import WaiterCap, wait_for
+from clientdock.jobs import workflow
 from clientdock.jobs.engine import JobEngine
-from clientdock.pipeline.context import load_context
+from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.pipeline.headers import CANONICAL_FIELDS, match_headers
 from clientdock.pipeline.parse import TableInfo, open_table
 from clientdock.settings import Settings
+from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 from clientdock.users.service import SignedIn
 from clientdock.web import import_views, uploads
@@ -123,7 +124,7 @@ def dry_run(db: Database, engine: JobEngine, settings: Settings, user: SignedIn,
     path = uploads.copy_for_job(settings, kept)
     wanted = FileImport(path=path, filename=kept.filename, mapping=mapping, dry_run=True, started_by=actor(user))
     try:
-        return csv_jobs.submit(db, engine, settings, user.tenant, wanted)
+        return files.submit(db, engine, settings, user.tenant, wanted)
     finally:
         path.unlink(missing_ok=True)  # the job took it, unless the file was refused
 
@@ -131,7 +132,7 @@ def dry_run(db: Database, engine: JobEngine, settings: Settings, user: SignedIn,
 def start(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None) -> str:
     """Start the confirmed import of the kept file (the job takes the file); returns its id."""
     wanted = FileImport(path=kept.path, filename=kept.filename, mapping=mapping, started_by=actor(user))
-    job_id = csv_jobs.submit(db, engine, settings, user.tenant, wanted)
+    job_id = files.submit(db, engine, settings, user.tenant, wanted)
     uploads.forget(kept)
     return job_id
 
@@ -153,7 +154,7 @@ class DryRun:
 
     @property
     def finished(self) -> bool:
-        return self.job.status in runner.TERMINAL
+        return self.job.status in workflow.TERMINAL
 
     @property
     def ok(self) -> bool:
@@ -182,7 +183,7 @@ def _order_words(order: str) -> str:
 def load_dry_run(db: Database, tenant: Tenant, job_id: str) -> DryRun:
     with db.session() as session:
         job = service.get_job(session, load_context(session, tenant), job_id)
-        if job.door != csv_jobs.DOOR or not job.dry_run:
+        if job.door != files.DOOR or not job.dry_run:
             raise NotFound(f"no dry run '{job_id}' in this tenant")
         failures, _total = service.job_rows(session, job, "failed", 1, FIRST_FAILURES)
         return DryRun(job, failures, service.queue_position(session, job))

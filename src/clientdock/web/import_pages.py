@@ -14,7 +14,7 @@ from clientdock.errors import NotFound
 from clientdock.imports import service
 from clientdock.imports.deps import AppSettings
 from clientdock.notify import service as notify
-from clientdock.pipeline.context import TenantContext, load_context
+from clientdock.tenants.context import TenantContext, load_context
 from clientdock.users.service import SignedIn
 from clientdock.web import import_flow, import_queries, views
 from clientdock.web import import_views as iv

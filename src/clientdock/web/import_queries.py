@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from clientdock.imports import service
-from clientdock.imports.models import ImportJob
 from clientdock.imports.undo import UndoResult
 from clientdock.imports.undo import undo as undo_import
-from clientdock.pipeline.context import TenantContext
+from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.report import ACTIONS
+from clientdock.tenants.context import TenantContext
 from clientdock.web import import_views as iv
 from clientdock.web import views
 from clientdock.web.templating import field_label

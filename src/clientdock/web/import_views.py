@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from clientdock.imports.models import ImportJob, ImportRow
-from clientdock.imports.runner import TERMINAL
+from clientdock.jobs.models import ImportJob, ImportRow
+from clientdock.jobs.workflow import TERMINAL
 from clientdock.pipeline.report import ACTIONS
 
 DOORS = {"csv": "File upload", "bulk": "Bulk API", "app": "Partner app", "connection": "Connection"}

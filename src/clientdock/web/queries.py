@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from clientdock.clients import service as clients
-from clientdock.clients.models import Client, ClientGroup, ExternalRef
+from clientdock.clients.models import Client, ExternalRef
 from clientdock.clients.types import CLIENT_TYPES
 from clientdock.errors import NotFound
-from clientdock.pipeline.context import TenantContext
+from clientdock.tenants.context import TenantContext
+from clientdock.tenants.models import ClientGroup
 from clientdock.web import views
 
 HISTORY_LIMIT = 100

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clientdock.errors import NotFound
-from clientdock.imports import csv_jobs
+from clientdock.imports import files
 from clientdock.imports.upload import Received
 from clientdock.settings import Settings
 
@@ -48,7 +48,7 @@ class KeptUpload:
 
 
 def folder(settings: Settings, tenant_id: str) -> Path:
-    return csv_jobs.uploads_dir(settings) / "web" / tenant_id
+    return files.uploads_dir(settings) / "web" / tenant_id
 
 
 def keep(received: Received) -> KeptUpload:
@@ -75,7 +75,7 @@ def find(settings: Settings, tenant_id: str, token: str) -> KeptUpload:
 
 def copy_for_job(settings: Settings, kept: KeptUpload) -> Path:
     """A copy of the kept file for a job to take (a dry run)."""
-    target = csv_jobs.uploads_dir(settings) / f"{uuid.uuid4().hex}{SUFFIX}"
+    target = files.uploads_dir(settings) / f"{uuid.uuid4().hex}{SUFFIX}"
     shutil.copyfile(kept.path, target)
     return target
 

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clientdock.clients.models import ClientGroup
-from clientdock.tenants.models import Tenant
+from clientdock.tenants.models import ClientGroup, Tenant
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "defaultType": "Individual",

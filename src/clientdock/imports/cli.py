@@ -24,12 +24,12 @@ from rich.text import Text
 
 from clientdock.db import Database, utcnow
 from clientdock.errors import BadRequest, ClientdockError
-from clientdock.imports import csv_jobs, service
+from clientdock.imports import files, service
 from clientdock.imports.csv_door import parse_mapping
-from clientdock.imports.models import ImportJob
-from clientdock.imports.runner import TERMINAL
 from clientdock.imports.upload import too_large
 from clientdock.jobs.engine import JobEngine
+from clientdock.jobs.models import ImportJob
+from clientdock.jobs.workflow import TERMINAL
 from clientdock.logs import configure
 from clientdock.migrate import upgrade
 from clientdock.pipeline.report import ACTIONS
@@ -85,16 +85,16 @@ def _run(settings: Settings, db: Database, wanted: CliImport, console: Console) 
         tenant = tenants.get_tenant(session, wanted.tenant)
     mapping = _read_mapping(wanted.mapping_file)
     upload = _copy_upload(settings, wanted.file)
-    request = csv_jobs.FileImport(
+    request = files.FileImport(
         path=upload, filename=wanted.file.name, mapping=mapping, encoding=wanted.encoding, sheet=wanted.sheet,
         dry_run=wanted.dry_run, started_by="cli",
     )  # fmt: skip
     engine = JobEngine(settings, db)
     try:
         try:
-            found = csv_jobs.check(settings, csv_jobs.context(db, tenant), request)
+            found = files.check(settings, files.context(db, tenant), request)
             engine.start()
-            job_id = csv_jobs.create(db, engine, settings, tenant, request, found)
+            job_id = files.create(db, engine, settings, tenant, request, found)
         finally:
             upload.unlink(missing_ok=True)
         job = _follow(db, job_id, console)
@@ -117,7 +117,7 @@ def _copy_upload(settings: Settings, source: Path) -> Path:
     """A copy of the file in the uploads folder: the job keeps its own, whatever happens to the original."""
     if not source.is_file():
         raise BadRequest(f"no such file: {source}")
-    folder = csv_jobs.uploads_dir(settings)
+    folder = files.uploads_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex}.upload"
     if source.stat().st_size > settings.max_upload_bytes:

@@ -17,15 +17,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from clientdock.db import Database
-from clientdock.imports import csv_records, runner, service, staging
-from clientdock.imports.csv_records import Survey
-from clientdock.imports.models import ImportJob
+from clientdock.imports import file_records, service
+from clientdock.imports.file_records import Survey
 from clientdock.imports.upload import too_large
 from clientdock.imports.views import job_json, row_json
+from clientdock.jobs import staging, workflow
 from clientdock.jobs.engine import JobEngine
-from clientdock.pipeline.context import TenantContext, load_context
+from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.records import Policy
 from clientdock.settings import Settings
+from clientdock.tenants.context import TenantContext, load_context
 from clientdock.tenants.models import Tenant
 
 DOOR = "csv"
@@ -34,7 +35,7 @@ CSV_POLICY = Policy(match_on=("id", "email"), required=("firstName", "email"))
 #: Row outcomes shown in the answer of a finished import (the dry run's preview).
 PREVIEW_ROWS = 100
 
-runner.STAGERS[DOOR] = csv_records.stage
+workflow.STAGERS[DOOR] = file_records.stage
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,10 @@ def context(db: Database, tenant: Tenant) -> TenantContext:
 
 
 def check(settings: Settings, ctx: TenantContext, request: FileImport) -> Survey:
-    """Every refusal of S3.5/S3.6, before anything is written (see ``csv_records.survey``)."""
+    """Every refusal of S3.5/S3.6, before anything is written (see ``file_records.survey``)."""
     if request.path.stat().st_size > settings.max_upload_bytes:
         raise too_large(settings.max_upload_bytes)
-    return csv_records.survey(
+    return file_records.survey(
         request.path,
         filename=request.filename,
         encoding=request.encoding,
@@ -93,7 +94,7 @@ def create(db: Database, engine: JobEngine, settings: Settings, tenant: Tenant, 
             job_id = job.id
             job.total = found.importable
             job.summary = summary(found, request)
-            target = csv_records.upload_path(settings.data_dir, job.id)
+            target = file_records.upload_path(settings.data_dir, job.id)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(request.path, target)
     except BaseException:
@@ -164,7 +165,7 @@ def renderer(tenant_code: str) -> Callable[[Session, ImportJob], dict[str, Any]]
 
     def render(session: Session, job: ImportJob) -> dict[str, Any]:
         body = job_json(session, job, tenant_code)
-        if job.status in runner.TERMINAL:
+        if job.status in workflow.TERMINAL:
             rows, total = service.job_rows(session, job, None, 1, PREVIEW_ROWS)
             body["rows"] = {"items": [row_json(row) for row in rows], "total": total, "shown": len(rows)}
         return body

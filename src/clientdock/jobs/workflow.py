@@ -18,15 +18,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from clientdock.db import Database, new_id, strict_json, table_of, utcnow
-from clientdock.imports import staging
-from clientdock.imports.models import ImportJob, ImportRow
-from clientdock.imports.policy import from_options
+from clientdock.jobs import staging
+from clientdock.jobs.models import ImportJob, ImportRow
+from clientdock.jobs.policy import from_options
 from clientdock.notify import service as notify
 from clientdock.pipeline import run as pipeline
-from clientdock.pipeline.context import load_context
 from clientdock.pipeline.records import RawRecord, RowOutcome
 from clientdock.pipeline.report import counts
 from clientdock.settings import Settings
+from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 
 log = structlog.get_logger(__name__)

@@ -34,8 +34,8 @@ from typing import Any
 from clientdock.csvsafe import restore
 from clientdock.db import Database
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
-from clientdock.imports import staging
-from clientdock.imports.models import ImportJob
+from clientdock.jobs import staging
+from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.headers import HeaderMatch, match_headers
 from clientdock.pipeline.parse import ParsedRow, TableInfo, open_table
 from clientdock.pipeline.records import RawRecord
