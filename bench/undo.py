@@ -25,9 +25,11 @@ from clientdock.db import Database
 from clientdock.imports import service
 from clientdock.imports.bulk import BULK_POLICY
 from clientdock.imports.undo import undo
+from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import ImportJob
 from clientdock.migrate import upgrade
 from clientdock.pipeline.records import RawRecord, Ref
+from clientdock.settings import Settings
 from clientdock.tenants import service as tenants
 from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
@@ -44,7 +46,9 @@ def records(rows: int, note: str) -> list[RawRecord]:
 def imported(db: Database, tenant_id: str, rows: int, note: str) -> str:
     with db.session() as session:
         ctx = load_context(session, session.get_one(Tenant, tenant_id))
-        job, _ = service.run_inline(session, ctx, service.NewJob(door="bulk", policy=BULK_POLICY), records(rows, note))
+        job, _ = service.run_inline(
+            session, JobEngine(Settings(), db), ctx, service.NewJob(door="bulk", policy=BULK_POLICY), records(rows, note)
+        )
         return job.id
 
 

@@ -15,11 +15,14 @@ from clientdock.apps.routes import router as apps_router
 from clientdock.clients.routes import router as clients_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
+from clientdock.imports import file_records, files
 from clientdock.imports.bulk import router as bulk_router
 from clientdock.imports.csv_door import router as csv_router
 from clientdock.imports.respond import WaiterCap
 from clientdock.imports.routes import router as imports_router
 from clientdock.jobs.engine import JobEngine
+from clientdock.notify import job_events
+from clientdock.notify.routes import router as notify_router
 from clientdock.problems import install as install_problems
 from clientdock.settings import Settings, get_settings
 from clientdock.tenants import idempotency
@@ -50,11 +53,19 @@ fail as duplicates.
 """
 
 
+def job_engine(settings: Settings, db: Database) -> JobEngine:
+    """The job engine with every door's stager and every finish hook registered."""
+    engine = JobEngine(settings, db)
+    engine.register_stager(files.DOOR, file_records.stage)
+    engine.on_finish(job_events.import_finished)
+    return engine
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     database = db or database_for(settings.resolved_database_url)
 
-    engine = JobEngine(settings, database)
+    engine = job_engine(settings, database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,7 +89,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(imports_router)
     app.include_router(bulk_router)
     app.include_router(apps_router)
-    app.include_router(__import__("clientdock.notify.routes", fromlist=["router"]).router)
+    app.include_router(notify_router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")
 

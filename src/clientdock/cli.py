@@ -161,7 +161,7 @@ def import_file(
     """Import clients from a file, as the upload does; exit 0 all imported, 2 some rows failed, 1 refused."""
     from rich.console import Console
 
-    from clientdock.imports.cli import CliImport, run_import
+    from clientdock.cli_import import CliImport, run_import
 
     base = get_settings()
     settings = base.model_copy(update={"database_url": database_url or base.database_url, "executor_id": f"cli-{uuid.uuid4().hex[:12]}"})

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 from clientdock.db import Database
 from clientdock.imports import service
 from clientdock.imports.bulk import BULK_POLICY
-from clientdock.jobs import workflow
 from clientdock.jobs.models import ImportJob
 from clientdock.notify.webhooks import verify
 from clientdock.settings import Settings
@@ -115,7 +114,7 @@ def test_a_job_that_fails_notifies_import_failed_with_the_error(
     def unreadable(db: Database, settings: Settings, job: ImportJob) -> Any:
         raise OSError("the upload is gone")
 
-    monkeypatch.setitem(workflow.STAGERS, "lost", unreadable)
+    monkeypatch.setitem(app.state.engine.stagers, "lost", unreadable)
     register(client, tenant, receiver.url, events=["import.failed"])
     with database.session() as session:
         ctx = load_context(session, session.get_one(Tenant, tenant.id))

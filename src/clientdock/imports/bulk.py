@@ -17,7 +17,7 @@ from clientdock.clients.fields import BY_JSON
 from clientdock.deps import DbSession
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.imports import service
-from clientdock.imports.deps import AppSettings
+from clientdock.imports.deps import AppSettings, Engine
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.values import NUL_MESSAGE
 from clientdock.tenants.auth import KeyImportsWrite
@@ -153,7 +153,7 @@ def _as_sent(field: str) -> str:
         "nothing. The batch is recorded as an import (see `importId`)."
     ),
 )
-def bulk_upsert(session: DbSession, scope: KeyImportsWrite, settings: AppSettings, body: Any = Body(...)) -> JSONResponse:
+def bulk_upsert(session: DbSession, scope: KeyImportsWrite, settings: AppSettings, engine: Engine, body: Any = Body(...)) -> JSONResponse:
     if not isinstance(body, dict) or "users" not in body:
         raise ValidationFailed.for_field("users", 'is required: send {"users": [...]}')
     users = body["users"]
@@ -169,7 +169,7 @@ def bulk_upsert(session: DbSession, scope: KeyImportsWrite, settings: AppSetting
     ctx = load_context(session, scope.tenant)
     records = [to_record(i, item) for i, item in enumerate(users)]
     request = service.NewJob(door="bulk", policy=BULK_POLICY, started_by=scope.actor)
-    job, outcomes = service.run_inline(session, ctx, request, records)
+    job, outcomes = service.run_inline(session, engine, ctx, request, records)
     payload = {
         "data": [entry(o, r) for o, r in zip(outcomes, records, strict=True)],
         "messages": [m for o in outcomes for m in messages(o)],

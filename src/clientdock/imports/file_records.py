@@ -6,7 +6,7 @@ every refusal comes before anything is written: not a table (415), unreadable (4
 firstName/email column (400), a bad mapping (400), more records than the tenant allows (413).
 On the way it counts blank and ragged records and decides each date column's order.
 
-:func:`stage` is the worker's side (registered in ``runner.STAGERS["csv"]``): it reads the
+:func:`stage` is the worker's side (registered with the job engine for door ``"csv"``): it reads the
 table again and yields one :class:`RawRecord` per non-blank record, streaming.
 
 Rules (SPEC "Decisions where the seeds are silent"):
@@ -291,7 +291,7 @@ def read_records(
 
 
 def stage(_db: Database, settings: Settings, job: ImportJob) -> Iterator[RawRecord]:
-    """The worker's stager for door "csv": the job's upload as records (see ``runner.STAGERS``)."""
+    """The worker's stager for door "csv": the job's upload as records (registered by ``clientdock.app.job_engine``)."""
     options: dict[str, Any] = job.options
     return read_records(
         upload_path(settings.data_dir, job.id),

@@ -35,8 +35,6 @@ CSV_POLICY = Policy(match_on=("id", "email"), required=("firstName", "email"))
 #: Row outcomes shown in the answer of a finished import (the dry run's preview).
 PREVIEW_ROWS = 100
 
-workflow.STAGERS[DOOR] = file_records.stage
-
 
 @dataclass(frozen=True)
 class FileImport:

@@ -53,7 +53,9 @@ def start(session: Session, engine: JobEngine, settings: Settings, ctx: TenantCo
     return job
 
 
-def run_inline(session: Session, ctx: TenantContext, request: NewJob, records: list[RawRecord]) -> tuple[ImportJob, list[RowOutcome]]:
+def run_inline(
+    session: Session, engine: JobEngine, ctx: TenantContext, request: NewJob, records: list[RawRecord]
+) -> tuple[ImportJob, list[RowOutcome]]:
     """A small batch run in the request itself, recorded as a finished job (bulk API)."""
     now = utcnow()
     job = ImportJob(
@@ -66,7 +68,7 @@ def run_inline(session: Session, ctx: TenantContext, request: NewJob, records: l
     job.chunks_done = 1
     job.status = "succeeded"
     job.finished_at = utcnow()
-    workflow.finish(session, job)
+    engine.finish(session, job)
     return job, outcomes
 
 
@@ -138,7 +140,7 @@ def cancel(db: Database, engine: JobEngine, settings: Settings, ctx: TenantConte
     its staged input removed; a running one stops at its next chunk (the runner cleans up)."""
     with db.session() as session:
         job = get_job(session, ctx, job_id)
-        drop_workflow = request_cancel(session, job)
+        drop_workflow = request_cancel(session, engine, job)
         workflow_id = job.workflow_id
     if drop_workflow:
         if workflow_id:
@@ -146,7 +148,7 @@ def cancel(db: Database, engine: JobEngine, settings: Settings, ctx: TenantConte
         staging.remove(settings.data_dir, job_id)
 
 
-def request_cancel(session: Session, job: ImportJob) -> bool:
+def request_cancel(session: Session, engine: JobEngine, job: ImportJob) -> bool:
     """Mark the job cancelled; True when the engine must also drop a still-queued workflow."""
     if job.status in TERMINAL:
         raise Conflict(f"import {job.id} already {job.status}")
@@ -154,6 +156,6 @@ def request_cancel(session: Session, job: ImportJob) -> bool:
     if job.status == "queued":
         job.status = "cancelled"
         job.finished_at = utcnow()
-        workflow.finish(session, job)
+        engine.finish(session, job)
         return True
     return False

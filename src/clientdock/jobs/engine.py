@@ -1,9 +1,11 @@
 """Our small facade over DBOS Transact: start, enqueue in a transaction, cancel, resume.
 
-No door imports DBOS; they call :mod:`clientdock.imports.service`, which calls this. The
-engine runs in-process on the app's own database (the SQLite file, or PostgreSQL with
-DBOS's tables in the ``dbos`` schema), so the job row and the workflow are enqueued in
-one transaction. See ``shared/reference/JOBS.md`` for the trials behind this design.
+This package is the only code that imports DBOS, and it never imports a door: a door whose
+input the worker reads (a file) registers a *stager* for its door name, and whoever wants to
+know when a job ends (notifications) registers a *finish hook*, both on the engine the
+wiring builds (``clientdock.app.job_engine``). The engine runs in-process on the app's own
+database (the SQLite file, or PostgreSQL with DBOS's tables in the ``dbos`` schema), so the
+job row and the workflow are enqueued in one transaction (``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from dbos import DBOS, DBOSClient, DBOSConfig
 from sqlalchemy.orm import Session
 
 from clientdock.db import Database
+from clientdock.jobs import workflow
+from clientdock.jobs.models import ImportJob
 from clientdock.jobs.reaper import Reaper
+from clientdock.jobs.workflow import FinishHook, Stager
 from clientdock.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -37,6 +42,27 @@ class JobEngine:
         self._client: DBOSClient | None = None
         self.launched = False
         self.reaper: Reaper | None = None
+        self.stagers: dict[str, Stager] = {}
+        self.finish_hooks: list[FinishHook] = []
+
+    def register_stager(self, door: str, stager: Stager) -> None:
+        """The worker turns a job of ``door`` into records with ``stager`` (e.g. parses its file)."""
+        self.stagers[door] = stager
+
+    def on_finish(self, hook: FinishHook) -> None:
+        """``hook`` runs in the transaction that ends every job (so exactly once per job)."""
+        self.finish_hooks.append(hook)
+
+    def stager(self, door: str) -> Stager:
+        return self.stagers[door]
+
+    def finish(self, session: Session, job: ImportJob) -> None:
+        """A job has just reached its final status in ``session``'s transaction: run the hooks."""
+        for hook in self.finish_hooks:
+            hook(session, job)
+        log.info(
+            "import_finished", job_id=job.id, door=job.door, status=job.status, created=job.created, updated=job.updated, failed=job.failed
+        )
 
     def _config(self) -> DBOSConfig:
         return {
@@ -51,10 +77,8 @@ class JobEngine:
 
     def start(self, *, workers: bool = True) -> None:
         """Launch DBOS in this process (replacing any earlier instance, as tests need)."""
-        from clientdock.jobs import workflow
-
         with _lock:
-            workflow.bind(self.db, self.settings)
+            workflow.bind(self)
             DBOS.destroy(destroy_registry=False)
             DBOS(config=self._config())
             DBOS.launch()

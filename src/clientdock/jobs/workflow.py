@@ -1,5 +1,9 @@
 """The import workflow: plan, one checkpointed step per chunk, finalize.
 
+DBOS registers workflows and steps per process, so the steps find the engine that launched
+them through :func:`bind` (the engine calls it in ``start``); doors never import this module's
+DBOS parts, they call :class:`~clientdock.jobs.engine.JobEngine`.
+
 Each chunk step applies its rows, stores their outcomes and advances the job's counters in
 ONE transaction, and skips itself when ``chunks_done`` shows it already committed, so a
 worker killed at any point resumes at the chunk that was running with no row lost and
@@ -9,8 +13,7 @@ none applied twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from dbos import DBOS
@@ -21,7 +24,6 @@ from clientdock.db import Database, new_id, strict_json, table_of, utcnow
 from clientdock.jobs import staging
 from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.jobs.policy import from_options
-from clientdock.notify import service as notify
 from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.records import RawRecord, RowOutcome
 from clientdock.pipeline.report import counts
@@ -33,35 +35,31 @@ log = structlog.get_logger(__name__)
 
 Stager = Callable[[Database, Settings, ImportJob], Iterable[RawRecord]]
 FinishHook = Callable[[Session, ImportJob], None]
-
-# Doors whose input is turned into records by the worker (e.g. a file to parse) register here.
-STAGERS: dict[str, Stager] = {}
-# Called in the finalize transaction (notifications, webhooks).
-FINISH_HOOKS: list[FinishHook] = []
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-@dataclass
-class _Runtime:
-    db: Database | None = None
-    settings: Settings | None = None
+class Runtime(Protocol):
+    """What the steps need of the engine that runs them."""
+
+    db: Database
+    settings: Settings
+
+    def stager(self, door: str) -> Stager: ...
+
+    def finish(self, session: Session, job: ImportJob) -> None: ...
 
 
-_runtime = _Runtime()
+_bound: list[Runtime] = []
 
 
-def bind(db: Database, settings: Settings) -> None:
-    _runtime.db, _runtime.settings = db, settings
+def bind(runtime: Runtime) -> None:
+    """Make ``runtime`` the engine of this process's steps (DBOS itself is one per process)."""
+    _bound[:] = [runtime]
 
 
-def _db() -> Database:
-    assert _runtime.db is not None, "jobs not started"
-    return _runtime.db
-
-
-def _settings() -> Settings:
-    assert _runtime.settings is not None, "jobs not started"
-    return _runtime.settings
+def _runtime() -> Runtime:
+    assert _bound, "jobs not started"
+    return _bound[0]
 
 
 @DBOS.workflow(name="clientdock.import")
@@ -80,13 +78,14 @@ def import_workflow(job_id: str) -> str:
 @DBOS.step(name="clientdock.import.plan")
 def plan_step(job_id: str) -> list[int]:
     """Stage the input if the door left it to the worker; mark the job running."""
-    db, settings = _db(), _settings()
+    runtime = _runtime()
+    db, settings = runtime.db, runtime.settings
     with db.session() as session:
         job = session.get_one(ImportJob, job_id)
     staged = job.options.get("staged")
     if staged is None:
         # No transaction is held while a large file is parsed and staged.
-        records = STAGERS[job.door](db, settings, job)
+        records = runtime.stager(job.door)(db, settings, job)
         total, offsets = staging.write(settings.data_dir, job_id, records, settings.chunk_size)
         staged = {"total": total, "offsets": offsets}
     with db.session() as session:
@@ -102,7 +101,8 @@ def plan_step(job_id: str) -> list[int]:
 @DBOS.step(name="clientdock.import.chunk", retries_allowed=True, max_attempts=3)
 def chunk_step(job_id: str, index: int, offset: int) -> bool:
     """Apply one chunk; False when the job was cancelled."""
-    db, settings = _db(), _settings()
+    runtime = _runtime()
+    db, settings = runtime.db, runtime.settings
     with db.session() as session:
         job = _lock_job(session, job_id)
         if job.cancel_requested or job.status in TERMINAL:
@@ -167,56 +167,28 @@ def _lock_job(session: Session, job_id: str) -> ImportJob:
 
 @DBOS.step(name="clientdock.import.finalize")
 def finalize_step(job_id: str) -> str:
-    with _db().session() as session:
+    runtime = _runtime()
+    with runtime.db.session() as session:
         job = _lock_job(session, job_id)
         if job.status not in TERMINAL:
             job.status = "cancelled" if job.cancel_requested else "succeeded"
             job.finished_at = utcnow()
-            finish(session, job)
+            runtime.finish(session, job)
         status = job.status
-    staging.remove(_settings().data_dir, job_id)
+    staging.remove(runtime.settings.data_dir, job_id)
     return status
 
 
 @DBOS.step(name="clientdock.import.fail")
 def fail_step(job_id: str, error: str) -> str:
-    with _db().session() as session:
+    runtime = _runtime()
+    with runtime.db.session() as session:
         job = _lock_job(session, job_id)
         if job.status not in TERMINAL:
             job.status = "failed"
             job.error = error[:2000]
             job.finished_at = utcnow()
-            finish(session, job)
+            runtime.finish(session, job)
         status = job.status
-    staging.remove(_settings().data_dir, job_id)
+    staging.remove(runtime.settings.data_dir, job_id)
     return status
-
-
-def notify_tenant(session: Session, job: ImportJob) -> None:
-    """Finish hook: every import that really ran tells the business how it ended, with an
-    in-app notification and its webhooks, in the transaction that ends the job (so exactly
-    once). Dry runs stay quiet, and so does a door that opted out with ``options["notify"]``
-    set to false (a partner app's ``send_notifications_when_done: false``)."""
-    if job.dry_run or (job.options or {}).get("notify") is False:
-        return
-    tenant = session.get_one(Tenant, job.tenant_id)
-    base = f"/tenants/{tenant.code}/imports/{job.id}"
-    payload: dict[str, Any] = {
-        "jobId": job.id, "door": job.door, "status": job.status, "app": job.options.get("app"),
-        "counts": {action: getattr(job, action) for action in ("created", "updated", "unchanged", "skipped", "failed")},
-        "links": {"job": base, "errors": f"{base}/errors.csv"},
-    }  # fmt: skip
-    if job.error:
-        payload["error"] = job.error
-    notify.job_finished(session, job.tenant_id, "import.failed" if job.status == "failed" else "import.completed", payload)
-
-
-FINISH_HOOKS.append(notify_tenant)
-
-
-def finish(session: Session, job: ImportJob) -> None:
-    for hook in FINISH_HOOKS:
-        hook(session, job)
-    log.info(
-        "import_finished", job_id=job.id, door=job.door, status=job.status, created=job.created, updated=job.updated, failed=job.failed
-    )

@@ -22,12 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.table import Table
 from rich.text import Text
 
+from clientdock.app import job_engine
 from clientdock.db import Database, utcnow
 from clientdock.errors import BadRequest, ClientdockError
 from clientdock.imports import files, service
 from clientdock.imports.csv_door import parse_mapping
 from clientdock.imports.upload import too_large
-from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.logs import configure
@@ -89,7 +89,7 @@ def _run(settings: Settings, db: Database, wanted: CliImport, console: Console) 
         path=upload, filename=wanted.file.name, mapping=mapping, encoding=wanted.encoding, sheet=wanted.sheet,
         dry_run=wanted.dry_run, started_by="cli",
     )  # fmt: skip
-    engine = JobEngine(settings, db)
+    engine = job_engine(settings, db)
     try:
         try:
             found = files.check(settings, files.context(db, tenant), request)
