@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientdock.apps import door, service
 from clientdock.apps.access import AppBusiness, AppImportAccess, AppReadAccess, AssignmentManager, PlatformKey
 from clientdock.apps.schemas import AppImportIn, AppIn, AssignmentIn
 from clientdock.deps import Db, DbSession
-from clientdock.errors import Forbidden, NotFound
+from clientdock.errors import Forbidden
 from clientdock.imports import respond
 from clientdock.imports import service as imports
 from clientdock.imports.deps import AppSettings, Engine, Waiters
@@ -242,7 +241,5 @@ def import_clients(
     ),
 )
 def get_import(job_id: str, session: DbSession, access: AppReadAccess) -> dict[str, Any]:
-    job = session.scalar(select(ImportJob).where(ImportJob.id == job_id, ImportJob.tenant_id == access.tenant.id))
-    if job is None or job.door != door.DOOR or (job.options or {}).get("app") != access.app.app_code_name:
-        raise NotFound(f"no import '{job_id[:80]}' made through app '{access.app.app_code_name}' for this business")
+    job = service.app_import(session, access.app, access.tenant, job_id)
     return _render(access)(session, job)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from clientdock.errors import Conflict, FieldError, Forbidden, NotFound, Validat
 from clientdock.jobs.models import ImportJob
 from clientdock.tenants.auth import Principal
 from clientdock.tenants.models import ApiKey, Tenant
+from clientdock.tenants.scoping import owned, readable, readable_columns
 from clientdock.tenants.service import issue_key
 
 IMPORT_CLIENTS = "import_clients"
@@ -231,7 +232,7 @@ def assign(
     app = find_app(session, app_code_name)
     if app is None:
         raise NotFound(f"no app '{app_code_name[:80]}'", [FieldError("app_code_name", "no such app", code="not_found")])
-    if session.scalar(select(AppAssignment.id).where(AppAssignment.app_id == app.id, AppAssignment.tenant_id == tenant.id)):
+    if session.scalar(readable_columns(tenant, AppAssignment.id).where(AppAssignment.app_id == app.id)):
         raise _assigned(app, tenant)
     row = AppAssignment(
         app_id=app.id, tenant_id=tenant.id, assignee_type=assignee_type, settings={"assignment_mode": "internal", **(settings or {})},
@@ -275,14 +276,14 @@ def list_assignments(
         query = query.where(AppAssignment.app_id == principal.app_id)
         if assignee_uid:
             tenant = find_business(session, assignee_uid)
-            query = query.where(AppAssignment.tenant_id == (tenant.id if tenant else None))
+            query = query.where(owned(AppAssignment, tenant) if tenant else false())
     elif assignee_uid:
         tenant = business_for_manager(session, principal, assignee_uid)
-        query = query.where(AppAssignment.tenant_id == tenant.id)
+        query = query.where(owned(AppAssignment, tenant))
     else:
         check_manager(principal)
         if principal.kind == "tenant":
-            query = query.where(AppAssignment.tenant_id == principal.tenant_id)
+            query = query.where(owned(AppAssignment, principal.tenant_id or ""))
     if app_code_name:
         query = query.where(App.app_code_name == app_code_name)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -306,7 +307,7 @@ def assignment_json(row: AppAssignment, app: App, tenant: Tenant) -> dict[str, A
 def assignment_of(session: Session, app: App, tenant: Tenant, *, lock: bool = False) -> AppAssignment | None:
     """The assignment of ``app`` to ``tenant``; ``lock`` holds it (FOR SHARE) until commit on PostgreSQL,
     so a concurrent delete waits for the transaction that relies on it."""
-    query = select(AppAssignment).where(AppAssignment.app_id == app.id, AppAssignment.tenant_id == tenant.id)
+    query = readable(tenant, AppAssignment).where(AppAssignment.app_id == app.id)
     if lock and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(read=True)
     return session.scalar(query)
@@ -331,14 +332,14 @@ def connected_apps(session: Session, tenant_id: str) -> list[ConnectedApp]:
     query = (
         select(AppAssignment, App)
         .join(App, App.id == AppAssignment.app_id)
-        .where(AppAssignment.tenant_id == tenant_id)
+        .where(owned(AppAssignment, tenant_id))
         .order_by(AppAssignment.created_at, AppAssignment.id)
     )
     out: list[ConnectedApp] = []
     for assignment, app in session.execute(query).tuples():
         actor = f"app:{app.app_code_name}"
         by_app = (
-            ImportJob.tenant_id == tenant_id,
+            owned(ImportJob, tenant_id),
             ImportJob.door == DOOR,
             or_(ImportJob.started_by == actor, ImportJob.started_by.startswith(f"{actor} (", autoescape=True)),
         )
@@ -346,3 +347,11 @@ def connected_apps(session: Session, tenant_id: str) -> list[ConnectedApp]:
         last = session.scalar(select(ImportJob).where(*by_app).order_by(ImportJob.created_at.desc(), ImportJob.id.desc()).limit(1))
         out.append(ConnectedApp(app, assignment, count, last))
     return out
+
+
+def app_import(session: Session, app: App, tenant: Tenant, job_id: str) -> ImportJob:
+    """An import that ``app`` made for ``tenant``; any other import of the business is 404."""
+    job = session.scalar(readable(tenant, ImportJob).where(ImportJob.id == job_id))
+    if job is None or job.door != DOOR or (job.options or {}).get("app") != app.app_code_name:
+        raise NotFound(f"no import '{job_id[:80]}' made through app '{app.app_code_name}' for this business")
+    return job

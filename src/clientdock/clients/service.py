@@ -20,6 +20,7 @@ from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.tenants.context import TenantContext
 from clientdock.tenants.models import ClientGroup
+from clientdock.tenants.scoping import readable, readable_columns
 
 UPSERT_POLICY = Policy(match_on=("trackingId",), required=("trackingId",), required_on_create=("name",))
 CREATE_POLICY = Policy(match_on=(), required_on_create=("name",))
@@ -35,7 +36,7 @@ class ClientFilter:
 
 
 def tenant_clients(ctx: TenantContext) -> Select[Client]:
-    return select(Client).where(Client.tenant_id == ctx.tenant_id)
+    return readable(ctx, Client)
 
 
 def filtered(ctx: TenantContext, flt: ClientFilter) -> Select[Client]:
@@ -72,7 +73,7 @@ def get_client(session: Session, ctx: TenantContext, client_id: str) -> Client:
 def refs_of(session: Session, ctx: TenantContext, client_ids: list[str]) -> dict[str, list[ExternalRef]]:
     out: dict[str, list[ExternalRef]] = {cid: [] for cid in client_ids}
     if client_ids:
-        query = select(ExternalRef).where(ExternalRef.tenant_id == ctx.tenant_id, ExternalRef.client_id.in_(client_ids))
+        query = readable(ctx, ExternalRef).where(ExternalRef.client_id.in_(client_ids))
         for ref in session.scalars(query.order_by(ExternalRef.source, ExternalRef.external_id)):
             out[ref.client_id].append(ref)
     return out
@@ -113,12 +114,12 @@ def delete_client(session: Session, ctx: TenantContext, client_id: str, actor: s
 
 def history(session: Session, ctx: TenantContext, client_id: str) -> list[ClientChange]:
     get_client(session, ctx, client_id)
-    query = select(ClientChange).where(ClientChange.tenant_id == ctx.tenant_id, ClientChange.client_id == client_id)
+    query = readable(ctx, ClientChange).where(ClientChange.client_id == client_id)
     return list(session.scalars(query.order_by(ClientChange.at.desc(), ClientChange.id)))
 
 
 def list_groups(session: Session, ctx: TenantContext) -> list[ClientGroup]:
-    query = select(ClientGroup).where(ClientGroup.tenant_id == ctx.tenant_id)
+    query = readable(ctx, ClientGroup)
     return list(session.scalars(query.order_by(ClientGroup.is_default.desc(), ClientGroup.name)))
 
 
@@ -126,7 +127,7 @@ def create_group(session: Session, ctx: TenantContext, name: str) -> ClientGroup
     name = name.strip()
     if not name:
         raise ValidationFailed.for_field("name", "is required")
-    exists = session.scalar(select(ClientGroup.id).where(ClientGroup.tenant_id == ctx.tenant_id, ClientGroup.name == name))
+    exists = session.scalar(readable_columns(ctx, ClientGroup.id).where(ClientGroup.name == name))
     if exists:
         raise Conflict(f"a client group named '{name}' already exists", [])
     group = ClientGroup(tenant_id=ctx.tenant_id, name=name)

@@ -20,6 +20,7 @@ from clientdock.jobs.policy import to_options
 from clientdock.pipeline.records import Policy, RawRecord, RowOutcome
 from clientdock.settings import Settings
 from clientdock.tenants.context import TenantContext
+from clientdock.tenants.scoping import owned, readable
 
 TERMINAL = workflow.TERMINAL
 
@@ -73,14 +74,14 @@ def run_inline(
 
 
 def get_job(session: Session, ctx: TenantContext, job_id: str) -> ImportJob:
-    job = session.scalar(select(ImportJob).where(ImportJob.tenant_id == ctx.tenant_id, ImportJob.id == job_id))
+    job = session.scalar(readable(ctx, ImportJob).where(ImportJob.id == job_id))
     if job is None:
         raise NotFound(f"no import '{job_id}' in this tenant")
     return job
 
 
 def list_jobs(session: Session, ctx: TenantContext, page: int, page_size: int, door: str | None = None) -> tuple[list[ImportJob], int]:
-    query = select(ImportJob).where(ImportJob.tenant_id == ctx.tenant_id)
+    query = readable(ctx, ImportJob)
     if door:
         query = query.where(ImportJob.door == door)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -94,7 +95,7 @@ def queue_position(session: Session, job: ImportJob) -> int | None:
         return None
     ahead = session.scalar(
         select(func.count()).where(
-            ImportJob.tenant_id == job.tenant_id, ImportJob.status.in_(("queued", "running")), ImportJob.created_at < job.created_at
+            owned(ImportJob, job.tenant_id), ImportJob.status.in_(("queued", "running")), ImportJob.created_at < job.created_at
         )
     )
     return int(ahead or 0) + 1

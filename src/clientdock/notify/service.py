@@ -24,6 +24,7 @@ from clientdock.notify import ssrf
 from clientdock.notify.models import Notification, Webhook, WebhookDelivery
 from clientdock.notify.webhooks import EVENTS, new_secret
 from clientdock.settings import Settings
+from clientdock.tenants.scoping import owned, readable
 
 log = structlog.get_logger(__name__)
 
@@ -40,11 +41,11 @@ class WebhookNotFound(NotFound):
 
 
 def tenant_notifications(tenant_id: str) -> Select[Notification]:
-    return select(Notification).where(Notification.tenant_id == tenant_id)
+    return readable(tenant_id, Notification)
 
 
 def tenant_webhooks(tenant_id: str) -> Select[Webhook]:
-    return select(Webhook).where(Webhook.tenant_id == tenant_id)
+    return readable(tenant_id, Webhook)
 
 
 # --- in-app notifications ---------------------------------------------------------------
@@ -91,7 +92,7 @@ def mark_read(session: Session, tenant_id: str, notification_id: str) -> Notific
 
 
 def mark_all_read(session: Session, tenant_id: str) -> int:
-    unread = update(Notification).where(Notification.tenant_id == tenant_id, Notification.read_at.is_(None))
+    unread = update(Notification).where(owned(Notification, tenant_id), Notification.read_at.is_(None))
     result = session.execute(unread.values(read_at=utcnow()), execution_options={"synchronize_session": False})
     return int(getattr(result, "rowcount", 0) or 0)
 

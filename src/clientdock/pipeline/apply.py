@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from clientdock.clients.fields import BY_ATTR, DERIVED_ATTRS
 from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import new_id, table_of, utcnow
-from clientdock.pipeline.match import Existing, by_key_of_tenant, chunked, lookup
+from clientdock.pipeline.match import Existing, chunked, lookup
 from clientdock.pipeline.normalise import follow_derived_name
 from clientdock.pipeline.records import Action, Candidate, Policy, Ref, RowOutcome
 from clientdock.pipeline.validate import validate_create
 from clientdock.tenants.context import TenantContext
+from clientdock.tenants.scoping import owned_for_key_lookup, readable_columns
 
 INSERT_CHUNK = 400
 NO_UPDATE_ON = ("created_at",)
@@ -205,7 +206,7 @@ def _fail_parent_cycles(session: Session, ctx: TenantContext, updates: Sequence[
         wanted = sorted({a for a in cursor.values() if a not in new_parent})
         stored: dict[str, str | None] = {}
         for part in chunked(wanted):
-            query = select(Client.id, Client.parent_id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(part))
+            query = readable_columns(ctx, Client.id, Client.parent_id).where(Client.id.in_(part))
             stored.update({row[0]: row[1] for row in session.connection().execute(query)})
         cursor = {cid: up for cid, a in cursor.items() if (up := new_parent[a] if a in new_parent else stored.get(a))}
         if not cursor:
@@ -267,7 +268,7 @@ def _load_for_update(session: Session, ctx: TenantContext, ids: list[str]) -> di
     columns = [getattr(Client, a) for a in attrs]
     out: dict[str, dict[str, Any]] = {}
     for part in chunked(ids):
-        query = select(Client.id, *columns).where(by_key_of_tenant(ctx.tenant_id), Client.id.in_(part))
+        query = select(Client.id, *columns).where(owned_for_key_lookup(Client, ctx), Client.id.in_(part))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         # Core rows as tuples: the ORM's per-row bookkeeping cost more than the query itself.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientdock.tenants.models import ClientGroup, Tenant
+from clientdock.tenants.scoping import readable_columns
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "defaultType": "Individual",
@@ -37,7 +37,7 @@ def effective_settings(tenant: Tenant) -> dict[str, Any]:
 
 
 def load_context(session: Session, tenant: Tenant) -> TenantContext:
-    group_id = session.scalar(select(ClientGroup.id).where(ClientGroup.tenant_id == tenant.id, ClientGroup.is_default.is_(True)))
+    group_id = session.scalar(readable_columns(tenant, ClientGroup.id).where(ClientGroup.is_default.is_(True)))
     if group_id is None:
         raise RuntimeError(f"tenant {tenant.code} has no Unassigned group")
     return TenantContext(tenant.id, tenant.code, effective_settings(tenant), group_id)
