@@ -43,7 +43,7 @@ def new_tenant(data_dir: Path) -> str:
 
 def clients_of(data_dir: Path, code: str) -> list[dict[str, str]]:
     from clientdock.clients.export import client_rows
-    from clientdock.clients.service import ClientFilter
+    from clientdock.clients.repository import ClientFilter
     from clientdock.tenants.context import load_context
     from clientdock.tenants.service import get_tenant
 
@@ -52,7 +52,7 @@ def clients_of(data_dir: Path, code: str) -> list[dict[str, str]]:
         with database.session() as session:
             ctx = load_context(session, get_tenant(session, code))
         header = ["ID", "firstName", "lastName", "email"]
-        return [dict(zip(header, row[:4], strict=True)) for row in client_rows(database, ctx, ClientFilter())]
+        return [dict(zip(header, row[:4], strict=True)) for row in client_rows(database.session, ctx, ClientFilter())]
     finally:
         database.dispose()
 

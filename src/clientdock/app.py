@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
@@ -16,17 +17,15 @@ from clientdock.clients.routes import router as clients_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
 from clientdock.imports import file_records, files
-from clientdock.imports.bulk import router as bulk_router
-from clientdock.imports.csv_door import router as csv_router
 from clientdock.imports.respond import WaiterCap
 from clientdock.imports.routes import router as imports_router
 from clientdock.jobs.engine import JobEngine
 from clientdock.notify import job_events
 from clientdock.notify.routes import router as notify_router
+from clientdock.openapi import install_openapi, operation_id
 from clientdock.problems import install as install_problems
 from clientdock.settings import Settings, get_settings
 from clientdock.tenants import idempotency
-from clientdock.tenants.routes import router as tenants_router
 from clientdock.web.routes import router as web_router
 from clientdock.web.templating import static_files
 
@@ -53,6 +52,11 @@ fail as duplicates.
 """
 
 
+class Health(BaseModel):
+    status: str = Field(description="ok, or unavailable when the database cannot be reached")
+    database: str = Field(description="The database's dialect (sqlite, postgresql), or why it cannot be reached")
+
+
 def job_engine(settings: Settings, db: Database) -> JobEngine:
     """The job engine with every door's stager and every finish hook registered."""
     engine = JobEngine(settings, db)
@@ -76,24 +80,28 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         finally:
             await run_in_threadpool(engine.stop)
 
-    app = FastAPI(title="clientdock", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="clientdock", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, generate_unique_id_function=operation_id)
     app.state.db = database
     app.state.settings = settings
     app.state.engine = engine
     app.state.waiters = WaiterCap(settings.max_sync_waiters)
     install_problems(app)
+    install_openapi(app)
     app.middleware("http")(idempotency.middleware)
-    app.include_router(csv_router)  # before clients_router: /clients/export.csv is not a client id
     app.include_router(clients_router)
-    app.include_router(tenants_router)
     app.include_router(imports_router)
-    app.include_router(bulk_router)
     app.include_router(apps_router)
     app.include_router(notify_router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness and database reachability",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "the database cannot be reached"}},
+    )
     def healthz(database: Db) -> JSONResponse:
         try:
             with database.engine.connect() as conn:

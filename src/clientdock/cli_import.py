@@ -26,7 +26,6 @@ from clientdock.app import job_engine
 from clientdock.db import Database, utcnow
 from clientdock.errors import BadRequest, ClientdockError
 from clientdock.imports import files, service
-from clientdock.imports.csv_door import parse_mapping
 from clientdock.imports.upload import too_large
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
@@ -35,6 +34,7 @@ from clientdock.migrate import upgrade
 from clientdock.pipeline.report import ACTIONS
 from clientdock.settings import Settings
 from clientdock.tenants import service as tenants
+from clientdock.tenants.context import load_context
 
 OK, REFUSED, SOME_FAILED = 0, 1, 2
 POLL_SECONDS = 0.25
@@ -92,9 +92,12 @@ def _run(settings: Settings, db: Database, wanted: CliImport, console: Console) 
     engine = job_engine(settings, db)
     try:
         try:
-            found = files.check(settings, files.context(db, tenant), request)
+            with db.session() as session:
+                ctx = load_context(session, tenant)
+            found = files.check(settings, ctx, request)
             engine.start()
-            job_id = files.create(db, engine, settings, tenant, request, found)
+            with db.session() as session:
+                job_id = files.create(session, engine, settings, ctx, request, found).id
         finally:
             upload.unlink(missing_ok=True)
         job = _follow(db, job_id, console)
@@ -110,7 +113,7 @@ def _read_mapping(path: Path | None) -> dict[str, str] | None:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise BadRequest(f"cannot read the mapping file {path}: {exc.strerror}") from exc
-    return parse_mapping(text)
+    return files.parse_mapping(text)
 
 
 def _copy_upload(settings: Settings, source: Path) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -18,8 +18,6 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, e
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
-
-from clientdock.settings import get_settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -136,15 +134,38 @@ class Database:
         self.engine.dispose()
 
 
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed (never if it rolls back):
+    work outside the database, such as dropping a queued workflow, follows a committed change."""
+    _once_after(session, callback, run_on="commit")
+
+
+def after_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` if the session's transaction rolls back (never if it commits): undo work
+    done outside the database for that transaction, such as a file moved into place."""
+    _once_after(session, callback, run_on="rollback")
+
+
+def _once_after(session: Session, callback: Callable[[], None], *, run_on: str) -> None:
+    settled = False
+
+    def on_end(outcome: str) -> Callable[[Session], None]:
+        def listener(_session: Session) -> None:
+            nonlocal settled
+            if not settled:
+                settled = True
+                if outcome == run_on:
+                    callback()
+
+        return listener
+
+    event.listen(session, "after_commit", on_end("commit"))
+    event.listen(session, "after_rollback", on_end("rollback"))
+
+
 @lru_cache(maxsize=8)
 def database_for(url: str) -> Database:
     return Database(url)
-
-
-def default_database() -> Database:
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return database_for(settings.resolved_database_url)
 
 
 def strict_json(value: Any) -> Any:

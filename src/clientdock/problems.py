@@ -8,12 +8,64 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clientdock.errors import ClientdockError, FieldError
 
 log = structlog.get_logger(__name__)
 PROBLEM = "application/problem+json"
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    """An optional key that is left out rather than sent as null: no ``default: null`` in the schema."""
+    schema.pop("default", None)
+
+
+class ProblemError(BaseModel):
+    """One located problem: which field (and row, for imports) and why (`FieldError.as_dict`)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    field: str | None = Field(
+        description="The field: a JSON path such as `users[3].email`, a column or header name such as `Idempotency-Key`, "
+        "or null when the problem is not about one field."
+    )
+    message: str = Field(description="Why the value was refused, for people.")
+    code: str = Field(description="A machine-readable reason, e.g. `invalid`, `missing`, `duplicate`.")
+    row: int | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The row (of an import file, or the index in a list of records) the problem is in; absent when none.",
+        json_schema_extra=_no_default,
+    )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error answer (media type `application/problem+json`)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "about:blank",
+                    "title": "Bad request",
+                    "status": 400,
+                    "detail": "email: value is not a valid email address",
+                    "errors": [{"field": "email", "message": "value is not a valid email address", "code": "invalid"}],
+                }
+            ]
+        },
+    )
+
+    type: str = Field(description="A URI reference identifying the problem type; always `about:blank` (the status says it all).")
+    title: str = Field(description="A short summary of the problem type, e.g. `Not found`.")
+    status: int = Field(description="The HTTP status code of the answer.")
+    detail: str = Field(description="What went wrong with this request, for people.")
+    errors: list[ProblemError] = Field(description="Each located problem; empty when the problem is not about particular fields.")
 
 
 def problem(status: int, title: str, detail: str, errors: list[FieldError] | None = None, **extra: Any) -> JSONResponse:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from clientdock.clients.export import HEADER, client_rows
-from clientdock.clients.service import ClientFilter
+from clientdock.clients.repository import ClientFilter
 from clientdock.csvsafe import DANGEROUS_LEADS
 from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
@@ -134,7 +134,7 @@ def test_export_pages_through_every_client_in_order(csv_service: CsvService) -> 
     assert csv_service.upload(tenant, csv_bytes(rows)).json()["counts"]["created"] == 23
     with csv_service.database.session() as session:
         ctx = load_context(session, session.get_one(Tenant, tenant.id))
-    paged = list(client_rows(csv_service.database, ctx, ClientFilter(), page_size=4))
+    paged = list(client_rows(csv_service.database.session, ctx, ClientFilter(), page_size=4))
     whole = export_records(csv_service.export(tenant))
     assert [row[0] for row in paged] == [record["ID"] for record in whole]
     assert len({row[0] for row in paged}) == 23

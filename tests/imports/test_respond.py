@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -30,13 +31,19 @@ def request_with(prefer: str | None = None) -> Request:
     return Request({"type": "http", "method": "POST", "path": "/", "headers": headers, "query_string": b""})
 
 
+def answered(request: Request, database: Database, *args: Any) -> JSONResponse:
+    """The hybrid answer in a transaction of the caller's, as a route's request session."""
+    with database.session() as session:
+        return answer(request, session, *args)
+
+
 def render(_session: Session, job: ImportJob) -> dict[str, Any]:
     return {"id": job.id, "status": job.status}
 
 
 def test_finished_in_time_is_201(client: TestClient, app: FastAPI, database: Database, tenant: TenantInfo, settings: Settings) -> None:
     job_id = start_job(app, tenant.id, records(20))
-    response = answer(request_with(), database, settings, WaiterCap(4), tenant.code, job_id, render)
+    response = answered(request_with(), database, settings, WaiterCap(4), tenant.code, job_id, render)
     assert response.status_code == 201
     assert response.headers["location"] == f"/tenants/{tenant.code}/imports/{job_id}"
     assert b'"succeeded"' in response.body
@@ -45,7 +52,7 @@ def test_finished_in_time_is_201(client: TestClient, app: FastAPI, database: Dat
 def test_respond_async_is_202_at_once(client: TestClient, app: FastAPI, database: Database, tenant: TenantInfo, settings: Settings) -> None:
     job_id = start_job(app, tenant.id, records(2000))
     started = time.monotonic()
-    response = answer(request_with("respond-async"), database, settings, WaiterCap(4), tenant.code, job_id, render)
+    response = answered(request_with("respond-async"), database, settings, WaiterCap(4), tenant.code, job_id, render)
     assert time.monotonic() - started < 2
     assert response.status_code == 202
     assert response.headers["preference-applied"] == "respond-async"
@@ -58,7 +65,7 @@ def test_wait_preference_is_honoured_and_echoed(
     client: TestClient, app: FastAPI, database: Database, tenant: TenantInfo, settings: Settings
 ) -> None:
     job_id = start_job(app, tenant.id, records(10))
-    response = answer(request_with("wait=5"), database, settings, WaiterCap(4), tenant.code, job_id, render)
+    response = answered(request_with("wait=5"), database, settings, WaiterCap(4), tenant.code, job_id, render)
     assert response.status_code == 201
     assert response.headers["preference-applied"] == "wait=5"
 
@@ -71,7 +78,7 @@ def test_full_waiter_cap_answers_202_at_once(
     with cap as held:
         assert held
         started = time.monotonic()
-        response = answer(request_with(), database, settings, cap, tenant.code, job_id, render)
+        response = answered(request_with(), database, settings, cap, tenant.code, job_id, render)
     assert time.monotonic() - started < 2
     assert response.status_code == 202
     wait_until(database, job_id, finished)

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from tests.conftest import TenantInfo
 
 from clientdock.clients.models import Client, ClientChange, ExternalRef
-from clientdock.clients.service import CREATE_POLICY, PATCH_POLICY, UPSERT_POLICY
 from clientdock.db import Database
 from clientdock.errors import FieldError
 from clientdock.imports.bulk import BULK_POLICY, to_record
 from clientdock.imports.files import CSV_POLICY
+from clientdock.imports.single import CREATE_POLICY, PATCH_POLICY, UPSERT_POLICY
 from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.report import counts

@@ -22,6 +22,7 @@ from clientdock.apps.models import App
 from clientdock.deps import Db
 from clientdock.errors import Forbidden, NotFound, ValidationFailed
 from clientdock.tenants.auth import Authenticated, Principal
+from clientdock.tenants.context import TenantContext, load_context
 from clientdock.tenants.models import Tenant
 
 BUSINESS_HEADER = "X-Business-Uid"
@@ -49,6 +50,7 @@ class AppBusiness:
     app: App
     tenant: Tenant
     principal: Principal
+    ctx: TenantContext
 
     @property
     def actor(self) -> str:
@@ -91,7 +93,7 @@ class AppBusinessAccess:
                 raise Forbidden(f"app '{app.app_code_name}' has app_type '{app.app_type}'; only '{kind}' apps can do this")
             if service.assignment_of(session, app, tenant) is None:
                 raise Forbidden(f"app '{app.app_code_name}' is not assigned to business '{tenant.code}'")
-        return AppBusiness(app, tenant, principal)
+            return AppBusiness(app, tenant, principal, load_context(session, tenant))
 
     @staticmethod
     def _business(session: Session, app: App, principal: Principal, given: str | None) -> Tenant:

@@ -13,20 +13,17 @@ import difflib
 from typing import Any
 
 from clientdock.apps.schemas import AppImportIn
-from clientdock.clients.fields import BY_ATTR, BY_JSON
+from clientdock.clients.fields import APP_KEYS, BY_JSON
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.jobs.models import ImportRow
 from clientdock.pipeline.records import Policy, RawRecord
 
 DOOR = "app"
-# The keys fields_mapping accepts (the client model's attribute names), in the documented order.
-KEYS = (
-    "first_name", "middle_name", "last_name", "name", "title", "email", "phone", "mobile", "company", "company_number",
-    "tax_number", "coc_number", "debtor_id", "date_of_birth", "gender", "primary_language", "abbreviation", "login", "type",
-    "active", "tags", "client_group_id", "note", "project", "desk", "tracking_id", "attributes", "addresses",
-)  # fmt: skip
-# snake_case key of fields_mapping -> the pipeline's canonical (camelCase) field name
-FIELD_KEYS: dict[str, str] = {key: BY_ATTR[key].json for key in KEYS}
+# snake_case key of fields_mapping (the model's attribute) -> the pipeline's canonical (camelCase) field name
+FIELD_KEYS: dict[str, str] = APP_KEYS
+# The keys as documented in messages: the name parts first, as a person fills in a form.
+_NAME_PARTS = ("first_name", "middle_name", "last_name", "name")
+DOCUMENTED_KEYS = (*_NAME_PARTS, *(key for key in FIELD_KEYS if key not in _NAME_PARTS))
 NO_EMAIL = "no email: this client cannot be matched to an existing one, so importing it again creates another client"
 
 
@@ -66,7 +63,7 @@ def unknown_key_message(key: str) -> str:
     close = difflib.get_close_matches(key.lower(), FIELD_KEYS, n=1, cutoff=0.75)
     if close:
         return f"is not a known field; did you mean '{close[0]}'?"
-    return "is not a known field; use " + ", ".join(FIELD_KEYS)
+    return "is not a known field; use " + ", ".join(DOCUMENTED_KEYS)
 
 
 def to_record(index: int, item: Any) -> RawRecord:

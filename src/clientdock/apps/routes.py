@@ -11,17 +11,25 @@ from sqlalchemy.orm import Session
 
 from clientdock.apps import door, service
 from clientdock.apps.access import AppBusiness, AppImportAccess, AppReadAccess, AssignmentManager, PlatformKey
-from clientdock.apps.schemas import AppImportIn, AppIn, AssignmentIn
-from clientdock.deps import Db, DbSession
+from clientdock.apps.schemas import (
+    AppAnswer,
+    AppCredentialsAnswer,
+    AppImportIn,
+    AppImportJob,
+    AppIn,
+    AppPage,
+    AssignmentAnswer,
+    AssignmentIn,
+    AssignmentPage,
+)
+from clientdock.deps import DbSession
 from clientdock.errors import Forbidden
 from clientdock.imports import respond
 from clientdock.imports import service as imports
 from clientdock.imports.deps import AppSettings, Engine, Waiters
-from clientdock.imports.views import job_json
+from clientdock.imports.schemas import job_json
 from clientdock.jobs.models import ImportJob
 from clientdock.tenants.auth import Authenticated
-from clientdock.tenants.context import load_context
-from clientdock.tenants.models import Tenant
 
 router = APIRouter()
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
@@ -47,6 +55,7 @@ AUTH = (
         "'already exists'); 400 names each bad field. App types: import_clients (may import clients into the businesses "
         "it is assigned to), export_clients, sync_clients, other (registered and assignable; no client endpoints yet)."
     ),
+    response_model=AppCredentialsAnswer,
 )
 def register_app(body: AppIn, session: DbSession, _platform: PlatformKey) -> dict[str, Any]:
     registered = service.register_app(
@@ -55,13 +64,19 @@ def register_app(body: AppIn, session: DbSession, _platform: PlatformKey) -> dic
     return {"data": service.app_json(registered.app, registered.client_secret)}
 
 
-@router.get("/platform/v1/apps", tags=["partner apps"], summary="List partner apps (no secrets)", description=AUTH)
+@router.get("/platform/v1/apps", tags=["partner apps"], summary="List partner apps (no secrets)", description=AUTH, response_model=AppPage)
 def list_apps(session: DbSession, _platform: PlatformKey, page: Page = 1, page_size: PageSize = 50) -> dict[str, Any]:
     apps, total = service.list_apps(session, page, page_size)
     return {"data": [service.app_json(a) for a in apps], "total": total, "page": page, "pageSize": page_size}
 
 
-@router.get("/platform/v1/apps/{app_code_name}", tags=["partner apps"], summary="One partner app (no secret)", description=AUTH)
+@router.get(
+    "/platform/v1/apps/{app_code_name}",
+    tags=["partner apps"],
+    summary="One partner app (no secret)",
+    description=AUTH,
+    response_model=AppAnswer,
+)
 def get_app(app_code_name: str, session: DbSession, _platform: PlatformKey) -> dict[str, Any]:
     return {"data": service.app_json(service.get_app(session, app_code_name))}
 
@@ -71,8 +86,9 @@ def get_app(app_code_name: str, session: DbSession, _platform: PlatformKey) -> d
     tags=["partner apps"],
     summary="Issue a new client_secret for an app (the old one stops working)",
     description=f"{AUTH} The new secret is shown only in this answer; every earlier secret of the app is revoked.",
+    response_model=AppCredentialsAnswer,
 )
-def rotate_credentials(app_code_name: str, session: DbSession, _platform: PlatformKey) -> dict[str, Any]:
+def rotate_app_credentials(app_code_name: str, session: DbSession, _platform: PlatformKey) -> dict[str, Any]:
     app = service.get_app(session, app_code_name)
     secret = service.rotate_secret(session, app)
     return {"data": service.app_json(app, secret)}
@@ -93,8 +109,9 @@ ASSIGN_AUTH = (
     tags=["partner apps"],
     summary="Assign an app to a business (S1.2)",
     description=f"{ASSIGN_AUTH} Unknown app: 404. Already assigned: 409. 400 names each bad field.",
+    response_model=AssignmentAnswer,
 )
-def create_assignment(body: AssignmentIn, session: DbSession, principal: AssignmentManager) -> dict[str, Any]:
+def create_app_assignment(body: AssignmentIn, session: DbSession, principal: AssignmentManager) -> dict[str, Any]:
     row, app, tenant = service.assign(
         session, principal, app_code_name=body.app_code_name, assignee_uid=body.assignee_uid, assignee_type=body.assignee_type,
         settings=body.settings.model_dump() if body.settings else None,
@@ -110,8 +127,9 @@ def create_assignment(body: AssignmentIn, session: DbSession, principal: Assignm
         f"{ASSIGN_AUTH} Filter by `assignee_uid` (business) and/or `app_code_name`. A tenant key sees its own business's "
         "assignments; an app key sees only its own app's (the businesses it may act for)."
     ),
+    response_model=AssignmentPage,
 )
-def list_assignments(
+def list_app_assignments(
     session: DbSession,
     principal: Authenticated,
     assignee_uid: str | None = None,
@@ -125,8 +143,14 @@ def list_assignments(
     return {"data": [service.assignment_json(*r) for r in rows], "total": total, "page": page, "pageSize": page_size}
 
 
-@router.get("/v3/apps/app_assignments/{uid}", tags=["partner apps"], summary="One app assignment", description=ASSIGN_AUTH)
-def get_assignment(uid: str, session: DbSession, principal: AssignmentManager) -> dict[str, Any]:
+@router.get(
+    "/v3/apps/app_assignments/{uid}",
+    tags=["partner apps"],
+    summary="One app assignment",
+    description=ASSIGN_AUTH,
+    response_model=AssignmentAnswer,
+)
+def get_app_assignment(uid: str, session: DbSession, principal: AssignmentManager) -> dict[str, Any]:
     return {"data": service.assignment_json(*service.get_assignment(session, principal, uid))}
 
 
@@ -139,8 +163,9 @@ def get_assignment(uid: str, session: DbSession, principal: AssignmentManager) -
         f"{ASSIGN_AUTH} 204 No Content; an unknown (or already deleted) uid is 404. From then on the app gets 403 for "
         "that business, on imports and on reading its earlier imports."
     ),
+    response_class=Response,
 )
-def delete_assignment(uid: str, session: DbSession, principal: AssignmentManager) -> Response:
+def delete_app_assignment(uid: str, session: DbSession, principal: AssignmentManager) -> Response:
     service.unassign(session, principal, uid)
     return Response(status_code=204)
 
@@ -198,10 +223,14 @@ def _render(access: AppBusiness) -> Callable[[Session, ImportJob], dict[str, Any
     summary="Import clients through a partner app (S1.3)",
     description=IMPORT_DESCRIPTION,
     status_code=201,
-    responses={202: {"description": "Still running: Location points at the status endpoint"}},
+    response_model=AppImportJob,
+    responses={
+        201: {"description": "Finished: the job with one entry per item in `data`"},
+        202: {"model": AppImportJob, "description": "Still running: Location points at the status endpoint"},
+    },
 )
-def import_clients(
-    request: Request, body: AppImportIn, access: AppImportAccess, db: Db, engine: Engine, settings: AppSettings, cap: Waiters
+def import_via_app(
+    request: Request, body: AppImportIn, access: AppImportAccess, session: DbSession, engine: Engine, settings: AppSettings, cap: Waiters
 ) -> JSONResponse:
     items = door.items_of(body, settings.bulk_batch_limit)
     records = [door.to_record(index, item) for index, item in enumerate(items)]
@@ -217,15 +246,13 @@ def import_clients(
         },
         started_by=access.actor,
     )  # fmt: skip
-    # One explicit transaction (not the request's): the job row is committed before the hybrid
-    # wait. The assignment is checked again inside it (and held FOR SHARE on PostgreSQL), so a
-    # concurrent delete either comes first (403) or waits until the job is queued.
-    with db.session() as session:
-        if service.assignment_of(session, access.app, access.tenant, lock=True) is None:
-            raise Forbidden(f"app '{code}' is not assigned to business '{access.tenant.code}'")
-        ctx = load_context(session, session.get_one(Tenant, access.tenant.id))
-        job_id = imports.start(session, engine, settings, ctx, new_job).id
-    response = respond.answer(request, db, settings, cap, access.tenant.code, job_id, _render(access))
+    # The job row is committed before the hybrid wait (``respond.answer``). The assignment is
+    # checked again in the same transaction (and held FOR SHARE on PostgreSQL), so a concurrent
+    # delete either comes first (403) or waits until the job is queued.
+    if service.assignment_of(session, access.app, access.tenant, lock=True) is None:
+        raise Forbidden(f"app '{code}' is not assigned to business '{access.tenant.code}'")
+    job_id = imports.start(session, engine, settings, access.ctx, new_job).id
+    response = respond.answer(request, session, settings, cap, access.tenant.code, job_id, _render(access))
     response.headers["Location"] = _job_path(code, job_id)
     return response
 
@@ -239,7 +266,9 @@ def import_clients(
         "`clients:read`) while the app is assigned to the business (else 403). Only imports made through this app are "
         "visible (others: 404)."
     ),
+    response_model=AppImportJob,
+    response_model_exclude_unset=True,
 )
-def get_import(job_id: str, session: DbSession, access: AppReadAccess) -> dict[str, Any]:
+def get_app_import(job_id: str, session: DbSession, access: AppReadAccess) -> dict[str, Any]:
     job = service.app_import(session, access.app, access.tenant, job_id)
     return _render(access)(session, job)

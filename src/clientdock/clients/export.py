@@ -7,55 +7,37 @@ enrichment) are not in the CSV; the JSON API has them. Every cell passes through
 ``csvsafe`` (formula neutralisation), which the importer undoes, so re-uploading an export
 unchanged reports every row ``unchanged``.
 
-The export is read in keyset pages of short transactions, so a large export neither holds a
-database transaction (on SQLite: the write lock) for as long as the download takes nor
-loads every client into memory.
+The export is read in keyset pages, each in a short transaction the caller opens (``read``),
+so a large export neither holds a database transaction (on SQLite: the write lock) for as
+long as the download takes nor loads every client into memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import tuple_
+from sqlalchemy.orm import Session
 
+from clientdock.clients.fields import FIELDS, FILE_FIELDS
 from clientdock.clients.models import Client
-from clientdock.clients.service import ClientFilter, filtered
+from clientdock.clients.repository import ClientFilter, filtered
 from clientdock.csvsafe import csv_lines
-from clientdock.db import Database
 from clientdock.tenants.context import TenantContext
 
+#: Opens one short read transaction: ``Database.session``.
+ReadSession = Callable[[], AbstractContextManager[Session]]
+
+#: The import's columns of S3.1 first, then the other columns of the file door.
+FIRST_COLUMNS = ("id", "firstName", "lastName", "email", "project", "desk", "active", "type", "created")
+_ATTR_BY_FILE_NAME = {"id": "id", **{spec.file_name: spec.attr for spec in FIELDS if spec.file_name}}
 #: (header, Client attribute), in the order of the file.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("ID", "id"),
-    ("firstName", "first_name"),
-    ("lastName", "last_name"),
-    ("email", "email"),
-    ("project", "project"),
-    ("desk", "desk"),
-    ("active", "active"),
-    ("type", "type"),
-    ("created", "created_at"),
-    ("name", "name"),
-    ("middleName", "middle_name"),
-    ("title", "title"),
-    ("phone", "phone"),
-    ("mobile", "mobile"),
-    ("company", "company"),
-    ("companyNumber", "company_number"),
-    ("taxNumber", "tax_number"),
-    ("cocNumber", "coc_number"),
-    ("debtorId", "debtor_id"),
-    ("dateOfBirth", "date_of_birth"),
-    ("gender", "gender"),
-    ("primaryLanguage", "primary_language"),
-    ("abbreviation", "abbreviation"),
-    ("login", "login"),
-    ("tags", "tags"),
-    ("clientGroupId", "client_group_id"),
-    ("trackingId", "tracking_id"),
-    ("note", "note"),
+COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    ("ID" if name == "id" else name, _ATTR_BY_FILE_NAME[name])
+    for name in (*FIRST_COLUMNS, *(name for name in FILE_FIELDS if name not in FIRST_COLUMNS))
 )
 HEADER: tuple[str, ...] = tuple(header for header, _ in COLUMNS)
 #: A UTF-8 byte order mark first, so that Excel reads accented letters right.
@@ -95,15 +77,16 @@ def _row_cells(row: Sequence[Any]) -> list[Any]:
     return cells
 
 
-def client_rows(db: Database, ctx: TenantContext, flt: ClientFilter, page_size: int = PAGE_SIZE) -> Iterator[list[Any]]:
-    """The tenant's clients matching the list filters, ordered by name then id."""
+def client_rows(read: ReadSession, ctx: TenantContext, flt: ClientFilter, page_size: int = PAGE_SIZE) -> Iterator[list[Any]]:
+    """The tenant's clients matching the list filters, ordered by name then id; ``read()``
+    opens the short transaction of each page (the caller owns transactions)."""
     columns = [getattr(Client, attr) for _, attr in COLUMNS]
     after: tuple[str, str] | None = None
     while True:
         query = filtered(ctx, flt).with_only_columns(*columns)
         if after is not None:
             query = query.where(tuple_(Client.name, Client.id) > after)
-        with db.session() as session:
+        with read() as session:
             page = session.execute(query.order_by(Client.name, Client.id).limit(page_size)).all()
         for row in page:
             yield _row_cells(row)
@@ -112,10 +95,10 @@ def client_rows(db: Database, ctx: TenantContext, flt: ClientFilter, page_size: 
         after = (page[-1][_NAME], page[-1][_ID])
 
 
-def export_lines(db: Database, ctx: TenantContext, flt: ClientFilter) -> Iterator[str]:
+def export_lines(read: ReadSession, ctx: TenantContext, flt: ClientFilter) -> Iterator[str]:
     """The export as CSV text, line by line, every cell neutralised."""
     yield BOM
-    yield from csv_lines(HEADER, client_rows(db, ctx, flt))
+    yield from csv_lines(HEADER, client_rows(read, ctx, flt))
 
 
 def template_lines() -> Iterator[str]:

@@ -7,18 +7,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: "Same name as ``json``" for a door's name of a field.
+SAME = "="
+
 
 @dataclass(frozen=True)
 class FieldSpec:
+    """One client field: its JSON (camelCase) name, model attribute and kind, and whether and
+    under which name each door takes it: ``file`` (a CSV/spreadsheet column, the header
+    table's field and the export's header), ``bulk`` (a key of an S4 item), ``app`` (a key of a
+    partner app's ``fields_mapping``, which is the model attribute). ``None``: that door does
+    not take the field."""
+
     json: str
     attr: str
     kind: str
     max_length: int = 255
+    file: str | None = SAME
+    bulk: str | None = SAME
+    app: bool = True
+
+    @property
+    def file_name(self) -> str | None:
+        return self.json if self.file == SAME else self.file
+
+    @property
+    def bulk_name(self) -> str | None:
+        return self.json if self.bulk == SAME else self.bulk
 
 
+#: In the header table's order (near matches of a header are tried in this order).
 FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("type", "type", "type"),
-    FieldSpec("name", "name", "name", 500),
+    FieldSpec("name", "name", "name", 500, bulk="fullName"),
     FieldSpec("firstName", "first_name", "name", 500),
     FieldSpec("middleName", "middle_name", "name", 500),
     FieldSpec("lastName", "last_name", "name", 500),
@@ -38,16 +59,27 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("login", "login", "text", 255),
     FieldSpec("active", "active", "bool"),
     FieldSpec("tags", "tags", "tags"),
-    FieldSpec("clientGroupId", "client_group_id", "group"),
+    FieldSpec("clientGroupId", "client_group_id", "group", bulk=None),
+    FieldSpec("trackingId", "tracking_id", "text", 255, bulk=None),
     FieldSpec("note", "note", "text", 20000),
-    FieldSpec("project", "project", "text", 100),
-    FieldSpec("desk", "desk", "text", 100),
-    FieldSpec("trackingId", "tracking_id", "text", 255),
-    FieldSpec("attributes", "attributes", "attributes"),
-    FieldSpec("addresses", "addresses", "addresses"),
-    FieldSpec("parentId", "parent_id", "client_ref"),
-    FieldSpec("createdAt", "created_at", "instant"),
+    FieldSpec("project", "project", "text", 100, bulk=None),
+    FieldSpec("desk", "desk", "text", 100, bulk=None),
+    FieldSpec("createdAt", "created_at", "instant", file="created", bulk=None, app=False),
+    FieldSpec("attributes", "attributes", "attributes", file=None),
+    FieldSpec("addresses", "addresses", "addresses", file=None),
+    FieldSpec("parentId", "parent_id", "client_ref", file=None, bulk=None, app=False),
 )
+
+#: Writable through the JSON API (create, PATCH, upsert): every field but the creation time.
+API_FIELDS: tuple[FieldSpec, ...] = tuple(spec for spec in FIELDS if spec.kind != "instant")
+#: The file door's fields (header table, mapping, export): ``id`` (our client id) first.
+FILE_FIELDS: tuple[str, ...] = ("id", *(spec.file_name for spec in FIELDS if spec.file_name))
+#: An S4 item's client keys (as sent) -> the canonical field.
+BULK_KEYS: dict[str, str] = {spec.bulk_name: spec.json for spec in FIELDS if spec.bulk_name}
+#: A partner app's keys (snake_case model attributes) -> the canonical field.
+APP_KEYS: dict[str, str] = {spec.attr: spec.json for spec in FIELDS if spec.app}
+#: The source/externalId/language of an external reference, at most this long (the refs table).
+REF_MAX_LENGTHS: dict[str, int] = {"source": 100, "externalId": 255, "language": 35}
 
 BY_JSON: dict[str, FieldSpec] = {spec.json: spec for spec in FIELDS}
 BY_ATTR: dict[str, FieldSpec] = {spec.attr: spec for spec in FIELDS}

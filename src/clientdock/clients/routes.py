@@ -1,33 +1,30 @@
-"""Thin HTTP for clients, client groups and the S2 upsert."""
+"""Thin HTTP for reading clients, their history, client groups, the tenant's settings and the export.
+
+The doors that write clients (create, PATCH, upsert, delete, bulk, files) are in ``imports``.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
-from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import StreamingResponse
 
-from clientdock.clients import service
-from clientdock.clients.schemas import ClientCreate, ClientFields, ClientGroupIn, ClientUpsert, present_fields
-from clientdock.deps import DbSession
-from clientdock.pipeline.records import Ref
-from clientdock.tenants.auth import ClientsRead, ClientsWrite, TenantScope
-from clientdock.tenants.context import TenantContext, load_context
+from clientdock.clients import repository, settings
+from clientdock.clients.export import export_lines
+from clientdock.clients.repository import ClientFilter
+from clientdock.clients.schemas import Client, ClientGroup, ClientGroupIn, ClientGroupList, ClientHistory, ClientPage, TenantSettings
+from clientdock.deps import Db, DbSession
+from clientdock.errors import ValidationFailed
+from clientdock.tenants.auth import ClientsRead, ClientsWrite, TenantAdmin
+from clientdock.tenants.context import effective_settings
+from clientdock.tenants.models import Tenant
 
 router = APIRouter(prefix="/tenants/{tenant}", tags=["clients"])
 
 
-def _ctx(session: Session, scope: TenantScope) -> TenantContext:
-    return load_context(session, scope.tenant)
-
-
-def _client_body(session: Session, ctx: TenantContext, client_id: str) -> dict[str, Any]:
-    client = service.get_client(session, ctx, client_id)
-    return service.client_json(client, service.refs_of(session, ctx, [client.id])[client.id])
-
-
-@router.get("/clients", summary="List clients (paged, searchable)")
+@router.get("/clients", summary="List clients (paged, searchable)", response_model=ClientPage)
 def list_clients(
     session: DbSession,
     scope: ClientsRead,
@@ -38,62 +35,47 @@ def list_clients(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    ctx = _ctx(session, scope)
-    flt = service.ClientFilter(search=search, tag=tag, client_group_id=client_group_id, type=type)
-    rows, total = service.list_clients(session, ctx, flt, page, page_size)
-    refs = service.refs_of(session, ctx, [r.id for r in rows])
-    return {"items": [service.client_json(r, refs[r.id]) for r in rows], "total": total, "page": page, "pageSize": page_size}
+    ctx = scope.ctx
+    flt = repository.ClientFilter(search=search, tag=tag, client_group_id=client_group_id, type=type)
+    rows, total = repository.list_clients(session, ctx, flt, page, page_size)
+    refs = repository.refs_of(session, ctx, [r.id for r in rows])
+    return {"items": [repository.client_json(r, refs[r.id]) for r in rows], "total": total, "page": page, "pageSize": page_size}
 
 
-@router.post("/clients", status_code=201, summary="Create a client")
-def create_client(body: ClientCreate, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
-    ctx = _ctx(session, scope)
-    refs = [Ref(r.source.strip(), r.external_id.strip(), (r.language or "").strip()) for r in body.external_refs or []]
-    outcome = service.create(session, ctx, present_fields(body), refs, actor=scope.actor)
-    assert outcome.client_id is not None
-    return _client_body(session, ctx, outcome.client_id)
-
-
-@router.post(
-    "/clients/upsert",
-    summary="Upsert a client by trackingId (S2)",
+@router.get(
+    "/clients/export.csv",
+    summary="Export clients as CSV (the import's columns; re-uploading it updates them by ID)",
     description=(
-        "Creates the client when no client of the tenant has this trackingId (201, result=created), "
-        "else updates it (200, result=updated). Omitted fields are unchanged; tags [] clears; "
-        "clientGroupId defaults to the Unassigned group on create. Idempotent."
+        "The clients matching the list filters, ordered by name: ID, firstName, lastName, email, project, desk, active, "
+        "type, created, then the other flat fields. Cells starting with = + - @, tab, CR or LF get a leading apostrophe "
+        "(formula neutralisation), which the import removes again: re-uploading the file unchanged reports every row "
+        "`unchanged`, and an edited cell updates that client (matched by ID). UTF-8 with a byte order mark."
     ),
-    responses={201: {"description": "created"}, 200: {"description": "updated"}},
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A CSV file (UTF-8 with BOM)"}},
 )
-def upsert_client(body: ClientUpsert, session: DbSession, scope: ClientsWrite) -> JSONResponse:
-    ctx = _ctx(session, scope)
-    outcome = service.upsert(session, ctx, present_fields(body), actor=scope.actor)
-    assert outcome.client_id is not None
-    created = outcome.action == "created"
-    payload = {**_client_body(session, ctx, outcome.client_id), "result": "created" if created else "updated"}
-    return JSONResponse(payload, status_code=201 if created else 200)
+def export_clients(
+    db: Db,
+    scope: ClientsRead,
+    search: str | None = None,
+    tag: str | None = None,
+    client_group_id: Annotated[str | None, Query(alias="clientGroupId")] = None,
+    type: str | None = None,
+) -> StreamingResponse:
+    flt = ClientFilter(search=search, tag=tag, client_group_id=client_group_id, type=type)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    headers = {"Content-Disposition": f'attachment; filename="clients-{scope.tenant.code}-{stamp}.csv"'}
+    return StreamingResponse(export_lines(db.session, scope.ctx, flt), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.get("/clients/{client_id}", summary="Get a client")
+@router.get("/clients/{client_id}", summary="Get a client", response_model=Client)
 def get_client(client_id: str, session: DbSession, scope: ClientsRead) -> dict[str, Any]:
-    return _client_body(session, _ctx(session, scope), client_id)
+    return repository.client_body(session, scope.ctx, client_id)
 
 
-@router.patch("/clients/{client_id}", summary="Change a client (omitted fields unchanged)")
-def patch_client(client_id: str, body: ClientFields, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
-    ctx = _ctx(session, scope)
-    service.patch(session, ctx, client_id, present_fields(body), actor=scope.actor)
-    return _client_body(session, ctx, client_id)
-
-
-@router.delete("/clients/{client_id}", status_code=204, summary="Delete a client")
-def delete_client(client_id: str, session: DbSession, scope: ClientsWrite) -> Response:
-    service.delete_client(session, _ctx(session, scope), client_id, actor=scope.actor)
-    return Response(status_code=204)
-
-
-@router.get("/clients/{client_id}/history", summary="Every recorded change of a client")
-def client_history(client_id: str, session: DbSession, scope: ClientsRead) -> dict[str, Any]:
-    changes = service.history(session, _ctx(session, scope), client_id)
+@router.get("/clients/{client_id}/history", summary="Every recorded change of a client", response_model=ClientHistory)
+def get_client_history(client_id: str, session: DbSession, scope: ClientsRead) -> dict[str, Any]:
+    changes = repository.history(session, scope.ctx, client_id)
     items = [
         {
             "at": c.at.isoformat(),
@@ -109,14 +91,29 @@ def client_history(client_id: str, session: DbSession, scope: ClientsRead) -> di
     return {"items": items, "total": len(items)}
 
 
-@router.get("/client-groups", tags=["client groups"], summary="List client groups")
-def list_groups(session: DbSession, scope: ClientsRead) -> dict[str, Any]:
-    groups = service.list_groups(session, _ctx(session, scope))
+@router.get("/client-groups", tags=["client groups"], summary="List client groups", response_model=ClientGroupList)
+def list_client_groups(session: DbSession, scope: ClientsRead) -> dict[str, Any]:
+    groups = repository.list_groups(session, scope.ctx)
     items = [{"id": g.id, "name": g.name, "isDefault": g.is_default, "createdAt": g.created_at.isoformat()} for g in groups]
     return {"items": items, "total": len(items)}
 
 
-@router.post("/client-groups", status_code=201, tags=["client groups"], summary="Create a client group")
-def create_group(body: ClientGroupIn, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
-    group = service.create_group(session, _ctx(session, scope), body.name)
+@router.post("/client-groups", status_code=201, tags=["client groups"], summary="Create a client group", response_model=ClientGroup)
+def create_client_group(body: ClientGroupIn, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
+    group = repository.create_group(session, scope.ctx, body.name)
     return {"id": group.id, "name": group.name, "isDefault": group.is_default, "createdAt": group.created_at.isoformat()}
+
+
+@router.get("/settings", tags=["tenants"], summary="The tenant's defaults and limits", response_model=TenantSettings)
+def get_settings(scope: ClientsRead) -> dict[str, Any]:
+    return {"tenant": scope.tenant.code, "name": scope.tenant.name, **effective_settings(scope.tenant)}
+
+
+@router.patch("/settings", tags=["tenants"], summary="Change the tenant's defaults and limits", response_model=TenantSettings)
+@router.put("/settings", include_in_schema=False, response_model=TenantSettings)
+def update_settings(session: DbSession, scope: TenantAdmin, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationFailed.for_field("body", "must be a JSON object")
+    changes = {k: v for k, v in body.items() if k not in ("tenant", "name")}
+    effective = settings.update_settings(session, session.get_one(Tenant, scope.tenant_id), changes)
+    return {"tenant": scope.tenant.code, "name": scope.tenant.name, **effective}

@@ -1,12 +1,17 @@
-"""The client's JSON shapes at the API edge (camelCase)."""
+"""The client's JSON shapes at the API edge (camelCase), built from the one field table.
+
+``ClientFields`` (what a caller may write) and ``Client`` (what we answer) are generated
+from :data:`clientdock.clients.fields.FIELDS`, so a new field is declared once.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
+
+from clientdock.clients.fields import API_FIELDS, FIELDS, REF_MAX_LENGTHS, FieldSpec
 
 
 class CamelModel(BaseModel):
@@ -14,9 +19,9 @@ class CamelModel(BaseModel):
 
 
 class ExternalRefIn(CamelModel):
-    source: str = Field(min_length=1, max_length=100)
-    external_id: str = Field(min_length=1, max_length=255)
-    language: str | None = Field(default=None, max_length=35)
+    source: str = Field(min_length=1, max_length=REF_MAX_LENGTHS["source"])
+    external_id: str = Field(min_length=1, max_length=REF_MAX_LENGTHS["externalId"])
+    language: str | None = Field(default=None, max_length=REF_MAX_LENGTHS["language"])
 
 
 class AttributeIn(BaseModel):
@@ -28,40 +33,32 @@ class AttributeIn(BaseModel):
     value: str | int | float | bool | None = None
 
 
-class ClientFields(CamelModel):
-    """Every writable field; omit a field to leave it unchanged on update."""
+#: What a caller may send for a field of each kind (text unless listed).
+_SENT: dict[str, Any] = {
+    "bool": bool,
+    "tags": list[str],
+    "attributes": list[AttributeIn],
+    "addresses": list[dict[str, str | None]],
+}
+#: Fields whose sent type differs from their kind's: a debtor id may be a number (seed 004).
+_SENT_BY_FIELD: dict[str, Any] = {"debtorId": str | int}
+_DESCRIPTIONS: dict[str, str] = {
+    "type": "Individual, PrivateLimitedCompany, … (aliases such as 'Personal' or 'ltd' accepted)",
+}
 
-    type: str | None = Field(
-        default=None, description="Individual, PrivateLimitedCompany, … (aliases such as 'Personal' or 'ltd' accepted)"
-    )
-    name: str | None = None
-    first_name: str | None = None
-    middle_name: str | None = None
-    last_name: str | None = None
-    title: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    mobile: str | None = None
-    company: str | None = None
-    company_number: str | None = None
-    tax_number: str | None = None
-    coc_number: str | None = None
-    debtor_id: str | int | None = None
-    date_of_birth: str | None = None
-    gender: str | None = None
-    primary_language: str | None = None
-    abbreviation: str | None = None
-    login: str | None = None
-    active: bool | None = None
-    tags: list[str] | None = None
-    client_group_id: str | None = None
-    note: str | None = None
-    project: str | None = None
-    desk: str | None = None
-    tracking_id: str | None = None
-    attributes: list[AttributeIn] | None = None
-    addresses: list[dict[str, str | None]] | None = None
-    parent_id: str | None = None
+
+def _sent_field(spec: FieldSpec) -> tuple[Any, Any]:
+    kind = _SENT_BY_FIELD.get(spec.json) or _SENT.get(spec.kind, str)
+    return kind | None, Field(default=None, description=_DESCRIPTIONS.get(spec.json))
+
+
+_ClientFieldsBase: type[CamelModel] = create_model(  # type: ignore[call-overload]
+    "_ClientFieldsBase", __base__=CamelModel, **{spec.attr: _sent_field(spec) for spec in API_FIELDS}
+)
+
+
+class ClientFields(_ClientFieldsBase):
+    """Every writable field; omit a field to leave it unchanged on update."""
 
 
 class ClientCreate(ClientFields):
@@ -76,21 +73,107 @@ class ClientGroupIn(CamelModel):
     name: str = Field(min_length=1, max_length=255)
 
 
-class SettingsIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class ClientOut(CamelModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
-
-    id: str
-    type: str
-    name: str
-    email: str | None = None
-    created_at: datetime
-    updated_at: datetime
-
-
 def present_fields(body: ClientFields) -> dict[str, Any]:
     """The fields the caller sent (camelCase), nulls included, omitted ones left out."""
-    return body.model_dump(exclude_unset=True, by_alias=True, exclude={"external_refs"})
+    sent: dict[str, Any] = body.model_dump(exclude_unset=True, by_alias=True, exclude={"external_refs"})
+    return sent
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+#: What we answer for a field of each kind (text or null unless listed).
+_STORED: dict[str, Any] = {
+    "bool": bool,
+    "tags": list[str],
+    "attributes": list[dict[str, Any]],
+    "addresses": list[dict[str, Any]],
+    "instant": str,
+}
+#: Never null in an answer.
+_REQUIRED = ("type", "name")
+
+
+def _stored_field(spec: FieldSpec) -> tuple[Any, Any]:
+    kind = _STORED.get(spec.kind)
+    if kind is None:
+        kind = str if spec.json in _REQUIRED else str | None
+    description = "ISO 8601 instant" if spec.kind == "instant" else _DESCRIPTIONS.get(spec.json)
+    return kind, Field(description=description)
+
+
+class ExternalRefOut(CamelModel):
+    source: str
+    external_id: str
+    language: str | None
+
+
+_ClientBase: type[CamelModel] = create_model(  # type: ignore[call-overload]
+    "_ClientBase", __base__=CamelModel, **{spec.attr: _stored_field(spec) for spec in FIELDS}
+)
+
+
+class Client(_ClientBase):
+    """A client as every read answers it."""
+
+    id: str
+    phone_e164: str | None = Field(alias="phoneE164", description="The phone in E.164 when it could be parsed")
+    mobile_e164: str | None = Field(alias="mobileE164", description="The mobile in E.164 when it could be parsed")
+    external_refs: list[ExternalRefOut] = Field(description="Where the client came from: (source, externalId, language)")
+    enrichment: dict[str, Any]
+    updated_at: str = Field(description="ISO 8601 instant")
+
+
+class UpsertedClient(Client):
+    """The S2 upsert's answer: the client and whether it was created or updated."""
+
+    result: str = Field(description="created or updated")
+
+
+class ClientPage(CamelModel):
+    items: list[Client]
+    total: int
+    page: int
+    page_size: int
+
+
+class ClientChangeOut(CamelModel):
+    at: str = Field(description="ISO 8601 instant")
+    action: str = Field(description="created, updated, deleted or undone")
+    field: str = Field(description="The field (camelCase), or * for the whole client")
+    before: Any = None
+    after: Any = None
+    job_id: str | None = Field(description="The import that made the change, if any")
+    actor: str | None = Field(description="Who: tenant:<key id>, user:<email>, cli, app:<code>")
+
+
+class ClientHistory(CamelModel):
+    items: list[ClientChangeOut]
+    total: int
+
+
+class ClientGroup(CamelModel):
+    id: str
+    name: str
+    is_default: bool
+    created_at: str = Field(description="ISO 8601 instant")
+
+
+class ClientGroupList(CamelModel):
+    items: list[ClientGroup]
+    total: int
+
+
+class TenantSettings(BaseModel):
+    """The tenant's defaults for new clients and its limits (every setting, defaults filled in)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tenant: str
+    name: str
+    defaultType: str  # noqa: N815 - the wire names are the settings' own
+    defaultActive: bool  # noqa: N815
+    defaultProject: str | None  # noqa: N815
+    defaultDesk: str | None  # noqa: N815
+    importRowLimit: int  # noqa: N815
+    dateOrder: str  # noqa: N815
+    defaultRegion: str  # noqa: N815

@@ -10,35 +10,26 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from clientdock.clients.fields import BY_JSON
-from clientdock.deps import DbSession
+from clientdock.clients.fields import BULK_KEYS, BY_JSON, REF_MAX_LENGTHS
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.imports import service
-from clientdock.imports.deps import AppSettings, Engine
+from clientdock.jobs.engine import JobEngine
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
+from clientdock.pipeline.report import outcome_json
 from clientdock.pipeline.values import NUL_MESSAGE
-from clientdock.tenants.auth import KeyImportsWrite
-from clientdock.tenants.context import load_context
-
-router = APIRouter(tags=["bulk"])
+from clientdock.tenants.context import TenantContext
 
 BULK_POLICY = Policy(match_on=("ref",))
-RENAMED: dict[str, str] = {"fullName": "name"}
-AS_SENT: dict[str, str] = {canonical: sent for sent, canonical in RENAMED.items()}
+DOOR = "bulk"
+#: An item's client keys as sent (``fullName``) -> the canonical field (``name``).
+CLIENT_KEYS: dict[str, str] = BULK_KEYS
+AS_SENT: dict[str, str] = {canonical: sent for sent, canonical in BULK_KEYS.items()}
 IDENTITY = ("source", "sourceId", "language", "parent")
-CLIENT_KEYS = (
-    "debtorId", "firstName", "middleName", "lastName", "fullName", "title", "dateOfBirth", "gender", "login", "phone",
-    "mobile", "email", "company", "taxNumber", "cocNumber", "primaryLanguage", "abbreviation", "attributes", "addresses",
-    "type", "tags", "note", "active", "companyNumber",
-)  # fmt: skip
-
-
-# The longest source, sourceId and language the external refs table holds.
-REF_LIMITS = {"source": 100, "sourceId": 255, "language": 35}
 REF_KEYS = ("source", "sourceId", "language")
+# The longest source, sourceId and language the external refs table holds.
+REF_LIMITS = {"source": REF_MAX_LENGTHS["source"], "sourceId": REF_MAX_LENGTHS["externalId"], "language": REF_MAX_LENGTHS["language"]}
 
 
 def _key_part(item: dict[str, Any], name: str, where: str, errors: list[FieldError], index: int) -> str | None:
@@ -104,7 +95,7 @@ def to_record(index: int, item: Any) -> RawRecord:
                     errors.append(FieldError(f"parent.{key}", "is not a known field (use source, sourceId, language)", index, "unknown"))
         else:
             errors.append(FieldError("parent", "must be an object {source, sourceId, language}", index))
-    fields: dict[str, Any] = {RENAMED.get(str(k), str(k)): v for k, v in item.items() if k in CLIENT_KEYS}
+    fields: dict[str, Any] = {CLIENT_KEYS[k]: v for k, v in item.items() if k in CLIENT_KEYS}
     for key in item:
         if key not in CLIENT_KEYS and key not in IDENTITY:
             errors.append(FieldError(key, "is not a known field", index, "unknown"))
@@ -115,14 +106,16 @@ def to_record(index: int, item: Any) -> RawRecord:
 
 
 def entry(outcome: RowOutcome, record: RawRecord) -> dict[str, Any]:
-    failed = outcome.action == "failed"
+    """An item's outcome in S4's words: the shared result shape, renamed."""
+    result = outcome_json(outcome)
+    failed = result["action"] == "failed"
     return {
-        "action": "failed" if failed else ("created" if outcome.action == "created" else "updated"),
-        "id": outcome.client_id if not failed else None,
+        "action": "failed" if failed else ("created" if result["action"] == "created" else "updated"),
+        "id": None if failed else result["id"],
         "key": record.refs[0].external_id if record.refs else None,
-        "lookupKey": outcome.lookup_key,
+        "lookupKey": result["lookupKey"],
         "success": not failed,
-        "changed": outcome.action in ("created", "updated"),
+        "changed": result["action"] in ("created", "updated"),
     }
 
 
@@ -143,37 +136,29 @@ def _as_sent(field: str) -> str:
     return AS_SENT.get(field, field)
 
 
-@router.post(
-    "/users/bulk/sourceId",
-    summary="Bulk upsert clients by source id (S4)",
-    description=(
-        "Each item is matched by (source, sourceId, language); no match creates, a match updates (omitted fields unchanged). "
-        "A parent given in the same request resolves whatever the order. A bad item fails alone (success false, its reasons "
-        "in `messages` as `users[i].field: …`). At most 1,000 items (413 above). `changed` is false when an update changed "
-        "nothing. The batch is recorded as an import (see `importId`)."
-    ),
-)
-def bulk_upsert(session: DbSession, scope: KeyImportsWrite, settings: AppSettings, engine: Engine, body: Any = Body(...)) -> JSONResponse:
+def users_of(body: Any, limit: int) -> list[Any]:
+    """The request's ``users``; 400 naming the field when the body is not ``{"users": [...]}``, 413 over ``limit``."""
     if not isinstance(body, dict) or "users" not in body:
         raise ValidationFailed.for_field("users", 'is required: send {"users": [...]}')
     users = body["users"]
     if not isinstance(users, list):
         raise ValidationFailed.for_field("users", "must be a list")
-    if len(users) > settings.bulk_batch_limit:
-        raise PayloadTooLarge(
-            f"{len(users)} users sent; at most {settings.bulk_batch_limit} per request", [FieldError("users", "too many items")]
-        )
+    if len(users) > limit:
+        raise PayloadTooLarge(f"{len(users)} users sent; at most {limit} per request", [FieldError("users", "too many items")])
     unknown = sorted(set(body) - {"users"})
     if unknown:
         raise ValidationFailed.for_field(unknown[0], 'is not a known field; send {"users": [...]}')
-    ctx = load_context(session, scope.tenant)
+    return users
+
+
+def upsert(session: Session, engine: JobEngine, ctx: TenantContext, users: list[Any], actor: str) -> dict[str, Any]:
+    """Run the batch in this transaction, recorded as a finished import; the S4 answer."""
     records = [to_record(i, item) for i, item in enumerate(users)]
-    request = service.NewJob(door="bulk", policy=BULK_POLICY, started_by=scope.actor)
+    request = service.NewJob(door=DOOR, policy=BULK_POLICY, started_by=actor)
     job, outcomes = service.run_inline(session, engine, ctx, request, records)
-    payload = {
+    return {
         "data": [entry(o, r) for o, r in zip(outcomes, records, strict=True)],
         "messages": [m for o in outcomes for m in messages(o)],
         "total": len(records),
         "importId": job.id,
     }
-    return JSONResponse(payload, status_code=200)

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from clientdock.clients.fields import FIELDS
 from clientdock.csvsafe import restore
 from clientdock.db import Database
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
@@ -44,7 +45,8 @@ from clientdock.settings import Settings
 #: Columns every file must have (S3.2).
 REQUIRED_COLUMNS = ("firstName", "email")
 #: Header fields whose pipeline name differs.
-RENAMED = {"created": "createdAt"}
+#: A file field named otherwise than the canonical field ("created" -> "createdAt").
+RENAMED = {spec.file_name: spec.json for spec in FIELDS if spec.file_name and spec.file_name != spec.json}
 #: Header fields that hold dates; their pipeline names.
 DATE_FIELDS = {"dateOfBirth": "dateOfBirth", "created": "createdAt"}
 UPLOAD_NAME = "upload"

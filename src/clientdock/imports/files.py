@@ -8,6 +8,7 @@ and its workflow are created in one transaction, and the file moves into the job
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,18 +17,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from clientdock.db import Database
-from clientdock.imports import file_records, service
+from clientdock.db import after_rollback
+from clientdock.errors import ValidationFailed
+from clientdock.imports import file_records, service, upload
 from clientdock.imports.file_records import Survey
+from clientdock.imports.schemas import job_json, row_json
 from clientdock.imports.upload import too_large
-from clientdock.imports.views import job_json, row_json
 from clientdock.jobs import staging, workflow
 from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.records import Policy
 from clientdock.settings import Settings
-from clientdock.tenants.context import TenantContext, load_context
-from clientdock.tenants.models import Tenant
+from clientdock.tenants.context import TenantContext
 
 DOOR = "csv"
 #: Match on our client id (the export's ID column), then email; firstName and email required.
@@ -53,11 +54,6 @@ def uploads_dir(settings: Settings) -> Path:
     return settings.data_dir / "uploads"
 
 
-def context(db: Database, tenant: Tenant) -> TenantContext:
-    with db.session() as session:
-        return load_context(session, tenant)
-
-
 def check(settings: Settings, ctx: TenantContext, request: FileImport) -> Survey:
     """Every refusal of S3.5/S3.6, before anything is written (see ``file_records.survey``)."""
     if request.path.stat().st_size > settings.max_upload_bytes:
@@ -73,33 +69,25 @@ def check(settings: Settings, ctx: TenantContext, request: FileImport) -> Survey
     )
 
 
-def submit(db: Database, engine: JobEngine, settings: Settings, tenant: Tenant, request: FileImport) -> str:
-    """Check the file, then create and enqueue its job; returns the job id."""
-    found = check(settings, context(db, tenant), request)
-    return create(db, engine, settings, tenant, request, found)
+def submit(session: Session, engine: JobEngine, settings: Settings, ctx: TenantContext, request: FileImport) -> ImportJob:
+    """Check the file, then create and enqueue its job in the caller's transaction."""
+    return create(session, engine, settings, ctx, request, check(settings, ctx, request))
 
 
-def create(db: Database, engine: JobEngine, settings: Settings, tenant: Tenant, request: FileImport, found: Survey) -> str:
-    """Create and enqueue the job of a checked file; the file moves into the job's folder."""
-    job_id: str | None = None
-    try:
-        with db.session() as session:
-            ctx = load_context(session, tenant)
-            new = service.NewJob(
-                door=DOOR, policy=CSV_POLICY, options=_options(request, found), dry_run=request.dry_run, started_by=request.started_by
-            )
-            job = service.start(session, engine, settings, ctx, new)
-            job_id = job.id
-            job.total = found.importable
-            job.summary = summary(found, request)
-            target = file_records.upload_path(settings.data_dir, job.id)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(request.path, target)
-    except BaseException:
-        if job_id is not None:
-            staging.remove(settings.data_dir, job_id)
-        raise
-    return job_id
+def create(session: Session, engine: JobEngine, settings: Settings, ctx: TenantContext, request: FileImport, found: Survey) -> ImportJob:
+    """Create and enqueue the job of a checked file in the caller's transaction; the file moves
+    into the job's folder before that transaction commits (and is removed if it rolls back)."""
+    new = service.NewJob(
+        door=DOOR, policy=CSV_POLICY, options=_options(request, found), dry_run=request.dry_run, started_by=request.started_by
+    )
+    job = service.start(session, engine, settings, ctx, new)
+    job.total = found.importable
+    job.summary = summary(found, request)
+    target = file_records.upload_path(settings.data_dir, job.id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(request.path, target)
+    after_rollback(session, lambda: staging.remove(settings.data_dir, job.id))
+    return job
 
 
 def _options(request: FileImport, found: Survey) -> dict[str, Any]:
@@ -169,3 +157,61 @@ def renderer(tenant_code: str) -> Callable[[Session, ImportJob], dict[str, Any]]
         return body
 
     return render
+
+
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off", ""}
+
+
+def _option(fields: dict[str, str], name: str, query: str | None) -> str | None:
+    value = fields.get(name)
+    return value if value is not None else query
+
+
+def _flag(name: str, value: str | None) -> bool:
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValidationFailed.for_field(name, f"{value!r} is not a boolean (use true or false)")
+
+
+def parse_mapping(value: str | None) -> dict[str, str] | None:
+    """The ``mapping`` option: a JSON object of header -> field (null or "" ignores a column)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise ValidationFailed.for_field("mapping", f"is not valid JSON ({exc.args[0]})") from exc
+    if not isinstance(parsed, dict):
+        raise ValidationFailed.for_field("mapping", 'must be a JSON object such as {"Given Name": "firstName"}')
+    out: dict[str, str] = {}
+    for header, name in parsed.items():
+        if name is not None and not isinstance(name, str):
+            raise ValidationFailed.for_field("mapping", f"the field for column {header!r} must be a string (or null to ignore it)")
+        out[header] = name or ""
+    return out
+
+
+def _text_option(name: str, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if len(value) > 200:
+        raise ValidationFailed.for_field(name, "is longer than 200 characters")
+    return value.strip() if name == "encoding" else value
+
+
+def file_import(received: upload.Received, query: dict[str, str | None], started_by: str) -> FileImport:
+    """The upload and its options (form fields win over query parameters)."""
+    fields = received.fields
+    return FileImport(
+        path=received.path,
+        filename=received.filename,
+        mapping=parse_mapping(_option(fields, "mapping", query["mapping"])),
+        encoding=_text_option("encoding", _option(fields, "encoding", query["encoding"])),
+        sheet=_text_option("sheet", _option(fields, "sheet", query["sheet"])),
+        dry_run=_flag("dryRun", _option(fields, "dryRun", query["dryRun"])),
+        started_by=started_by,
+    )

@@ -1,7 +1,7 @@
 """The hybrid answer of S0.3 for any door: wait a little for the job, then 201 or 202.
 
-The job row is committed before waiting, and no transaction is held while waiting: each
-poll opens and closes its own short read. Waiters are capped; past the cap the answer is
+The caller's transaction, which created the job, is committed before waiting, and no
+transaction is held while waiting: each poll is a short read that ends at once. Waiters are capped; past the cap the answer is
 202 at once. ``Prefer: wait=N`` and ``Prefer: respond-async`` (RFC 7240) are honoured and
 echoed in ``Preference-Applied``.
 """
@@ -18,7 +18,6 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from clientdock.db import Database
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.settings import Settings
@@ -55,11 +54,12 @@ def wanted_wait(prefer: str | None, default: float) -> tuple[float, str | None]:
     return default, None
 
 
-def wait_for(db: Database, job_id: str, seconds: float) -> ImportJob:
+def wait_for(session: Session, job_id: str, seconds: float) -> ImportJob:
+    """Poll the job until it ends or ``seconds`` pass; each read's transaction ends at once."""
     deadline = time.monotonic() + seconds
     while True:
-        with db.session() as session:
-            job = session.get_one(ImportJob, job_id)
+        job = session.get_one(ImportJob, job_id, populate_existing=True)
+        session.commit()
         if job.status in TERMINAL or time.monotonic() >= deadline:
             return job
         time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
@@ -67,20 +67,21 @@ def wait_for(db: Database, job_id: str, seconds: float) -> ImportJob:
 
 def answer(
     request: Request,
-    db: Database,
+    session: Session,
     settings: Settings,
     cap: WaiterCap,
     tenant_code: str,
     job_id: str,
     render: Callable[[Session, ImportJob], dict[str, Any]],
 ) -> JSONResponse:
+    """Commit the job, wait as the request prefers, then answer 201 (ended) or 202 (not yet)."""
+    session.commit()
     seconds, applied = wanted_wait(request.headers.get("prefer"), settings.sync_wait_seconds)
     with cap as slot:
         if slot and seconds > 0:
-            wait_for(db, job_id, seconds)
-    with db.session() as session:
-        job = session.get_one(ImportJob, job_id)
-        body = render(session, job)
+            wait_for(session, job_id, seconds)
+    job = session.get_one(ImportJob, job_id, populate_existing=True)
+    body = render(session, job)
     location = f"/tenants/{tenant_code}/imports/{job_id}"
     headers = {"Location": location}
     if applied:

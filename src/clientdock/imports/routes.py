@@ -1,24 +1,172 @@
-"""Thin HTTP for import jobs: list, status, rows, error report, cancel, undo."""
+"""Thin HTTP for the doors of our own API and for import jobs.
+
+The single-record door (create, PATCH, the S2 upsert, delete), the file door (S3), the bulk
+door (S4), and the jobs every door makes: list, status, rows, error report, cancel, undo.
+Every route uses the request's session, which commits when the route returns; the routes
+with the hybrid answer commit it before they wait (``respond.answer``).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from clientdock.deps import Db, DbSession
-from clientdock.imports import service, undo
-from clientdock.imports.deps import AppSettings, Engine
-from clientdock.imports.views import job_json, row_json
-from clientdock.tenants.auth import ClientsRead, ImportsWrite
-from clientdock.tenants.context import load_context
+from clientdock.clients.export import template_lines
+from clientdock.clients.repository import client_body
+from clientdock.clients.schemas import Client, ClientCreate, ClientFields, ClientUpsert, UpsertedClient, present_fields
+from clientdock.deps import DbSession
+from clientdock.imports import bulk, files, respond, service, single, undo, upload
+from clientdock.imports.deps import AppSettings, Engine, Waiters
+from clientdock.imports.schemas import (
+    IMPORT_DESCRIPTION,
+    IMPORT_FORM,
+    BulkResult,
+    ImportJob,
+    ImportJobPage,
+    ImportRowPage,
+    UndoResult,
+    job_json,
+    row_json,
+)
+from clientdock.pipeline.records import Ref
+from clientdock.tenants.auth import ClientsRead, ClientsWrite, ImportsWrite, KeyImportsWrite
 
-router = APIRouter(prefix="/tenants/{tenant}/imports", tags=["imports"])
+router = APIRouter()
 Outcome = Literal["created", "updated", "unchanged", "skipped", "failed"]
+OptionalText = Annotated[str | None, Query()]
+JOBS = "/tenants/{tenant}/imports"
+CLIENTS = "/tenants/{tenant}/clients"
+CSV_TEXT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "A CSV file (UTF-8)"}
+}
+
+# --- the single-record door ------------------------------------------------------------------
 
 
-@router.get("", summary="Imports of every door, newest first")
+@router.post(CLIENTS, status_code=201, tags=["clients"], summary="Create a client", response_model=Client)
+def create_client(body: ClientCreate, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
+    refs = [Ref(r.source.strip(), r.external_id.strip(), (r.language or "").strip()) for r in body.external_refs or []]
+    outcome = single.create(session, scope.ctx, present_fields(body), refs, actor=scope.actor)
+    assert outcome.client_id is not None
+    return client_body(session, scope.ctx, outcome.client_id)
+
+
+@router.post(
+    f"{CLIENTS}/upsert",
+    tags=["clients"],
+    summary="Upsert a client by trackingId (S2)",
+    description=(
+        "Creates the client when no client of the tenant has this trackingId (201, result=created), "
+        "else updates it (200, result=updated). Omitted fields are unchanged; tags [] clears; "
+        "clientGroupId defaults to the Unassigned group on create. Idempotent."
+    ),
+    response_model=UpsertedClient,
+    responses={201: {"description": "created", "model": UpsertedClient}, 200: {"description": "updated"}},
+)
+def upsert_client(body: ClientUpsert, session: DbSession, scope: ClientsWrite, response: Response) -> dict[str, Any]:
+    outcome = single.upsert(session, scope.ctx, present_fields(body), actor=scope.actor)
+    assert outcome.client_id is not None
+    created = outcome.action == "created"
+    response.status_code = 201 if created else 200
+    return {**client_body(session, scope.ctx, outcome.client_id), "result": "created" if created else "updated"}
+
+
+@router.patch(f"{CLIENTS}/{{client_id}}", tags=["clients"], summary="Change a client (omitted fields unchanged)", response_model=Client)
+def patch_client(client_id: str, body: ClientFields, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
+    single.patch(session, scope.ctx, client_id, present_fields(body), actor=scope.actor)
+    return client_body(session, scope.ctx, client_id)
+
+
+@router.delete(f"{CLIENTS}/{{client_id}}", status_code=204, tags=["clients"], summary="Delete a client", response_class=Response)
+def delete_client(client_id: str, session: DbSession, scope: ClientsWrite) -> Response:
+    single.delete(session, scope.ctx, client_id, actor=scope.actor)
+    return Response(status_code=204)
+
+
+# --- the file door (S3) ------------------------------------------------------------------------
+
+
+@router.post(
+    f"{CLIENTS}/import/csv",
+    tags=["csv import"],
+    summary="Import clients from a CSV or spreadsheet file (S3)",
+    description=IMPORT_DESCRIPTION,
+    openapi_extra=IMPORT_FORM,
+    status_code=201,
+    response_model=ImportJob,
+    responses={
+        201: {"description": "finished: the job with counts, summary and the first row outcomes"},
+        202: {"description": "still running: the job so far; Location points at it", "model": ImportJob},
+        413: {"description": "over the byte limit or the tenant's record limit"},
+        415: {"description": "not a CSV or macro-free spreadsheet"},
+    },
+)
+async def import_csv(
+    request: Request,
+    scope: ImportsWrite,
+    session: DbSession,
+    engine: Engine,
+    settings: AppSettings,
+    cap: Waiters,
+    mapping: OptionalText = None,
+    dry_run: Annotated[str | None, Query(alias="dryRun")] = None,
+    encoding: OptionalText = None,
+    sheet: OptionalText = None,
+) -> JSONResponse:
+    received = await upload.receive(request, files.uploads_dir(settings), settings.max_upload_bytes)
+    query = {"mapping": mapping, "dryRun": dry_run, "encoding": encoding, "sheet": sheet}
+    try:
+        wanted = files.file_import(received, query, scope.actor)
+        job = await run_in_threadpool(files.submit, session, engine, settings, scope.ctx, wanted)
+    except BaseException:
+        received.path.unlink(missing_ok=True)
+        raise
+    render = files.renderer(scope.tenant.code)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id, render)
+
+
+@router.get(
+    f"{CLIENTS}/import/template.csv",
+    tags=["csv import"],
+    summary="An import file to fill in: the import columns and an example row",
+    description="The same columns as the export. It holds no tenant data, so no API key is needed (the web page links to it).",
+    response_class=StreamingResponse,
+    responses=CSV_TEXT,
+)
+def import_template(tenant: str) -> StreamingResponse:
+    headers = {"Content-Disposition": 'attachment; filename="clients-import-template.csv"'}
+    return StreamingResponse(template_lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+# --- the bulk door (S4) ------------------------------------------------------------------------
+
+
+@router.post(
+    "/users/bulk/sourceId",
+    tags=["bulk"],
+    summary="Bulk upsert clients by source id (S4)",
+    description=(
+        "Each item is matched by (source, sourceId, language); no match creates, a match updates (omitted fields unchanged). "
+        "A parent given in the same request resolves whatever the order. A bad item fails alone (success false, its reasons "
+        "in `messages` as `users[i].field: …`). At most 1,000 items (413 above). `changed` is false when an update changed "
+        "nothing. The batch is recorded as an import (see `importId`)."
+    ),
+    response_model=BulkResult,
+)
+def bulk_upsert_by_source_id(
+    session: DbSession, scope: KeyImportsWrite, settings: AppSettings, engine: Engine, body: Any = Body(...)
+) -> dict[str, Any]:
+    users = bulk.users_of(body, settings.bulk_batch_limit)
+    return bulk.upsert(session, engine, scope.ctx, users, scope.actor)
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+
+@router.get(JOBS, tags=["imports"], summary="Imports of every door, newest first", response_model=ImportJobPage)
 def list_imports(
     session: DbSession,
     scope: ClientsRead,
@@ -26,18 +174,23 @@ def list_imports(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    jobs, total = service.list_jobs(session, load_context(session, scope.tenant), page, page_size, door)
+    jobs, total = service.list_jobs(session, scope.ctx, page, page_size, door)
     return {"items": [job_json(session, j, scope.tenant.code) for j in jobs], "total": total, "page": page, "pageSize": page_size}
 
 
-@router.get("/{job_id}", summary="One import: status, progress, counts, timings, links")
+@router.get(
+    f"{JOBS}/{{job_id}}",
+    tags=["imports"],
+    summary="One import: status, progress, counts, timings, links",
+    response_model=ImportJob,
+    response_model_exclude_unset=True,
+)
 def get_import(job_id: str, session: DbSession, scope: ClientsRead) -> dict[str, Any]:
-    job = service.get_job(session, load_context(session, scope.tenant), job_id)
-    return job_json(session, job, scope.tenant.code)
+    return job_json(session, service.get_job(session, scope.ctx, job_id), scope.tenant.code)
 
 
-@router.get("/{job_id}/rows", summary="Per-row outcomes (paged)")
-def get_rows(
+@router.get(f"{JOBS}/{{job_id}}/rows", tags=["imports"], summary="Per-row outcomes (paged)", response_model=ImportRowPage)
+def list_import_rows(
     job_id: str,
     session: DbSession,
     scope: ClientsRead,
@@ -45,33 +198,43 @@ def get_rows(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    job = service.get_job(session, load_context(session, scope.tenant), job_id)
+    job = service.get_job(session, scope.ctx, job_id)
     rows, total = service.job_rows(session, job, outcome, page, page_size)
     return {"items": [row_json(r) for r in rows], "total": total, "page": page, "pageSize": page_size}
 
 
-@router.get("/{job_id}/errors.csv", summary="The failed rows as they came in, plus a reason column")
-def get_errors_csv(job_id: str, session: DbSession, scope: ClientsRead) -> StreamingResponse:
-    job = service.get_job(session, load_context(session, scope.tenant), job_id)
+@router.get(
+    f"{JOBS}/{{job_id}}/errors.csv",
+    tags=["imports"],
+    summary="The failed rows as they came in, plus a reason column",
+    response_class=StreamingResponse,
+    responses=CSV_TEXT,
+)
+def get_import_errors(job_id: str, session: DbSession, scope: ClientsRead) -> StreamingResponse:
+    job = service.get_job(session, scope.ctx, job_id)
     lines = list(service.errors_csv(session, job))
     headers = {"Content-Disposition": f'attachment; filename="import-{job_id}-errors.csv"'}
     return StreamingResponse(iter(lines), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.post("/{job_id}/cancel", summary="Cancel a queued or running import (takes effect at the next chunk)")
-def cancel_import(job_id: str, db: Db, engine: Engine, settings: AppSettings, scope: ImportsWrite) -> dict[str, Any]:
-    with db.session() as session:
-        ctx = load_context(session, scope.tenant)
-    service.cancel(db, engine, settings, ctx, job_id)
-    with db.session() as session:
-        return job_json(session, service.get_job(session, ctx, job_id), scope.tenant.code)
+@router.post(
+    f"{JOBS}/{{job_id}}/cancel",
+    tags=["imports"],
+    summary="Cancel a queued or running import (takes effect at the next chunk)",
+    response_model=ImportJob,
+    response_model_exclude_unset=True,
+)
+def cancel_import(job_id: str, session: DbSession, engine: Engine, settings: AppSettings, scope: ImportsWrite) -> dict[str, Any]:
+    job = service.cancel(session, engine, settings, scope.ctx, job_id)
+    return job_json(session, job, scope.tenant.code)
 
 
-@router.post("/{job_id}/undo", summary="Revert a finished import from the audit trail")
+@router.post(
+    f"{JOBS}/{{job_id}}/undo", tags=["imports"], summary="Revert a finished import from the audit trail", response_model=UndoResult
+)
 def undo_import(job_id: str, session: DbSession, scope: ImportsWrite) -> dict[str, Any]:
-    ctx = load_context(session, scope.tenant)
-    job = service.get_job(session, ctx, job_id)
-    result = undo.undo(session, ctx, job, actor=scope.actor)
+    job = service.get_job(session, scope.ctx, job_id)
+    result = undo.undo(session, scope.ctx, job, actor=scope.actor)
     return {
         "job": job_json(session, job, scope.tenant.code),
         "deleted": result.deleted,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from clientdock.csvsafe import csv_lines
-from clientdock.db import Database, utcnow
+from clientdock.db import after_commit, utcnow
 from clientdock.errors import Conflict, NotFound
 from clientdock.jobs import staging, workflow
 from clientdock.jobs.engine import JobEngine
@@ -136,17 +136,21 @@ def _error_cells(row: ImportRow, header: list[str]) -> list[Any]:
     return [*cells, reason]
 
 
-def cancel(db: Database, engine: JobEngine, settings: Settings, ctx: TenantContext, job_id: str) -> None:
-    """Cancel a queued or running import. A queued one ends now: its workflow is dropped and
-    its staged input removed; a running one stops at its next chunk (the runner cleans up)."""
-    with db.session() as session:
-        job = get_job(session, ctx, job_id)
-        drop_workflow = request_cancel(session, engine, job)
+def cancel(session: Session, engine: JobEngine, settings: Settings, ctx: TenantContext, job_id: str) -> ImportJob:
+    """Cancel a queued or running import. A queued one ends now: once that commits, its
+    workflow is dropped and its staged input removed; a running one stops at its next chunk
+    (the workflow cleans up)."""
+    job = get_job(session, ctx, job_id)
+    if request_cancel(session, engine, job):
         workflow_id = job.workflow_id
-    if drop_workflow:
-        if workflow_id:
-            engine.cancel(workflow_id)
-        staging.remove(settings.data_dir, job_id)
+
+        def drop() -> None:
+            if workflow_id:
+                engine.cancel(workflow_id)
+            staging.remove(settings.data_dir, job_id)
+
+        after_commit(session, drop)
+    return job
 
 
 def request_cancel(session: Session, engine: JobEngine, job: ImportJob) -> bool:

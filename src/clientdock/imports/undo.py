@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from clientdock.clients.fields import BY_JSON
-from clientdock.clients.models import Client, ClientChange, ExternalRef
-from clientdock.db import new_id, table_of, utcnow
+from clientdock.clients.models import ClientChange
+from clientdock.clients.repository import delete_clients
+from clientdock.db import utcnow
 from clientdock.errors import Conflict
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
@@ -64,7 +65,7 @@ def undo(session: Session, ctx: TenantContext, job: ImportJob, actor: str | None
             result.conflicts.append({"clientId": client_id, "field": "*", "reason": "changed after this import; not deleted"})
         else:
             deletable.append(client_id)
-    result.deleted = _delete_clients(session, ctx, job, deletable, utcnow(), actor)
+    result.deleted = delete_clients(session, ctx, deletable, action="undone", job_id=job.id, actor=actor)
     created_set = set(created)
     updates = [c for c in changes if c.action == "updated" and c.client_id not in created_set]
     _restore_fields(session, ctx, job, updates, later, result, actor)
@@ -92,29 +93,6 @@ def _changed_since(session: Session, ctx: TenantContext, job: ImportJob) -> dict
             if at > last_touched[client_id]:
                 out.setdefault(client_id, set()).add(field)
     return out
-
-
-def _delete_clients(
-    session: Session, ctx: TenantContext, job: ImportJob, client_ids: list[str], now: datetime, actor: str | None
-) -> list[str]:
-    """Delete these clients of the tenant with their external refs, and record it; returns the
-    ids that were there to delete."""
-    deleted: list[str] = []
-    connection = session.connection()
-    for part in chunked(client_ids):
-        present = list(session.scalars(readable_columns(ctx, Client.id).where(Client.id.in_(part))))
-        if not present:
-            continue
-        connection.execute(delete(table_of(ExternalRef)).where(table_of(ExternalRef).c.client_id.in_(present)))
-        connection.execute(delete(table_of(Client)).where(table_of(Client).c.id.in_(present)))
-        audit = [
-            {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": client_id, "job_id": job.id, "action": "undone", "field": "*",
-             "before": None, "after": None, "at": now, "actor": actor}
-            for client_id in present
-        ]  # fmt: skip
-        connection.execute(insert(table_of(ClientChange)), audit)
-        deleted.extend(present)
-    return deleted
 
 
 def _restore_fields(

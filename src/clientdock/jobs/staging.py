@@ -121,14 +121,5 @@ def read_chunk(data_dir: Path, job_id: str, offset: int, size: int) -> list[RawR
     return out
 
 
-def iter_records(data_dir: Path, job_id: str) -> Iterable[RawRecord]:
-    path = job_dir(data_dir, job_id) / RECORDS
-    if not path.exists():
-        return
-    with path.open("rb") as handle:
-        for line in handle:
-            yield decode(line.decode())
-
-
 def remove(data_dir: Path, job_id: str) -> None:
     shutil.rmtree(job_dir(data_dir, job_id), ignore_errors=True)

@@ -26,7 +26,7 @@ from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.jobs.policy import from_options
 from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.records import RawRecord, RowOutcome
-from clientdock.pipeline.report import counts
+from clientdock.pipeline.report import counts, outcome_json
 from clientdock.settings import Settings
 from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
@@ -137,18 +137,19 @@ def apply_records(session: Session, job: ImportJob, records: list[RawRecord]) ->
 def _store_rows(session: Session, job: ImportJob, records: list[RawRecord], outcomes: list[RowOutcome]) -> None:
     rows: list[dict[str, Any]] = []
     for record, outcome in zip(records, outcomes, strict=True):
+        result = outcome_json(outcome)
         rows.append(
             {
                 "id": new_id(),
                 "job_id": job.id,
-                "row_index": outcome.index,
+                "row_index": result["index"],
                 "line": record.line,
-                "lookup_key": outcome.lookup_key,
-                "action": outcome.action,
-                "client_id": outcome.client_id,
-                "errors": [e.as_dict() for e in outcome.errors],
-                "messages": outcome.messages,
-                "changes": {f: {"before": b, "after": a} for f, (b, a) in outcome.changes.items()},
+                "lookup_key": result["lookupKey"],
+                "action": result["action"],
+                "client_id": result["id"],
+                "errors": result["errors"],
+                "messages": result["messages"],
+                "changes": result.get("changes", {}),
                 "source": strict_json(record.source) if outcome.action == "failed" or job.dry_run else None,
             }
         )

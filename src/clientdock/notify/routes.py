@@ -68,12 +68,12 @@ def list_notifications(
 
 
 @router.post("/notifications/read-all", tags=["notifications"], summary="Mark every notification read")
-def read_all(session: DbSession, scope: ClientsWrite) -> ReadAllOut:
+def mark_all_notifications_read(session: DbSession, scope: ClientsWrite) -> ReadAllOut:
     return ReadAllOut(updated=service.mark_all_read(session, scope.tenant_id), unread_count=0)
 
 
 @router.post("/notifications/{notification_id}/read", tags=["notifications"], summary="Mark a notification read")
-def read_one(notification_id: str, session: DbSession, scope: ClientsWrite) -> NotificationOut:
+def mark_notification_read(notification_id: str, session: DbSession, scope: ClientsWrite) -> NotificationOut:
     return NotificationOut.of(service.mark_read(session, scope.tenant_id, notification_id))
 
 
@@ -100,13 +100,17 @@ def create_webhook(body: WebhookIn, session: DbSession, scope: TenantAdmin, sett
     return WebhookCreated.with_secret(row, secret)
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204, tags=["webhooks"], summary="Delete a webhook and its delivery log")
+@router.delete(
+    "/webhooks/{webhook_id}", status_code=204, response_class=Response, tags=["webhooks"], summary="Delete a webhook and its delivery log"
+)
 def delete_webhook(webhook_id: str, session: DbSession, scope: TenantAdmin) -> Response:
     service.delete_webhook(session, scope.tenant_id, webhook_id)
     return Response(status_code=204)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", tags=["webhooks"], summary="A webhook's deliveries, newest first")
-def list_deliveries(webhook_id: str, session: DbSession, scope: TenantAdmin, page: Page = 1, page_size: PageSize = 50) -> DeliveryPage:
+def list_webhook_deliveries(
+    webhook_id: str, session: DbSession, scope: TenantAdmin, page: Page = 1, page_size: PageSize = 50
+) -> DeliveryPage:
     rows, total = service.list_deliveries(session, scope.tenant_id, webhook_id, page=page, page_size=page_size)
     return DeliveryPage(items=[DeliveryOut.of(r) for r in rows], total=total, page=page, page_size=page_size)

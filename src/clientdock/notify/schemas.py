@@ -29,11 +29,13 @@ class WebhookIn(CamelModel):
 
 
 class NotificationOut(CamelModel):
+    """An in-app notification of the tenant (e.g. an import that ended)."""
+
     id: str
     kind: str
     title: str
     body: str
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(description="What the notification is about, e.g. the import's jobId, counts and links")
     read: bool
     read_at: Instant | None
     created_at: Instant
@@ -47,6 +49,8 @@ class NotificationOut(CamelModel):
 
 
 class NotificationPage(CamelModel):
+    """A page of notifications, newest first, with the count of unread ones."""
+
     items: list[NotificationOut]
     total: int
     page: int
@@ -55,11 +59,15 @@ class NotificationPage(CamelModel):
 
 
 class ReadAllOut(CamelModel):
-    updated: int
+    """How many notifications were marked read; none is left unread."""
+
+    updated: int = Field(description="How many were unread and are now read")
     unread_count: int
 
 
 class WebhookOut(CamelModel):
+    """A registered webhook (without its secret)."""
+
     id: str
     url: str
     events: list[str]
@@ -71,6 +79,8 @@ class WebhookOut(CamelModel):
 
 
 class WebhookCreated(WebhookOut):
+    """The webhook just registered, with its signing secret (shown only here)."""
+
     secret: str = Field(description="Shown only in this response; verify X-Clientdock-Signature with it")
 
     @classmethod
@@ -79,11 +89,15 @@ class WebhookCreated(WebhookOut):
 
 
 class WebhookList(CamelModel):
+    """Every webhook of the tenant."""
+
     items: list[WebhookOut]
     total: int
 
 
 class DeliveryOut(CamelModel):
+    """One event sent (or being sent) to a webhook, and how its attempts went."""
+
     id: str
     webhook_id: str
     event: str
@@ -106,6 +120,8 @@ class DeliveryOut(CamelModel):
 
 
 class DeliveryPage(CamelModel):
+    """A page of a webhook's deliveries, newest first."""
+
     items: list[DeliveryOut]
     total: int
     page: int

@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from clientdock.clients.fields import BY_ATTR, DERIVED_ATTRS
-from clientdock.clients.models import Client, ClientChange, ExternalRef
+from clientdock.clients.models import Client, ExternalRef
+from clientdock.clients.repository import Change, record_changes
 from clientdock.db import new_id, table_of, utcnow
 from clientdock.pipeline.match import Existing, chunked, lookup
 from clientdock.pipeline.normalise import follow_derived_name
@@ -288,14 +289,8 @@ def _insert_refs(session: Session, ctx: TenantContext, candidates: list[Candidat
         session.connection().execute(_insert_for(session)(table_of(ExternalRef)).on_conflict_do_nothing(), rows)
 
 
-def _audit(session: Session, ctx: TenantContext, policy: Policy, entries: list[tuple[str, str, str, Any, Any, datetime]]) -> None:
-    rows = [
-        {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": client_id, "job_id": policy.job_id,
-         "action": action, "field": field, "before": before, "after": after, "at": at, "actor": policy.actor}
-        for client_id, action, field, before, after, at in entries
-    ]  # fmt: skip
-    for part in chunked(rows, INSERT_CHUNK):
-        session.connection().execute(insert(table_of(ClientChange)), list(part))
+def _audit(session: Session, ctx: TenantContext, policy: Policy, entries: list[Change]) -> None:
+    record_changes(session, ctx, entries, job_id=policy.job_id, actor=policy.actor)
 
 
 def _jsonable(value: Any) -> Any:

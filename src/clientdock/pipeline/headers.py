@@ -28,38 +28,11 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from clientdock.clients.fields import FILE_FIELDS
 from clientdock.errors import FieldError, ValidationFailed
 
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "id",
-    "trackingId",
-    "type",
-    "name",
-    "firstName",
-    "middleName",
-    "lastName",
-    "title",
-    "email",
-    "phone",
-    "mobile",
-    "company",
-    "companyNumber",
-    "taxNumber",
-    "cocNumber",
-    "debtorId",
-    "dateOfBirth",
-    "gender",
-    "primaryLanguage",
-    "abbreviation",
-    "login",
-    "active",
-    "tags",
-    "clientGroupId",
-    "note",
-    "project",
-    "desk",
-    "created",
-)
+#: The fields a column can map to (the file door's field names).
+CANONICAL_FIELDS: tuple[str, ...] = FILE_FIELDS
 
 #: Headers (as written by people and export tools) per canonical field, "|"-separated; the
 #: field name itself always matches too. Outlook, Google Contacts and Excel exports in English,

@@ -17,7 +17,6 @@ What a reader yields follows the corpus conventions (``tests/corpus/expectations
 :func:`open_table` returns the table's :class:`TableInfo` and a lazy iterator of
 :class:`ParsedRow`. The iterator opens the file on its first ``next()`` and closes it when it is
 exhausted, ``close()``-d, or garbage collected, so no handle leaks if it is never consumed.
-:func:`count_records` / :func:`enforce_record_limit` let a caller know the size before importing.
 """
 
 from __future__ import annotations
@@ -100,53 +99,6 @@ def open_table(
     header_line, header = source.header()
     info = source.info(header, header_line)
     return info, _data_rows(source)
-
-
-def count_records(
-    path: Path,
-    *,
-    filename: str | None = None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-    delimiter: str | None = None,
-    stop_after: int | None = None,
-) -> int:
-    """How many data records the table holds, read in one streaming pass.
-
-    With ``stop_after`` the count stops as soon as it exceeds that number (the answer is then
-    ``stop_after + 1``), so checking a limit on a huge file is cheap. Reading the whole file also
-    surfaces decoding and binary-content errors before anything is written.
-    """
-    source = _prepare(path, filename=filename, encoding=encoding, sheet=sheet, delimiter=delimiter)
-    count = 0
-    for _ in _data_rows(source):
-        count += 1
-        if stop_after is not None and count > stop_after:
-            break
-    return count
-
-
-def enforce_record_limit(
-    path: Path,
-    limit: int,
-    *,
-    filename: str | None = None,
-    encoding: str | None = None,
-    sheet: str | None = None,
-    delimiter: str | None = None,
-) -> int:
-    """The record count, or ``PayloadTooLarge`` (413) when it is over ``limit`` (S3.5)."""
-    count = count_records(
-        path,
-        filename=filename,
-        encoding=encoding,
-        sheet=sheet,
-        delimiter=delimiter,
-        stop_after=limit,
-    )
-    if count > limit:
-        raise PayloadTooLarge(f"The file has more than {limit} records; at most {limit} records can be imported from one file.")
-    return count
 
 
 def cell_text(value: object) -> str:

@@ -17,7 +17,10 @@ def counts(outcomes: Iterable[RowOutcome]) -> dict[str, int]:
 
 
 def outcome_json(outcome: RowOutcome) -> dict[str, Any]:
-    """The shared result shape: index, lookupKey, action, id, messages (+ errors, changes)."""
+    """The shared result shape: index, lookupKey, action, id, messages (+ errors, changes).
+
+    Every door reports this: the job stores it per row (``jobs.workflow``) and answers it
+    (``imports.schemas.row_json``); the S4 and partner-app doors only rename its keys."""
     out: dict[str, Any] = {
         "index": outcome.index,
         "lookupKey": outcome.lookup_key,

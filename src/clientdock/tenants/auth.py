@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from clientdock.deps import Db
 from clientdock.errors import Forbidden, Unauthorized
+from clientdock.tenants.context import TenantContext, load_context
 from clientdock.tenants.models import Tenant
 from clientdock.tenants.service import find_key
 
@@ -32,10 +33,12 @@ class Principal:
 
 @dataclass(frozen=True)
 class TenantScope:
-    """An authenticated caller bound to the one tenant it may act on."""
+    """An authenticated caller bound to the one tenant it may act on, with that tenant's
+    context (settings, default group), loaded once per request."""
 
     tenant: Tenant
     principal: Principal
+    ctx: TenantContext
 
     @property
     def tenant_id(self) -> str:
@@ -85,11 +88,11 @@ class TenantAccess:
             raise Forbidden(f"an API key of kind {principal.kind!r} cannot act on tenant data")
         with db.session() as session:
             row = session.scalar(select(Tenant).where(Tenant.code == tenant))
-        if row is None or row.id != principal.tenant_id:
-            raise Forbidden(f"this API key has no access to tenant '{tenant}'")
-        if not principal.has(self.scope):
-            raise Forbidden(f"this API key lacks the scope '{self.scope}'")
-        return TenantScope(row, principal)
+            if row is None or row.id != principal.tenant_id:
+                raise Forbidden(f"this API key has no access to tenant '{tenant}'")
+            if not principal.has(self.scope):
+                raise Forbidden(f"this API key lacks the scope '{self.scope}'")
+            return TenantScope(row, principal, load_context(session, row))
 
 
 ClientsRead = Annotated[TenantScope, Depends(TenantAccess("clients:read"))]
@@ -111,7 +114,7 @@ class KeyTenantAccess:
             raise Forbidden(f"this API key lacks the scope '{self.scope}'")
         with db.session() as session:
             tenant = session.get_one(Tenant, principal.tenant_id)
-        return TenantScope(tenant, principal)
+            return TenantScope(tenant, principal, load_context(session, tenant))
 
 
 KeyImportsWrite = Annotated[TenantScope, Depends(KeyTenantAccess("imports:write"))]

@@ -124,7 +124,7 @@ def dry_run(db: Database, engine: JobEngine, settings: Settings, user: SignedIn,
     path = uploads.copy_for_job(settings, kept)
     wanted = FileImport(path=path, filename=kept.filename, mapping=mapping, dry_run=True, started_by=actor(user))
     try:
-        return files.submit(db, engine, settings, user.tenant, wanted)
+        return _submit(db, engine, settings, user, wanted)
     finally:
         path.unlink(missing_ok=True)  # the job took it, unless the file was refused
 
@@ -132,16 +132,22 @@ def dry_run(db: Database, engine: JobEngine, settings: Settings, user: SignedIn,
 def start(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None) -> str:
     """Start the confirmed import of the kept file (the job takes the file); returns its id."""
     wanted = FileImport(path=kept.path, filename=kept.filename, mapping=mapping, started_by=actor(user))
-    job_id = files.submit(db, engine, settings, user.tenant, wanted)
+    job_id = _submit(db, engine, settings, user, wanted)
     uploads.forget(kept)
     return job_id
+
+
+def _submit(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, wanted: FileImport) -> str:
+    with db.session() as session:
+        return files.submit(session, engine, settings, load_context(session, user.tenant), wanted).id
 
 
 def wait(db: Database, cap: WaiterCap, job_id: str, seconds: float = DRY_RUN_WAIT_SECONDS) -> None:
     """Wait a little for a job to end (a waiting slot permitting), holding no transaction."""
     with cap as slot:
         if slot:
-            wait_for(db, job_id, seconds)
+            with db.session() as session:
+                wait_for(session, job_id, seconds)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from clientdock.clients import service as clients
+from clientdock.clients import repository as clients
 from clientdock.clients.models import Client, ExternalRef
 from clientdock.clients.types import CLIENT_TYPES
 from clientdock.errors import NotFound

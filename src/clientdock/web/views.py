@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from clientdock.clients.models import Client, ClientChange
-from clientdock.clients.service import ClientFilter
+from clientdock.clients.repository import ClientFilter
 from clientdock.web.import_views import who_label
 from clientdock.web.templating import field_label, humanize, shown, when
 

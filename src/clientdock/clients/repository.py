@@ -1,30 +1,34 @@
-"""Clients: read, list, and the writes that run through the shared pipeline.
+"""Every read and write of the client tables, scoped to one tenant; no import logic.
 
-Create, PATCH and the S2 upsert are each the pipeline with one record and a door-specific
-policy, so their field rules are the same as every import's.
+The doors write clients through the pipeline (``clientdock.pipeline``); what they share
+beyond it lives here: reads and lists, client groups, the audit trail (``record_changes``)
+and the one way to delete clients with their external refs and an audit row each.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, delete, func, or_, select
+from sqlalchemy import Select, String, cast, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from clientdock.clients.fields import FIELDS
 from clientdock.clients.models import Client, ClientChange, ExternalRef
-from clientdock.errors import Conflict, FieldError, NotFound, ValidationFailed
-from clientdock.pipeline import run as pipeline
-from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
+from clientdock.db import new_id, table_of, utcnow
+from clientdock.errors import Conflict, NotFound, ValidationFailed
 from clientdock.tenants.context import TenantContext
 from clientdock.tenants.models import ClientGroup
 from clientdock.tenants.scoping import readable, readable_columns
 
-UPSERT_POLICY = Policy(match_on=("trackingId",), required=("trackingId",), required_on_create=("name",))
-CREATE_POLICY = Policy(match_on=(), required_on_create=("name",))
-PATCH_POLICY = Policy(match_on=("id",), allow_create=False)
+#: One audit entry: client id, action, field, before, after, when.
+Change = tuple[str, str, str, Any, Any, datetime]
+#: Rows per INSERT of audit rows, and ids per IN (...) list (SQLite allows 32,766 parameters).
+AUDIT_CHUNK = 500
+KEY_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -79,37 +83,35 @@ def refs_of(session: Session, ctx: TenantContext, client_ids: list[str]) -> dict
     return out
 
 
-def run_single(session: Session, ctx: TenantContext, record: RawRecord, policy: Policy) -> RowOutcome:
-    """One record through the pipeline; a failure becomes an error naming the field."""
-    (outcome,) = pipeline.run(session, ctx, [record], policy)
-    if outcome.action == "failed":
-        located = [FieldError(e.field, e.message, None, e.code) for e in outcome.errors]
-        if any(e.code == "duplicate" for e in located):
-            raise Conflict("; ".join(f"{e.field}: {e.message}" for e in located), located)
-        raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in located), located)
-    return outcome
+def record_changes(session: Session, ctx: TenantContext, entries: Iterable[Change], *, job_id: str | None, actor: str | None) -> None:
+    """Append audit rows: (client id, action, field, before, after, at) each."""
+    rows = [
+        {"id": new_id(), "tenant_id": ctx.tenant_id, "client_id": client_id, "job_id": job_id,
+         "action": action, "field": field, "before": before, "after": after, "at": at, "actor": actor}
+        for client_id, action, field, before, after, at in entries
+    ]  # fmt: skip
+    for start in range(0, len(rows), AUDIT_CHUNK):
+        session.connection().execute(insert(table_of(ClientChange)), rows[start : start + AUDIT_CHUNK])
 
 
-def upsert(session: Session, ctx: TenantContext, fields: dict[str, Any], actor: str | None = None) -> RowOutcome:
-    policy = replace(UPSERT_POLICY, actor=actor)
-    return run_single(session, ctx, RawRecord(index=0, fields=fields, lookup_key=fields.get("trackingId")), policy)
-
-
-def create(session: Session, ctx: TenantContext, fields: dict[str, Any], refs: list[Ref], actor: str | None = None) -> RowOutcome:
-    return run_single(session, ctx, RawRecord(index=0, fields=fields, refs=refs), replace(CREATE_POLICY, actor=actor))
-
-
-def patch(session: Session, ctx: TenantContext, client_id: str, fields: dict[str, Any], actor: str | None = None) -> RowOutcome:
-    get_client(session, ctx, client_id)
-    return run_single(session, ctx, RawRecord(index=0, fields={**fields, "id": client_id}), replace(PATCH_POLICY, actor=actor))
-
-
-def delete_client(session: Session, ctx: TenantContext, client_id: str, actor: str | None = None) -> None:
-    client = get_client(session, ctx, client_id)
-    session.execute(delete(ExternalRef).where(ExternalRef.client_id == client.id))
-    session.add(ClientChange(tenant_id=ctx.tenant_id, client_id=client.id, action="deleted", field="*", actor=actor))
-    session.delete(client)
-    session.flush()
+def delete_clients(
+    session: Session, ctx: TenantContext, client_ids: Sequence[str], *, action: str, job_id: str | None, actor: str | None
+) -> list[str]:
+    """Delete these clients of the tenant with their external refs, and record ``action`` on
+    each in the audit trail; returns the ids that were there to delete."""
+    deleted: list[str] = []
+    connection = session.connection()
+    now = utcnow()
+    for start in range(0, len(client_ids), KEY_CHUNK):
+        part = client_ids[start : start + KEY_CHUNK]
+        present = list(session.scalars(readable_columns(ctx, Client.id).where(Client.id.in_(part))))
+        if not present:
+            continue
+        connection.execute(delete(table_of(ExternalRef)).where(table_of(ExternalRef).c.client_id.in_(present)))
+        connection.execute(delete(table_of(Client)).where(table_of(Client).c.id.in_(present)))
+        record_changes(session, ctx, ((client_id, action, "*", None, None, now) for client_id in present), job_id=job_id, actor=actor)
+        deleted.extend(present)
+    return deleted
 
 
 def history(session: Session, ctx: TenantContext, client_id: str) -> list[ClientChange]:
@@ -134,6 +136,12 @@ def create_group(session: Session, ctx: TenantContext, name: str) -> ClientGroup
     session.add(group)
     session.flush()
     return group
+
+
+def client_body(session: Session, ctx: TenantContext, client_id: str) -> dict[str, Any]:
+    """The tenant's client ``client_id`` as the API answers it (404 when it has none)."""
+    client = get_client(session, ctx, client_id)
+    return client_json(client, refs_of(session, ctx, [client.id])[client.id])
 
 
 def client_json(client: Client, refs: list[ExternalRef]) -> dict[str, Any]:

@@ -1,0 +1,236 @@
+"""The JSON of imports: a job, its row outcomes, an undo, the S4 bulk answer.
+
+Every door reports the one result shape (:func:`row_json`, from the stored outcome); the
+bulk and partner-app doors rename keys only where their seed's wire format asks for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from clientdock.clients.schemas import CamelModel
+from clientdock.imports.service import queue_position
+from clientdock.jobs.models import ImportJob as ImportJobRow
+from clientdock.jobs.models import ImportRow as ImportRowRow
+from clientdock.pipeline.report import ACTIONS
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+    percent: float
+
+
+class Counts(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    failed: int
+
+
+class JobLinks(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    self: str
+    rows: str
+    failedRows: str  # noqa: N815 - wire name
+    errors: str
+
+
+class FieldErrorOut(BaseModel):
+    """A problem located by field (camelCase, or as the door's item named it) and row."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str | None
+    row: int | None = None
+    message: str
+    code: str | None = None
+
+
+class ImportRow(CamelModel):
+    """One input item's outcome: the one result shape of every door."""
+
+    index: int = Field(description="The record number (files) or the position in the request (0-based)")
+    line: int | None = Field(description="The physical line of a file's record")
+    lookup_key: str | None
+    action: str = Field(description="created, updated, unchanged, skipped or failed")
+    id: str | None = Field(description="The client's id")
+    messages: list[str]
+    errors: list[FieldErrorOut]
+    changes: dict[str, Any] | None = Field(description="Per field: {before, after} (updates and dry runs)")
+
+
+class ImportRowPage(CamelModel):
+    items: list[ImportRow]
+    total: int
+    page: int
+    page_size: int
+
+
+class PreviewRows(BaseModel):
+    items: list[ImportRow]
+    total: int
+    shown: int
+
+
+class ImportJob(CamelModel):
+    """An import of any door: status, progress, counts, timings and links."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    job_id: str
+    door: str = Field(description="csv, bulk, app, …")
+    status: str = Field(description="queued, running, succeeded, failed or cancelled")
+    dry_run: bool
+    progress: Progress
+    counts: Counts
+    queue_position: int | None = Field(description="1 = next to start for this tenant; null when not waiting")
+    started_by: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    duration_seconds: float | None
+    error: str | None
+    undone_at: str | None
+    summary: dict[str, Any] = Field(description="How the input was read and mapped (files)")
+    links: JobLinks
+    rows: PreviewRows | None = Field(default=None, description="A finished file import: its first row outcomes")
+
+
+class ImportJobPage(CamelModel):
+    items: list[ImportJob]
+    total: int
+    page: int
+    page_size: int
+
+
+class Restored(CamelModel):
+    client_id: str
+    fields: list[str]
+
+
+class UndoConflict(CamelModel):
+    client_id: str
+    field: str | None
+    reason: str
+
+
+class UndoResult(CamelModel):
+    job: ImportJob
+    deleted: list[str] = Field(description="Clients the import created, now deleted")
+    restored: list[Restored] = Field(description="Fields the import changed, now back to their earlier values")
+    conflicts: list[UndoConflict] = Field(description="What changed since the import and was left as it is")
+
+
+class BulkItem(CamelModel):
+    action: str = Field(description="created, updated or failed")
+    id: str | None
+    key: str | None = Field(description="The item's sourceId")
+    lookup_key: str | None
+    success: bool
+    changed: bool = Field(description="false when an update changed nothing")
+
+
+class BulkResult(CamelModel):
+    data: list[BulkItem]
+    messages: list[str] = Field(description="users[i].field: … for each problem")
+    total: int
+    import_id: str
+
+
+def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str, Any]:
+    base = f"/tenants/{tenant_code}/imports/{job.id}"
+    duration = (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else None
+    percent = round(100 * job.done / job.total, 1) if job.total else (100.0 if job.finished_at else 0.0)
+    summary = {k: v for k, v in job.summary.items() if k != "header"}
+    return {
+        "id": job.id,
+        "jobId": job.id,
+        "door": job.door,
+        "status": job.status,
+        "dryRun": job.dry_run,
+        "progress": {"done": job.done, "total": job.total, "percent": percent},
+        "counts": {action: getattr(job, action) for action in ACTIONS},
+        "queuePosition": queue_position(session, job),
+        "startedBy": job.started_by,
+        "createdAt": job.created_at.isoformat(),
+        "startedAt": job.started_at.isoformat() if job.started_at else None,
+        "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
+        "durationSeconds": duration,
+        "error": job.error,
+        "undoneAt": job.undone_at.isoformat() if job.undone_at else None,
+        "summary": summary,
+        "links": {"self": base, "rows": f"{base}/rows", "failedRows": f"{base}/rows?outcome=failed", "errors": f"{base}/errors.csv"},
+    }
+
+
+def row_json(row: ImportRowRow) -> dict[str, Any]:
+    return {
+        "index": row.row_index,
+        "line": row.line,
+        "lookupKey": row.lookup_key,
+        "action": row.action,
+        "id": row.client_id,
+        "messages": row.messages,
+        "errors": row.errors,
+        "changes": row.changes or None,
+    }
+
+
+IMPORT_DESCRIPTION = """
+Imports the clients of a CSV file (or an .xlsx/.xls/.ods spreadsheet: the first visible sheet,
+or `sheet`) as a job, with the hybrid answer: 201 with the finished job (counts, summary and
+the first 100 row outcomes in `rows`) when it finishes within the wait, else 202 with
+`Location` (the job; its rows and `errors.csv` are linked from it).
+
+**Form** (multipart/form-data): `file` (required); optional `mapping` (a JSON object
+`{"Column header": "clientField"}`; `""` ignores a column), `dryRun` (true: nothing is
+written; the answer shows the mapping, the counts and per-field changes before → after),
+`encoding` (e.g. `cp1252`; detected otherwise), `sheet`. The options may also be given as
+query parameters.
+
+**Refused before anything is written**: over the byte limit (413), not a CSV or a macro-free
+spreadsheet by content — executables, archives, xlsm/xlsb, NUL bytes (415), unreadable (400),
+no column for `firstName` or `email` after header matching (400 naming them), a bad `mapping`
+(400 naming `mapping`), more non-blank records than the tenant's `importRowLimit` (413 naming
+the limit and the count).
+
+**Rows**: headers match case-, space- and underscore-insensitively with synonyms (First Name,
+Vorname, Prénom, E-mail, Courriel...). `firstName` and `email` are required on every row; a
+failing row names the field and its row (record number; `line` is the physical line) and the
+others still import. A row matches our client by `ID` (the export's column), then by email
+(case-insensitive); two rows with one email: the first wins. An empty cell leaves the field
+unchanged (the tenant default on create). A record of only empty cells is skipped (counted in
+`summary.blankRecords`); cells beyond the header are reported on their row. Dates: ISO 8601,
+or dd/mm/yyyy vs mm/dd/yyyy decided by the whole column (the first unambiguous value, else the
+tenant's `dateOrder`), shown in `summary.dateOrder`. A leading apostrophe before `= + - @`
+(the formula neutralisation of our own CSVs) is removed, so an export imports back unchanged.
+"""
+
+
+IMPORT_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "The CSV or spreadsheet."},
+                        "mapping": {"type": "string", "description": 'JSON object {"Column header": "clientField"}.'},
+                        "dryRun": {"type": "string", "enum": ["true", "false"], "default": "false", "description": "true: write nothing."},
+                        "encoding": {"type": "string", "description": "Text encoding of a CSV, e.g. utf-8, cp1252."},
+                        "sheet": {"type": "string", "description": "Sheet of a workbook (default: the first visible one)."},
+                    },
+                }
+            }
+        },
+    }
+}
