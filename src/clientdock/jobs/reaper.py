@@ -4,7 +4,7 @@ Open-source DBOS recovers a worker's pending workflows only when a process with 
 executor id starts again. On many machines a worker may never come back, so every engine
 writes a heartbeat, and every engine looks for executors silent longer than
 ``executor_dead_after_seconds`` and resumes their pending workflows (which continue from
-their last finished step). See shared/reference/JOBS.md, design point 8.
+their last finished step; ``docs/architecture.md``, "Rules the layers rest on").
 """
 
 from __future__ import annotations
