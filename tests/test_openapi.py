@@ -21,7 +21,7 @@ from clientdock.settings import Settings
 from tests.conftest import TenantInfo
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-PUBLIC = {"healthz", "import_template"}  # the operations that need no API key
+PUBLIC = {"healthz", "import_template", "connection_callback"}  # the operations that need no API key (the callback: its state)
 PROBLEM_CONTENT = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 Operation = tuple[str, str, dict[str, Any]]

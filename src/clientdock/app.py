@@ -14,6 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from clientdock.apps.routes import router as apps_router
 from clientdock.clients.routes import router as clients_router
+from clientdock.connections import door as connection_door
+from clientdock.connections.routes import router as connections_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
 from clientdock.imports import file_records, files
@@ -61,7 +63,9 @@ def job_engine(settings: Settings, db: Database) -> JobEngine:
     """The job engine with every door's stager and every finish hook registered."""
     engine = JobEngine(settings, db)
     engine.register_stager(files.DOOR, file_records.stage)
+    engine.register_stager(connection_door.DOOR, connection_door.stage)
     engine.on_finish(job_events.import_finished)
+    engine.on_finish(connection_door.import_finished)
     return engine
 
 
@@ -90,6 +94,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.middleware("http")(idempotency.middleware)
     app.include_router(clients_router)
     app.include_router(imports_router)
+    app.include_router(connections_router)
     app.include_router(apps_router)
     app.include_router(notify_router)
     app.include_router(web_router)

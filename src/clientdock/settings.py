@@ -29,6 +29,26 @@ class Settings(BaseSettings):
     app_version: str = "clientdock-jobs-1"
     log_json: bool = False
     start_workers: bool = True
+    # --- connections to accounting platforms (the OAuth redirect comes back to public_url) ---
+    public_url: str = "http://127.0.0.1:8000"
+    xero_client_id: str | None = None
+    xero_client_secret: str | None = None
+    xero_login_url: str = "https://login.xero.com"
+    xero_identity_url: str = "https://identity.xero.com"
+    xero_api_url: str = "https://api.xero.com"
+    quickbooks_client_id: str | None = None
+    quickbooks_client_secret: str | None = None
+    quickbooks_auth_url: str = "https://appcenter.intuit.com/connect/oauth2"
+    quickbooks_token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+    quickbooks_revoke_url: str = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+    quickbooks_api_url: str = "https://quickbooks.api.intuit.com"
+    #: Every call to a platform gives up after this long.
+    provider_timeout_seconds: float = 30.0
+    #: Attempts of a call answered 5xx, 429 or timing out, and the first backoff (doubling).
+    provider_attempts: int = 4
+    provider_backoff_seconds: float = 1.0
+    #: QuickBooks sends no Retry-After with its 429; Intuit says wait 60 s.
+    quickbooks_throttle_wait_seconds: float = 60.0
 
     @property
     def resolved_database_url(self) -> str:

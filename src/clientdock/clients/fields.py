@@ -67,6 +67,9 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("createdAt", "created_at", "instant", file="created", bulk=None, app=False),
     FieldSpec("attributes", "attributes", "attributes", file=None),
     FieldSpec("addresses", "addresses", "addresses", file=None),
+    # The people of a client (contact persons of an accounting platform, Companies House officers):
+    # written through the JSON API and the connection door only.
+    FieldSpec("contacts", "contacts", "contacts", file=None, bulk=None, app=False),
     FieldSpec("parentId", "parent_id", "client_ref", file=None, bulk=None, app=False),
 )
 

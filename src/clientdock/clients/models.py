@@ -3,10 +3,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Dialect, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from clientdock.db import Base, new_id, utcnow
+
+
+class JSONList(TypeDecorator[list[Any]]):
+    """A JSON list that is never null: ``None`` is stored (and read back) as ``[]``.
+
+    A door's insert names every field of the table; a field it does not give arrives as
+    ``None``, which must not become a JSON ``null`` in a column the API answers as a list.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> list[Any]:
+        return [] if value is None else value
+
+    def process_result_value(self, value: list[Any] | None, dialect: Dialect) -> list[Any]:
+        return [] if value is None else value
 
 
 class Client(Base):
@@ -52,6 +70,8 @@ class Client(Base):
     tracking_id: Mapped[str | None] = mapped_column(String(255))
     attributes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     addresses: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: The client's people: ``[{firstName, lastName, email, role, source, appointedOn, nationality, occupation}]``.
+    contacts: Mapped[list[Any]] = mapped_column(JSONList, default=list, server_default="[]")
     enrichment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -33,17 +33,38 @@ class AttributeIn(BaseModel):
     value: str | int | float | bool | None = None
 
 
+def _contact_text(description: str | None = None) -> Any:
+    return Field(default=None, max_length=255, description=description)
+
+
+class ContactIn(CamelModel):
+    """One of the client's people; at least a first or last name. Values are trimmed."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    first_name: str | None = _contact_text()
+    last_name: str | None = _contact_text()
+    email: str | None = _contact_text()
+    role: str | None = _contact_text("e.g. contact person, director, secretary")
+    source: str | None = _contact_text("Where the person came from, e.g. xero, quickbooks, companies-house")
+    appointed_on: str | None = _contact_text("YYYY-MM-DD, for officers")
+    nationality: str | None = _contact_text()
+    occupation: str | None = _contact_text()
+
+
 #: What a caller may send for a field of each kind (text unless listed).
 _SENT: dict[str, Any] = {
     "bool": bool,
     "tags": list[str],
     "attributes": list[AttributeIn],
     "addresses": list[dict[str, str | None]],
+    "contacts": list[ContactIn],
 }
 #: Fields whose sent type differs from their kind's: a debtor id may be a number (seed 004).
 _SENT_BY_FIELD: dict[str, Any] = {"debtorId": str | int}
 _DESCRIPTIONS: dict[str, str] = {
     "type": "Individual, PrivateLimitedCompany, … (aliases such as 'Personal' or 'ltd' accepted)",
+    "contacts": "The client's people (contact persons, officers); sending the list replaces it",
 }
 
 
@@ -81,12 +102,27 @@ def present_fields(body: ClientFields) -> dict[str, Any]:
 
 # --- answers ---------------------------------------------------------------------------------
 
+
+class ContactOut(CamelModel):
+    """One of the client's people as stored (null where not known)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    role: str | None = None
+    source: str | None = None
+    appointed_on: str | None = None
+    nationality: str | None = None
+    occupation: str | None = None
+
+
 #: What we answer for a field of each kind (text or null unless listed).
 _STORED: dict[str, Any] = {
     "bool": bool,
     "tags": list[str],
     "attributes": list[dict[str, Any]],
     "addresses": list[dict[str, Any]],
+    "contacts": list[ContactOut],
     "instant": str,
 }
 #: Never null in an answer.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,8 @@ from clientdock.db import after_rollback
 from clientdock.errors import ValidationFailed
 from clientdock.imports import file_records, service, upload
 from clientdock.imports.file_records import Survey
-from clientdock.imports.schemas import job_json, row_json
 from clientdock.imports.upload import too_large
-from clientdock.jobs import staging, workflow
+from clientdock.jobs import staging
 from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.records import Policy
@@ -33,8 +31,6 @@ from clientdock.tenants.context import TenantContext
 DOOR = "csv"
 #: Match on our client id (the export's ID column), then email; firstName and email required.
 CSV_POLICY = Policy(match_on=("id", "email"), required=("firstName", "email"))
-#: Row outcomes shown in the answer of a finished import (the dry run's preview).
-PREVIEW_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -144,19 +140,6 @@ def _warnings(found: Survey) -> list[str]:
     if found.ragged:
         out.append(f"{found.ragged} record(s) have more cells than the header; the extra cells were not imported")
     return out
-
-
-def renderer(tenant_code: str) -> Callable[[Session, ImportJob], dict[str, Any]]:
-    """The job as JSON, with the first row outcomes once it has finished (the dry run's preview)."""
-
-    def render(session: Session, job: ImportJob) -> dict[str, Any]:
-        body = job_json(session, job, tenant_code)
-        if job.status in workflow.TERMINAL:
-            rows, total = service.job_rows(session, job, None, 1, PREVIEW_ROWS)
-            body["rows"] = {"items": [row_json(row) for row in rows], "total": total, "shown": len(rows)}
-        return body
-
-    return render
 
 
 _TRUE = {"true", "1", "yes", "y", "on"}

@@ -18,6 +18,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from clientdock.imports import service
+from clientdock.imports.schemas import job_json, row_json
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.settings import Settings
@@ -90,3 +92,20 @@ def answer(
         return JSONResponse(body, status_code=201, headers=headers)
     headers["Retry-After"] = "2"
     return JSONResponse(body, status_code=202, headers=headers)
+
+
+#: Row outcomes shown in the answer of a finished import (a dry run's preview).
+PREVIEW_ROWS = 100
+
+
+def job_with_first_rows(tenant_code: str) -> Callable[[Session, ImportJob], dict[str, Any]]:
+    """The job as JSON, with its first row outcomes once it has finished (a dry run's preview)."""
+
+    def render(session: Session, job: ImportJob) -> dict[str, Any]:
+        body = job_json(session, job, tenant_code)
+        if job.status in TERMINAL:
+            rows, total = service.job_rows(session, job, None, 1, PREVIEW_ROWS)
+            body["rows"] = {"items": [row_json(row) for row in rows], "total": total, "shown": len(rows)}
+        return body
+
+    return render

@@ -124,7 +124,7 @@ async def import_csv(
     except BaseException:
         received.path.unlink(missing_ok=True)
         raise
-    render = files.renderer(scope.tenant.code)
+    render = respond.job_with_first_rows(scope.tenant.code)
     return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id, render)
 
 

@@ -22,6 +22,9 @@ ADDRESS_KEYS = (
     "type", "line1", "line2", "line3", "line4", "street", "houseNumber", "city", "region",
     "postalCode", "country", "countryCode",
 )  # fmt: skip
+CONTACT_KEYS = ("firstName", "lastName", "email", "role", "source", "appointedOn", "nationality", "occupation")
+CONTACT_MAX_LENGTH = 255
+_LISTS = ("tags", "attributes", "addresses", "contacts")
 
 
 def normalise(record: RawRecord, ctx: TenantContext) -> Candidate:
@@ -60,7 +63,7 @@ def _optional_id(raw: Any, candidate: Candidate) -> str | None:
 
 def _normalise_field(spec: FieldSpec, raw: Any, candidate: Candidate, ctx: TenantContext) -> None:
     out = candidate.values
-    if raw is None and spec.kind in ("tags", "attributes", "addresses"):
+    if raw is None and spec.kind in _LISTS:
         raise v.InvalidValue("must be a list, not null")
     if spec.kind == "email":
         stored, warning = v.email(raw) if raw is not None else (None, None)
@@ -160,6 +163,34 @@ def _addresses(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
     return out
 
 
+def _contacts(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    """People of the client: each item an object of :data:`CONTACT_KEYS` (text, trimmed, empty
+    ones dropped) with at least a first or last name."""
+    if not isinstance(raw, list):
+        raise v.InvalidValue(f"must be a list of {{{', '.join(CONTACT_KEYS)}}} objects")
+    out: list[dict[str, str]] = []
+    for position, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise v.InvalidValue(f"item {position} must be an object")
+        unknown = set(item) - set(CONTACT_KEYS)
+        if unknown:
+            raise v.InvalidValue(f"item {position} has unknown keys {sorted(unknown)}; use {', '.join(CONTACT_KEYS)}")
+        person: dict[str, str] = {}
+        for key in CONTACT_KEYS:
+            if item.get(key) is None:
+                continue
+            try:
+                value = v.text(item[key], max_length=CONTACT_MAX_LENGTH, name_like=key in ("firstName", "lastName"))
+            except v.InvalidValue as exc:
+                raise v.InvalidValue(f"item {position} {key} {exc}") from exc
+            if value is not None:
+                person[key] = value
+        if not (person.get("firstName") or person.get("lastName")):
+            raise v.InvalidValue(f"item {position} needs a firstName or lastName")
+        out.append(person)
+    return out
+
+
 def _instant(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
     return v.instant(raw)
 
@@ -175,6 +206,7 @@ _CONVERTERS: dict[str, Callable[[FieldSpec, Any, TenantContext], Any]] = {
     "date": _date,
     "attributes": _attributes,
     "addresses": _addresses,
+    "contacts": _contacts,
     "instant": _instant,
 }
 

@@ -1,0 +1,118 @@
+"""Thin HTTP for connections to accounting platforms, and the import from a connection (S0)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from clientdock.connections import door, mapping, service
+from clientdock.connections.schemas import Connected, ConnectionList, connection_json
+from clientdock.deps import DbSession
+from clientdock.imports import respond
+from clientdock.imports.deps import AppSettings, Engine, Waiters
+from clientdock.imports.schemas import ImportJob
+from clientdock.tenants.auth import ClientsRead, ImportsWrite, TenantAdmin
+
+router = APIRouter(tags=["connections"])
+TENANT = "/tenants/{tenant}"
+
+IMPORT_DESCRIPTION = """
+Imports the clients of a connected accounting platform (Xero contacts, QuickBooks Online
+customers) as a job, with the hybrid answer: 201 with the finished job (counts and the first
+row outcomes in `rows`) when it ends within the wait (`Prefer: wait=N`, `Prefer:
+respond-async`), else 202 with `Location`.
+
+**Query**: `connectionCode` (required; 400 naming it when missing, 404 when the tenant has no
+such connection); `importAll` (`true`: every contact, every page, archived ones as
+`active=false`, the body ignored; default `false`: only `externalIds`); `since=last`: only
+contacts modified since the connection's last successful import.
+
+**Body** (when `importAll` is false): `{"externalIds": ["..."]}`, 1 to 10,000 of the platform's
+ids (Xero ContactID, QuickBooks Customer Id); an id the platform does not know fails its row,
+naming it. Nothing is written and the platform is not called for a refused request.
+
+**Matching**: a client this connection imported before (connection code + external id) is
+updated, never duplicated; then a client with the same email; else a new client. An unchanged
+contact is reported `unchanged`.
+
+"""
+
+
+@router.get(
+    f"{TENANT}/connections/{{provider}}/authorize",
+    summary="Connect the tenant to Xero or QuickBooks Online (OAuth 2.0 + PKCE): a redirect to the platform",
+    status_code=307,
+    response_class=RedirectResponse,
+    responses={307: {"description": "To the platform's consent page; it comes back to /connections/{provider}/callback"}},
+)
+def authorize_connection(provider: str, session: DbSession, settings: AppSettings, scope: TenantAdmin) -> RedirectResponse:
+    url = service.start_authorize(session, settings, scope.ctx, provider, started_by=scope.actor)
+    return RedirectResponse(url, status_code=307)
+
+
+@router.get(
+    "/connections/{provider}/callback",
+    summary="Where the platform sends the browser back: creates one connection per granted organisation",
+    response_model=Connected,
+    status_code=201,
+    responses={303: {"description": "Back to the web page that started the connection"}},
+)
+def connection_callback(
+    provider: str,
+    session: DbSession,
+    settings: AppSettings,
+    state: str | None = None,
+    code: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+    realm_id: Annotated[str | None, Query(alias="realmId")] = None,
+) -> Any:
+    callback = service.Callback(state, code, error, error_description, realm_id)
+    done = service.complete_authorize(session, settings, provider, callback)
+    if done.return_to:
+        return RedirectResponse(f"{done.return_to}?connected={len(done.connections)}", status_code=303)
+    return {"tenant": done.tenant.code, "connections": [connection_json(c) for c in done.connections]}
+
+
+@router.get(f"{TENANT}/connections", summary="The tenant's connections (no tokens)", response_model=ConnectionList)
+def list_connections(session: DbSession, scope: ClientsRead) -> dict[str, Any]:
+    items = [connection_json(c) for c in service.list_connections(session, scope.ctx)]
+    return {"items": items, "total": len(items)}
+
+
+@router.delete(
+    f"{TENANT}/connections/{{code}}", status_code=204, response_class=Response, summary="Disconnect (revokes the grant at the platform)"
+)
+def delete_connection(code: str, session: DbSession, settings: AppSettings, scope: TenantAdmin) -> Response:
+    service.disconnect(session, settings, scope.ctx, code)
+    return Response(status_code=204)
+
+
+@router.post(
+    f"{TENANT}/clients/import/from-connection",
+    tags=["connections"],
+    summary="Import clients from a connected platform (S0)",
+    description=IMPORT_DESCRIPTION + mapping.MAPPING_DOC,
+    status_code=201,
+    response_model=ImportJob,
+    responses={202: {"description": "still running: the job so far; Location points at it", "model": ImportJob}},
+)
+async def import_from_connection(
+    request: Request,
+    session: DbSession,
+    engine: Engine,
+    settings: AppSettings,
+    cap: Waiters,
+    scope: ImportsWrite,
+    connection_code: Annotated[str | None, Query(alias="connectionCode")] = None,
+    import_all: Annotated[str | None, Query(alias="importAll")] = None,
+    since: str | None = None,
+    body: Any = Body(default=None),
+) -> JSONResponse:
+    wanted = door.request_of(connection_code, import_all, since, body)
+    job = await run_in_threadpool(door.start, session, engine, settings, scope.ctx, wanted, scope.actor)
+    render = respond.job_with_first_rows(scope.tenant.code)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id, render)

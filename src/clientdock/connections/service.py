@@ -1,0 +1,264 @@
+"""Connecting a tenant to an accounting platform, and its connections.
+
+The OAuth 2.0 authorization code flow with PKCE (S256): :func:`start_authorize` records an
+unguessable state bound to the tenant (only its SHA-256 is stored) with the PKCE verifier
+(encrypted), and gives the platform's authorize URL; :func:`complete_authorize` takes the
+callback, spends the state once, exchanges the code and creates one connection per granted
+organisation. Tokens are encrypted at rest and never leave this module in a listing.
+
+Errors::
+
+    BadRequest
+    ├── ProviderNotConfigured   no client id for the provider
+    ├── UnknownProvider         not xero or quickbooks
+    ├── InvalidState            forged, replayed or expired state
+    └── ConsentDenied           the user said no at the platform
+    NotFound                    no such connection in this tenant
+    Conflict                    the connection cannot be used (expired, disconnected)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clientdock.connections.models import Connection, OAuthState
+from clientdock.connections.providers import Provider, ProviderNotConfigured, Tokens
+from clientdock.connections.quickbooks import QuickBooksProvider
+from clientdock.connections.xero import XeroProvider
+from clientdock.db import Database, utcnow
+from clientdock.errors import BadRequest, Conflict, NotFound
+from clientdock.secrets import decrypt, encrypt
+from clientdock.settings import Settings
+from clientdock.tenants.context import TenantContext
+from clientdock.tenants.models import Tenant
+from clientdock.tenants.scoping import readable
+
+log = structlog.get_logger(__name__)
+
+PROVIDERS = ("xero", "quickbooks")
+STATE_LIFETIME = timedelta(minutes=15)
+
+
+class UnknownProvider(BadRequest):
+    title = "Unknown provider"
+
+
+class InvalidState(BadRequest):
+    title = "Invalid OAuth state"
+
+
+class ConsentDenied(BadRequest):
+    title = "Connection not granted"
+
+
+def provider_for(settings: Settings, name: str) -> Provider:
+    if name == "xero":
+        return XeroProvider(settings)
+    if name == "quickbooks":
+        return QuickBooksProvider(settings)
+    raise UnknownProvider(f"no provider '{name[:40]}'; use {' or '.join(PROVIDERS)}")
+
+
+def redirect_uri(settings: Settings, provider: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/connections/{provider}/callback"
+
+
+def _hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def _challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def start_authorize(
+    session: Session, settings: Settings, ctx: TenantContext, provider_name: str, *, started_by: str, return_to: str | None = None
+) -> str:
+    """Record a fresh state and PKCE verifier for this tenant; the platform's authorize URL."""
+    provider = provider_for(settings, provider_name)
+    if not provider.configured():
+        raise ProviderNotConfigured(
+            f"{provider_name} is not configured: set CLIENTDOCK_{provider_name.upper()}_CLIENT_ID and _CLIENT_SECRET"
+        )
+    state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    session.add(
+        OAuthState(
+            state_hash=_hash(state),
+            tenant_id=ctx.tenant_id,
+            provider=provider_name,
+            code_verifier=encrypt(settings.data_dir, verifier),
+            started_by=started_by,
+            return_to=return_to,
+            expires_at=utcnow() + STATE_LIFETIME,
+        )  # fmt: skip
+    )
+    session.flush()
+    return provider.authorize_url(state=state, code_challenge=_challenge(verifier), redirect_uri=redirect_uri(settings, provider_name))
+
+
+@dataclass(frozen=True)
+class Completed:
+    tenant: Tenant
+    connections: list[Connection]
+    return_to: str | None
+
+
+@dataclass(frozen=True)
+class Callback:
+    """What the platform sent back to the redirect URI."""
+
+    state: str | None
+    code: str | None = None
+    error: str | None = None
+    error_description: str | None = None
+    realm_id: str | None = None
+
+
+def complete_authorize(session: Session, settings: Settings, provider_name: str, callback: Callback) -> Completed:
+    """Spend the state, exchange the code, and create (or renew) one connection per organisation."""
+    provider = provider_for(settings, provider_name)
+    pending = _spend_state(session, provider_name, callback.state)
+    tenant = session.get_one(Tenant, pending.tenant_id)
+    if callback.error:
+        why = callback.error_description or callback.error
+        raise ConsentDenied(f"{provider_name} did not grant access ({why[:200]}); nothing was connected")
+    if not callback.code:
+        raise BadRequest("the callback carries no code")
+    verifier = decrypt(settings.data_dir, pending.code_verifier)
+    grant = provider.exchange_code(
+        code=callback.code, code_verifier=verifier, redirect_uri=redirect_uri(settings, provider_name), realm_id=callback.realm_id
+    )
+    connections = [
+        _connect(session, settings, tenant, provider_name, org.id, org.name, grant.tokens, pending.started_by)
+        for org in grant.organisations
+    ]
+    log.info("connected", tenant=tenant.code, provider=provider_name, connections=[c.code for c in connections])
+    return Completed(tenant, connections, pending.return_to)
+
+
+def _spend_state(session: Session, provider_name: str, state: str | None) -> OAuthState:
+    if not state:
+        raise InvalidState("the callback carries no state")
+    query = select(OAuthState).where(OAuthState.state_hash == _hash(state))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    pending = session.scalar(query)
+    if pending is None or pending.provider != provider_name:
+        raise InvalidState("unknown state: start the connection again")
+    if pending.used_at is not None:
+        raise InvalidState("this state was already used: start the connection again")
+    if pending.expires_at <= utcnow():
+        raise InvalidState("this state has expired: start the connection again")
+    pending.used_at = utcnow()
+    session.flush()
+    return pending
+
+
+def _connect(
+    session: Session, settings: Settings, tenant: Tenant, provider_name: str, org_id: str, org_name: str, tokens: Tokens, by: str | None
+) -> Connection:
+    existing = session.scalar(
+        readable(tenant, Connection).where(Connection.provider == provider_name, Connection.organisation_id == org_id)
+    )
+    connection = existing or Connection(
+        tenant_id=tenant.id, code=_new_code(session, tenant, provider_name), provider=provider_name, organisation_id=org_id
+    )
+    connection.organisation_name = org_name[:255] or org_id
+    connection.status = "active"
+    connection.connected_by = by
+    connection.updated_at = utcnow()
+    store_tokens(settings, connection, tokens)
+    if existing is None:
+        session.add(connection)
+    session.flush()
+    return connection
+
+
+def _new_code(session: Session, tenant: Tenant, provider_name: str) -> str:
+    while True:
+        code = f"{provider_name}-{secrets.token_hex(3)}"
+        if session.scalar(readable(tenant, Connection).where(Connection.code == code)) is None:
+            return code
+
+
+def store_tokens(settings: Settings, connection: Connection, tokens: Tokens) -> None:
+    payload = {"access_token": tokens.access_token, "refresh_token": tokens.refresh_token, "expires_at": tokens.expires_at.isoformat()}
+    connection.tokens = encrypt(settings.data_dir, json.dumps(payload))
+    connection.token_expires_at = tokens.expires_at
+
+
+def tokens_of(settings: Settings, connection: Connection) -> Tokens:
+    if not connection.tokens:
+        raise Conflict(f"connection {connection.code} is {connection.status}: connect it again")
+    payload = json.loads(decrypt(settings.data_dir, connection.tokens))
+    return Tokens(payload["access_token"], payload["refresh_token"], datetime.fromisoformat(payload["expires_at"]))
+
+
+def list_connections(session: Session, ctx: TenantContext) -> list[Connection]:
+    return list(session.scalars(readable(ctx, Connection).order_by(Connection.created_at, Connection.code)))
+
+
+def get_connection(session: Session, ctx: TenantContext, code: str) -> Connection:
+    connection = session.scalar(readable(ctx, Connection).where(Connection.code == code))
+    if connection is None:
+        raise NotFound(f"no connection '{code[:80]}' in this tenant")
+    return connection
+
+
+def usable(connection: Connection) -> Connection:
+    if connection.status != "active":
+        raise Conflict(f"connection {connection.code} is {connection.status}: connect it again from the Connections page")
+    return connection
+
+
+def disconnect(session: Session, settings: Settings, ctx: TenantContext, code: str) -> Connection:
+    """Revoke the grant at the platform (best effort: a platform that is down does not keep
+    the connection alive here) and forget the tokens."""
+    connection = get_connection(session, ctx, code)
+    if connection.tokens:
+        try:
+            provider_for(settings, connection.provider).revoke(tokens_of(settings, connection), connection.organisation_id)
+        except Exception as exc:  # noqa: BLE001 - the tokens are forgotten whatever the platform says
+            log.warning("revoke_failed", connection=connection.code, error=f"{type(exc).__name__}: {exc}"[:300])
+    connection.status = "disconnected"
+    connection.tokens = None
+    connection.token_expires_at = None
+    connection.updated_at = utcnow()
+    session.flush()
+    return connection
+
+
+class ConnectionTokens:
+    """A :class:`TokenStore` over a connection row: every rotated token pair is committed at
+    once, in a transaction of its own, before the platform sees it used (a crash in the middle
+    of an import never loses the refresh token the platform now expects)."""
+
+    def __init__(self, db: Database, settings: Settings, connection_id: str) -> None:
+        self.db, self.settings, self.connection_id = db, settings, connection_id
+
+    def current(self) -> Tokens:
+        with self.db.session() as session:
+            return tokens_of(self.settings, session.get_one(Connection, self.connection_id))
+
+    def save(self, tokens: Tokens) -> None:
+        with self.db.session() as session:
+            connection = session.get_one(Connection, self.connection_id)
+            store_tokens(self.settings, connection, tokens)
+            connection.updated_at = utcnow()
+
+    def revoked(self) -> None:
+        """The platform refused the refresh token: the connection needs a new grant."""
+        with self.db.session() as session:
+            connection = session.get_one(Connection, self.connection_id)
+            connection.status = "expired"
+            connection.updated_at = utcnow()

@@ -1,0 +1,72 @@
+"""The Connections page: partner apps, and accounting platforms to connect, list, import
+from and disconnect. Each action is a form (with the session's CSRF token) that calls the
+same services as the API, then goes back to a page."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from clientdock.apps.service import connected_apps
+from clientdock.connections import door, service
+from clientdock.deps import DbSession
+from clientdock.imports.deps import AppSettings, Engine
+from clientdock.settings import Settings
+from clientdock.tenants.context import load_context
+from clientdock.web.auth import CheckedUser, CurrentUser
+from clientdock.web.import_flow import actor
+from clientdock.web.routing import SECURITY_HEADERS, PageRoute
+from clientdock.web.templating import render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+PROVIDER_NAMES = {"xero": "Xero", "quickbooks": "QuickBooks Online"}
+
+
+@router.get("/connections")
+def connections_page(
+    request: Request, session: DbSession, user: CurrentUser, settings: AppSettings, connected: int | None = None
+) -> Response:
+    ctx = load_context(session, user.tenant)
+    platforms = [(name, label, service.provider_for(settings, name).configured()) for name, label in PROVIDER_NAMES.items()]
+    return render(
+        request, "connections/index.html", nav="connections", title="Connections", apps=connected_apps(session, user.tenant.id),
+        connections=service.list_connections(session, ctx), platforms=platforms, provider_names=PROVIDER_NAMES, connected=connected,
+        headers={"Content-Security-Policy": _policy_allowing_consent_pages(settings)},
+    )  # fmt: skip
+
+
+def _policy_allowing_consent_pages(settings: Settings) -> str:
+    """The page's CSP, whose ``form-action`` also lets the Connect forms' redirect reach the
+    platforms' consent pages (Chromium checks every redirect of a form submission)."""
+    origins = sorted({_origin(settings.xero_login_url), _origin(settings.quickbooks_auth_url)})
+    return SECURITY_HEADERS["Content-Security-Policy"].replace("form-action 'self'", "form-action 'self' " + " ".join(origins))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@router.post("/connections/{provider}/connect")
+def connect(provider: str, session: DbSession, user: CheckedUser, settings: AppSettings) -> Response:
+    """Off to the platform's consent page; its callback brings the browser back here."""
+    ctx = load_context(session, user.tenant)
+    url = service.start_authorize(session, settings, ctx, provider, started_by=actor(user), return_to="/connections")
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/connections/{code}/import")
+def import_all(code: str, session: DbSession, user: CheckedUser, settings: AppSettings, engine: Engine) -> Response:
+    """Import every contact of the connection; the import's page shows its progress."""
+    ctx = load_context(session, user.tenant)
+    job = door.start(session, engine, settings, ctx, door.ConnectionImport(code, True, []), actor(user))
+    return RedirectResponse(f"/imports/{job.id}", status_code=303)
+
+
+@router.post("/connections/{code}/disconnect")
+def disconnect(code: str, session: DbSession, user: CheckedUser, settings: AppSettings) -> Response:
+    service.disconnect(session, settings, load_context(session, user.tenant), code)
+    return RedirectResponse("/connections", status_code=303)

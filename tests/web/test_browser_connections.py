@@ -1,0 +1,109 @@
+"""The Connections page in Chromium: connect Xero through the OAuth round trip (a fake Xero
+on loopback plays the consent screen), import every contact, and disconnect."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.fakes.clock import FakeClock
+from tests.fakes.xero import XeroFake
+from tests.web.test_browser import (
+    LAPTOP,
+    PHONE,
+    Server,
+    browser,
+    errors,
+    first_json_line,
+    free_port,
+    open_page,
+    shot,
+    sign_in,
+    wait_until_healthy,
+)
+
+pytestmark = pytest.mark.browser
+__all__ = ["browser", "errors"]  # fixtures shared with the other browser tests
+
+
+@pytest.fixture(scope="module")
+def xero() -> Iterator[XeroFake]:
+    fake = XeroFake(FakeClock(datetime.now(UTC)))
+    fake.start()
+    organisation = fake.add_tenant("Hopper Computing")
+    fake.generate_contacts(organisation, 40)
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, xero: XeroFake) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("serve-connections")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ, "CLIENTDOCK_DATA_DIR": str(data_dir), "CLIENTDOCK_PUBLIC_URL": url,
+        **{f"CLIENTDOCK_{key.upper()}": value for key, value in xero.settings().items()},
+    }  # fmt: skip
+    env.pop("CLIENTDOCK_DATABASE_URL", None)
+    with (data_dir / "server.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clientdock.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=log, text=True, env=env,
+        )  # fmt: skip
+        try:
+            credentials = first_json_line(process, timeout=120)
+            wait_until_healthy(url, timeout=120)
+            yield Server(url, credentials["email"], credentials["password"], credentials["apiKey"], "")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout:
+                process.stdout.close()
+
+
+def test_connect_xero_import_its_contacts_and_disconnect(browser: Browser, server: Server, xero: XeroFake, errors: list[str]) -> None:
+    page = open_page(browser, errors, LAPTOP)
+    sign_in(page, server)
+    page.get_by_role("link", name="Connections").click()
+    expect(page.get_by_role("heading", name="Accounting platforms")).to_be_visible()
+    expect(page.get_by_role("button", name="Connect QuickBooks Online")).to_be_disabled()
+    shot(page, "connections-empty-laptop.png")
+
+    page.get_by_role("button", name="Connect Xero").click()
+    page.wait_for_url("**/connections?connected=1")
+    expect(page.get_by_role("status")).to_contain_text("Connected 1 organisation")
+    card = page.locator("[data-connection]")
+    expect(card).to_contain_text("Hopper Computing")
+    expect(card).to_contain_text("Xero")
+    shot(page, "connections-connected-laptop.png")
+
+    card.get_by_role("button", name="Import all contacts").click()
+    page.wait_for_url("**/imports/*")
+    expect(page.get_by_role("navigation", name="Rows by outcome")).to_contain_text("40", timeout=30_000)
+    shot(page, "connections-import-laptop.png")
+
+    page.goto(server.url + "/connections")
+    expect(page.locator("[data-connection]")).to_contain_text("last imported")
+    phone = open_page(browser, errors, PHONE)
+    sign_in(phone, server)
+    phone.goto(server.url + "/connections")
+    shot(phone, "connections-phone-connected.png")
+
+    page.locator("[data-connection]").get_by_role("button", name="Disconnect").click()
+    page.wait_for_url("**/connections")
+    expect(page.locator("[data-connection]")).to_contain_text("Disconnected")
+    assert xero.recorded("revocation")
+    assert errors == []
