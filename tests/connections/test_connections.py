@@ -321,3 +321,27 @@ def test_quickbooks_customers_come_in(client: TestClient, tenant: TenantInfo, qu
     job = import_from(client, tenant, connection["code"], importAll="true").json()
     assert job["status"] == "succeeded", job
     assert job["counts"]["created"] == len(customers), [r["messages"] for r in job["rows"]["items"] if r["action"] == "failed"]
+
+
+def test_the_platforms_contacts_can_be_searched_to_pick_some(
+    client: TestClient, tenant: TenantInfo, xero: XeroFake, xero_connection: tuple[str, str]
+) -> None:
+    code, organisation = xero_connection
+    xero.generate_contacts(organisation, 20)
+    (quill,) = xero.add_contacts(organisation, [{"Name": "Zebedee Quill Ltd", "EmailAddress": "zq@quill.example"}])
+    found = client.get(tenant.path(f"/connections/{code}/contacts"), params={"search": "quill"}, headers=tenant.headers).json()
+    assert found["items"] == [{"externalId": quill["ContactID"], "name": "Zebedee Quill Ltd", "email": "zq@quill.example", "active": True}]
+    every = client.get(tenant.path(f"/connections/{code}/contacts"), params={"limit": 5}, headers=tenant.headers).json()
+    assert every["total"] == 5
+    assert client.get(tenant.path("/connections/xero-ffffff/contacts"), headers=tenant.headers).status_code == 404
+    too_long = client.get(tenant.path(f"/connections/{code}/contacts"), params={"search": "x" * 101}, headers=tenant.headers)
+    assert too_long.status_code == 400
+
+
+def test_quickbooks_customers_can_be_searched(client: TestClient, tenant: TenantInfo, quickbooks: QuickBooksFake) -> None:
+    realm = quickbooks.add_company("Craig's Design")
+    quickbooks.seed_examples(realm)
+    (connection,) = connect(client, tenant, "quickbooks")
+    found = client.get(tenant.path(f"/connections/{connection['code']}/contacts"), params={"search": "windsurf"}, headers=tenant.headers)
+    assert found.status_code == 200, found.text
+    assert [c["name"] for c in found.json()["items"]] == ["Bill's Windsurf Shop"]

@@ -75,6 +75,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, xero: XeroFake) -> Iterator
 
 
 def test_connect_xero_import_its_contacts_and_disconnect(browser: Browser, server: Server, xero: XeroFake, errors: list[str]) -> None:
+    (organisation,) = xero.tenants
+    picked_name = str(xero.add_contacts(organisation, [{"Name": "Zebedee Quill Ltd", "EmailAddress": "zq@quill.example"}])[0]["Name"])
     page = open_page(browser, errors, LAPTOP)
     sign_in(page, server)
     page.get_by_role("link", name="Connections").click()
@@ -92,11 +94,23 @@ def test_connect_xero_import_its_contacts_and_disconnect(browser: Browser, serve
 
     card.get_by_role("button", name="Import all contacts").click()
     page.wait_for_url("**/imports/*")
-    expect(page.get_by_role("navigation", name="Rows by outcome")).to_contain_text("40", timeout=30_000)
+    expect(page.get_by_role("navigation", name="Rows by outcome")).to_contain_text("41", timeout=30_000)
     shot(page, "connections-import-laptop.png")
 
     page.goto(server.url + "/connections")
     expect(page.locator("[data-connection]")).to_contain_text("last imported")
+
+    page.get_by_role("link", name="Pick contacts…").click()
+    page.get_by_label("Name or email").fill(picked_name)
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".pick-list li")).to_have_count(1)
+    page.locator(".pick-list").get_by_role("checkbox").check()
+    shot(page, "connections-pick-laptop.png")
+    page.get_by_role("button", name="Import the ticked contacts").click()
+    page.wait_for_url("**/imports/*")
+    expect(page.get_by_role("navigation", name="Rows by outcome")).to_contain_text("1", timeout=30_000)
+
+    page.goto(server.url + "/connections")
     phone = open_page(browser, errors, PHONE)
     sign_in(phone, server)
     phone.goto(server.url + "/connections")

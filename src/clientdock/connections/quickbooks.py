@@ -151,6 +151,14 @@ class QuickBooksProvider:
                 return
             start += PAGE_SIZE
 
+    def search(self, store: TokenStore, organisation_id: str, term: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Customers whose display name holds ``term`` (QuickBooks' LIKE, ``%`` its only wildcard)."""
+        cleaned = "".join(ch for ch in term.strip()[:100] if ch not in "'%\\")
+        where = f" and DisplayName LIKE '%{cleaned}%'" if cleaned else ""
+        return self._query(
+            store, organisation_id, f"{_ALL}{where} ORDERBY DisplayName STARTPOSITION 1 MAXRESULTS {max(1, min(limit, PAGE_SIZE))}"
+        )
+
     def _by_ids(self, store: TokenStore, realm: str, ids: Sequence[str], since: str) -> Iterator[ContactPage]:
         wanted: list[str] = []
         invalid: list[str] = []

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from clientdock.connections import door, mapping, service
-from clientdock.connections.schemas import Connected, ConnectionList, connection_json
-from clientdock.deps import DbSession
+from clientdock.connections.schemas import Connected, ConnectionList, PlatformContactList, connection_json
+from clientdock.deps import Db, DbSession
 from clientdock.imports import respond
 from clientdock.imports.deps import AppSettings, Engine, Waiters
 from clientdock.imports.schemas import ImportJob
@@ -80,6 +80,27 @@ def connection_callback(
 @router.get(f"{TENANT}/connections", summary="The tenant's connections (no tokens)", response_model=ConnectionList)
 def list_connections(session: DbSession, scope: ClientsRead) -> dict[str, Any]:
     items = [connection_json(c) for c in service.list_connections(session, scope.ctx)]
+    return {"items": items, "total": len(items)}
+
+
+@router.get(
+    f"{TENANT}/connections/{{code}}/contacts",
+    summary="Search the platform's contacts (one call to the platform), e.g. to pick which to import",
+    response_model=PlatformContactList,
+)
+def search_connection_contacts(
+    code: str,
+    session: DbSession,
+    db: Db,
+    settings: AppSettings,
+    scope: ClientsRead,
+    search: Annotated[str, Query(max_length=100)] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    connection = service.connection_ref(session, scope.ctx, code)
+    session.commit()  # no transaction is held while the platform answers
+    found = service.search_contacts(db, settings, connection, search, limit)
+    items = [{"externalId": c.external_id, "name": c.name, "email": c.email, "active": c.active} for c in found]
     return {"items": items, "total": len(items)}
 
 

@@ -44,3 +44,15 @@ def connection_json(row: ConnectionRow) -> dict[str, object]:
         "lastImportId": row.last_import_id,
         "lastImportedAt": row.last_imported_at.isoformat() if row.last_imported_at else None,
     }
+
+
+class PlatformContact(CamelModel):
+    external_id: str = Field(description="The platform's id: what externalIds of an import takes")
+    name: str | None
+    email: str | None
+    active: bool
+
+
+class PlatformContactList(CamelModel):
+    items: list[PlatformContact]
+    total: int

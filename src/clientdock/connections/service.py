@@ -30,6 +30,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clientdock.connections import mapping
 from clientdock.connections.models import Connection, OAuthState
 from clientdock.connections.providers import Provider, ProviderNotConfigured, Tokens
 from clientdock.connections.quickbooks import QuickBooksProvider
@@ -236,6 +237,47 @@ def disconnect(session: Session, settings: Settings, ctx: TenantContext, code: s
     connection.updated_at = utcnow()
     session.flush()
     return connection
+
+
+@dataclass(frozen=True)
+class ContactSummary:
+    """A platform contact as a picker shows it, read through the door's own mapping."""
+
+    external_id: str
+    name: str | None
+    email: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class ConnectionRef:
+    """What a call to the platform needs of a connection, read before the call: no
+    transaction is held while the platform answers (on SQLite it would hold the write lock
+    that a rotated token needs)."""
+
+    id: str
+    code: str
+    provider: str
+    organisation_id: str
+    organisation_name: str
+
+
+def connection_ref(session: Session, ctx: TenantContext, code: str) -> ConnectionRef:
+    connection = usable(get_connection(session, ctx, code))
+    return ConnectionRef(connection.id, connection.code, connection.provider, connection.organisation_id, connection.organisation_name)
+
+
+def search_contacts(db: Database, settings: Settings, connection: ConnectionRef, term: str, limit: int) -> list[ContactSummary]:
+    """Ask the platform (one call) for the contacts matching ``term``: what a picker lists."""
+    provider = provider_for(settings, connection.provider)
+    store = ConnectionTokens(db, settings, connection.id)
+    to_record = mapping.xero_record if connection.provider == "xero" else mapping.quickbooks_record
+    found = []
+    for index, contact in enumerate(provider.search(store, connection.organisation_id, term, limit=limit)):
+        fields = to_record(index, contact, connection.code).fields
+        name = fields.get("name") or " ".join(str(fields[k]) for k in ("firstName", "lastName") if fields.get(k)) or None
+        found.append(ContactSummary(provider.external_id(contact), name, fields.get("email"), fields.get("active") is not False))
+    return found
 
 
 class ConnectionTokens:

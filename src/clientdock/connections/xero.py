@@ -160,6 +160,13 @@ class XeroProvider:
                 return
             page += 1
 
+    def search(self, store: TokenStore, organisation_id: str, term: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Xero's ``searchTerm`` (name, first and last name, contact number, email), one page."""
+        params = {"page": "1", "pageSize": str(max(1, min(limit, PAGE_SIZE)))}
+        if term.strip():
+            params["searchTerm"] = term.strip()[:100]
+        return _contacts_of(self._get_contacts(store, organisation_id, params, {}))[:limit]
+
     def _by_ids(self, store: TokenStore, org: str, ids: Sequence[str], headers: dict[str, str]) -> Iterator[ContactPage]:
         wanted: list[str] = []
         seen: set[str] = set()

@@ -4,15 +4,16 @@ same services as the API, then goes back to a page."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from clientdock.apps.service import connected_apps
 from clientdock.connections import door, service
-from clientdock.deps import DbSession
+from clientdock.deps import Db, DbSession
 from clientdock.imports.deps import AppSettings, Engine
 from clientdock.settings import Settings
 from clientdock.tenants.context import load_context
@@ -23,6 +24,8 @@ from clientdock.web.templating import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PROVIDER_NAMES = {"xero": "Xero", "quickbooks": "QuickBooks Online"}
+#: Contacts one search of the picker lists (the platform is asked each time).
+PICK_LIMIT = 50
 
 
 @router.get("/connections")
@@ -59,11 +62,35 @@ def connect(provider: str, session: DbSession, user: CheckedUser, settings: AppS
 
 
 @router.post("/connections/{code}/import")
-def import_all(code: str, session: DbSession, user: CheckedUser, settings: AppSettings, engine: Engine) -> Response:
-    """Import every contact of the connection; the import's page shows its progress."""
+def import_contacts(
+    code: str,
+    session: DbSession,
+    user: CheckedUser,
+    settings: AppSettings,
+    engine: Engine,
+    external_ids: Annotated[list[str] | None, Form(alias="externalIds")] = None,
+) -> Response:
+    """Import the picked contacts, or every contact when none was picked; the import's page
+    shows its progress."""
     ctx = load_context(session, user.tenant)
-    job = door.start(session, engine, settings, ctx, door.ConnectionImport(code, True, []), actor(user))
+    picked = [value for value in external_ids or [] if value.strip()]
+    wanted = door.ConnectionImport(code, not picked, list(dict.fromkeys(picked)))
+    job = door.start(session, engine, settings, ctx, wanted, actor(user))
     return RedirectResponse(f"/imports/{job.id}", status_code=303)
+
+
+@router.get("/connections/{code}/pick")
+def pick_contacts(
+    code: str, request: Request, session: DbSession, db: Db, user: CurrentUser, settings: AppSettings, search: str = ""
+) -> Response:
+    """The platform's contacts matching a search, to tick the ones to import."""
+    connection = service.connection_ref(session, load_context(session, user.tenant), code)
+    session.commit()  # no transaction is held while the platform answers
+    found = service.search_contacts(db, settings, connection, search[:100], PICK_LIMIT)
+    return render(
+        request, "connections/pick.html", nav="connections", title=f"Pick contacts from {connection.organisation_name}",
+        connection=connection, contacts=found, search=search[:100], limit=PICK_LIMIT, provider_names=PROVIDER_NAMES,
+    )  # fmt: skip
 
 
 @router.post("/connections/{code}/disconnect")
