@@ -26,11 +26,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -80,6 +80,15 @@ class _OrgState:
     slots: threading.BoundedSemaphore
     calls: deque[datetime] = field(default_factory=deque)
     blocked_until: datetime | None = None
+
+
+class Budgets(Protocol):
+    """Per-organisation budgets of a platform: :class:`OrgBudgets` in this process, or
+    :class:`clientdock.connections.budget.SharedBudgets` across every worker (the database)."""
+
+    def turn(self, org: str, *, clock: Clock, sleep: Sleep, label: str) -> AbstractContextManager[None]: ...
+
+    def block(self, org: str, until: datetime) -> None: ...
 
 
 class OrgBudgets:
@@ -182,7 +191,7 @@ class CarefulClient:
         url: str,
         *,
         what: str,
-        budgets: OrgBudgets | None = None,
+        budgets: Budgets | None = None,
         org: str | None = None,
         retry: bool = True,
         **kwargs: Any,

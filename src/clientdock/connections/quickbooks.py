@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from clientdock.connections.http import CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe
+from clientdock.connections.http import Budgets, CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe
 from clientdock.connections.providers import (
     ContactPage,
     Grant,
@@ -55,8 +55,11 @@ class QuickBooksProvider:
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.settings = settings
+        #: This process's budgets unless shared ones (across workers) are given.
+        self.budgets: Budgets = budgets or BUDGETS
         self.client = CarefulClient(
             settings,
             label="QuickBooks Online",
@@ -108,7 +111,7 @@ class QuickBooksProvider:
         url = f"{self.api}/v3/company/{realm}/companyinfo/{realm}?minorversion={MINOR_VERSION}"
         try:
             response = self.client.send(
-                "GET", url, what="GET companyinfo", budgets=BUDGETS, org=realm_id, headers=_bearer(tokens.access_token)
+                "GET", url, what="GET companyinfo", budgets=self.budgets, org=realm_id, headers=_bearer(tokens.access_token)
             )
         except ProviderError:
             return realm_id
@@ -182,7 +185,7 @@ class QuickBooksProvider:
         url = f"{self.api}/v3/company/{quote(realm, safe='')}/query?{urlencode({'query': query, 'minorversion': MINOR_VERSION})}"
 
         def call(access_token: str) -> httpx.Response:
-            return self.client.send("GET", url, what="query Customer", budgets=BUDGETS, org=realm, headers=_bearer(access_token))
+            return self.client.send("GET", url, what="query Customer", budgets=self.budgets, org=realm, headers=_bearer(access_token))
 
         response = self._oauth().authorized(store, call, what="query Customer")
         if response.status_code == 403:

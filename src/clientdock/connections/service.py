@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientdock.connections import mapping
+from clientdock.connections.budget import SharedBudgets
 from clientdock.connections.models import Connection, OAuthState
 from clientdock.connections.providers import Provider, ProviderNotConfigured, Tokens
 from clientdock.connections.quickbooks import QuickBooksProvider
@@ -46,6 +47,9 @@ from clientdock.tenants.scoping import readable
 log = structlog.get_logger(__name__)
 
 PROVIDERS = ("xero", "quickbooks")
+#: The platforms' limits per organisation (Xero: 5 in flight, 60 a minute; QuickBooks: 10, 500).
+XERO_CONCURRENT, XERO_PER_MINUTE = 5, 60
+QUICKBOOKS_CONCURRENT, QUICKBOOKS_PER_MINUTE = 10, 500
 STATE_LIFETIME = timedelta(minutes=15)
 
 
@@ -61,11 +65,15 @@ class ConsentDenied(BadRequest):
     title = "Connection not granted"
 
 
-def provider_for(settings: Settings, name: str) -> Provider:
+def provider_for(settings: Settings, name: str, db: Database | None = None) -> Provider:
+    """The platform's client; with ``db`` its per-organisation budgets are shared by every
+    worker (calls for contacts), without it they hold in this process (the OAuth round trip)."""
     if name == "xero":
-        return XeroProvider(settings)
+        shared = SharedBudgets(db, name, concurrent=XERO_CONCURRENT, per_minute=XERO_PER_MINUTE) if db else None
+        return XeroProvider(settings, budgets=shared)
     if name == "quickbooks":
-        return QuickBooksProvider(settings)
+        shared = SharedBudgets(db, name, concurrent=QUICKBOOKS_CONCURRENT, per_minute=QUICKBOOKS_PER_MINUTE) if db else None
+        return QuickBooksProvider(settings, budgets=shared)
     raise UnknownProvider(f"no provider '{name[:40]}'; use {' or '.join(PROVIDERS)}")
 
 
@@ -269,7 +277,7 @@ def connection_ref(session: Session, ctx: TenantContext, code: str) -> Connectio
 
 def search_contacts(db: Database, settings: Settings, connection: ConnectionRef, term: str, limit: int) -> list[ContactSummary]:
     """Ask the platform (one call) for the contacts matching ``term``: what a picker lists."""
-    provider = provider_for(settings, connection.provider)
+    provider = provider_for(settings, connection.provider, db)
     store = ConnectionTokens(db, settings, connection.id)
     to_record = mapping.xero_record if connection.provider == "xero" else mapping.quickbooks_record
     found = []

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from clientdock.connections.http import CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe
+from clientdock.connections.http import Budgets, CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe
 from clientdock.connections.providers import (
     ContactPage,
     Grant,
@@ -52,8 +52,11 @@ class XeroProvider:
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.settings = settings
+        #: This process's budgets unless shared ones (across workers) are given.
+        self.budgets: Budgets = budgets or BUDGETS
         self.client = CarefulClient(settings, label="Xero", transport=transport, clock=clock, sleep=sleep)
         self.authorize_endpoint = f"{settings.xero_login_url.rstrip('/')}/identity/connect/authorize"
         identity = settings.xero_identity_url.rstrip("/")
@@ -193,7 +196,7 @@ class XeroProvider:
 
         def call(access_token: str) -> httpx.Response:
             sent = {**headers, **_bearer(access_token), "xero-tenant-id": org}
-            return self.client.send("GET", url, what="GET Contacts", budgets=BUDGETS, org=org, headers=sent)
+            return self.client.send("GET", url, what="GET Contacts", budgets=self.budgets, org=org, headers=sent)
 
         response = self._oauth().authorized(store, call, what="GET Contacts")
         if response.status_code == 403:
