@@ -200,6 +200,8 @@ def test_client_type_without_anything_is_other() -> None:
         ({"PhoneNumber": "7946 0000", "PhoneAreaCode": "20", "PhoneCountryCode": "44"}, "+44 20 7946 0000"),
         ({"PhoneNumber": "7946 0000", "PhoneAreaCode": "20", "PhoneCountryCode": "+44"}, "+44 20 7946 0000"),
         ({"PhoneNumber": "7946 0000", "PhoneAreaCode": "20", "PhoneCountryCode": "0044"}, "+44 20 7946 0000"),
+        ({"PhoneNumber": "7712696", "PhoneAreaCode": "0121", "PhoneCountryCode": "44"}, "+44 121 7712696"),
+        ({"PhoneNumber": "7712696", "PhoneAreaCode": "0121", "PhoneCountryCode": ""}, "0121 7712696"),
         ({"PhoneNumber": " 020 7946 0000 ", "PhoneAreaCode": "", "PhoneCountryCode": ""}, "020 7946 0000"),
         ({"PhoneNumber": "+44 20 7946 0000", "PhoneAreaCode": "20", "PhoneCountryCode": "44"}, "+44 20 7946 0000"),
         ({"PhoneNumber": 79460000, "PhoneAreaCode": 20, "PhoneCountryCode": 44}, "+44 20 79460000"),
@@ -211,7 +213,7 @@ def test_xero_phones_are_joined(phone: dict[str, Any], joined: str | None) -> No
     assert (record.fields.get("phone"), record.fields.get("mobile")) == (joined, joined)
     if joined:
         values = prepare([record], CTX, POLICY)[0].values
-        assert values["phone_e164"] in ("+442079460000", None)
+        assert values["phone_e164"] in ("+442079460000", "+441217712696", None)
 
 
 def test_xero_phones_by_type_first_given_wins() -> None:

@@ -203,6 +203,8 @@ def _joined_phone(m: _Mapping, phone: dict[str, Any], where: str) -> str | None:
     if country:
         country = country.removeprefix("00") if country.startswith("00") else country
         country = country if country.startswith("+") else f"+{country}"
+        if area and area.startswith("0"):
+            area = area.lstrip("0") or None  # the trunk prefix is dialled at home only: +44 121, not +44 0121
     return " ".join(part for part in (country, area, number) if part)
 
 
