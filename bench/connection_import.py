@@ -97,9 +97,10 @@ def run(args: argparse.Namespace, data_dir: Path, url: str, backend: str) -> Non
         floor = max(calls * args.latency, (math.ceil(calls / PER_MINUTE) - 1) * 60.0)
         machine = {"machine": platform.machine(), "cpus": len(os.sched_getaffinity(0)), "python": platform.python_version()}
         for figure, value in (
-            ("contacts", job["counts"]["created"]), ("calls", calls), ("seconds", round(seconds, 2)),
+            ("contacts", job["progress"]["total"]), *((f"rows_{action}", n) for action, n in job["counts"].items() if n),
+            ("calls", calls), ("seconds", round(seconds, 2)),
             ("floor_seconds", round(floor, 2)), ("ours_seconds", round(seconds - floor, 2)),
-            ("contacts_per_second", round(job["counts"]["created"] / seconds, 1)),
+            ("contacts_per_second", round(job["progress"]["total"] / seconds, 1)),
         ):  # fmt: skip
             print(json.dumps({"bench": "connection_import", "backend": backend, "figure": figure, "value": value,
                               "latency": args.latency, "status": job["status"], **machine}))  # fmt: skip
