@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     provider_backoff_seconds: float = 1.0
     #: QuickBooks sends no Retry-After with its 429; Intuit says wait 60 s.
     quickbooks_throttle_wait_seconds: float = 60.0
+    # --- Companies House (enrichment) ---
+    companies_house_api_key: str | None = None
+    companies_house_api_url: str = "https://api.company-information.service.gov.uk"
+    #: The register's budget per key, "<calls>/<seconds>s", shared by every worker.
+    companies_house_rate: str = "600/300s"
 
     @property
     def resolved_database_url(self) -> str:

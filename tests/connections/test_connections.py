@@ -345,3 +345,23 @@ def test_quickbooks_customers_can_be_searched(client: TestClient, tenant: Tenant
     found = client.get(tenant.path(f"/connections/{connection['code']}/contacts"), params={"search": "windsurf"}, headers=tenant.headers)
     assert found.status_code == 200, found.text
     assert [c["name"] for c in found.json()["items"]] == ["Bill's Windsurf Shop"]
+
+
+def test_organisations_of_one_grant_share_its_rotating_refresh_token(
+    client: TestClient, tenant: TenantInfo, xero: XeroFake, clock: FakeClock
+) -> None:
+    first, second = xero.add_tenant("Hopper Computing"), xero.add_tenant("Lovelace Analytics")
+    xero.generate_contacts(first, 3)
+    xero.generate_contacts(second, 2, seed=7)
+    by_org = {c["organisationId"]: c["code"] for c in connect(client, tenant, "xero")}
+    clock.advance(3600)  # the access token has expired: the first import refreshes (the refresh token rotates)
+    assert import_from(client, tenant, by_org[first], importAll="true").json()["counts"]["created"] == 3
+    clock.advance(3 * 3600)  # long past the old refresh token's 30-minute grace
+    second_import = import_from(client, tenant, by_org[second], importAll="true").json()
+    assert (second_import["status"], second_import["counts"]["created"]) == ("succeeded", 2)
+
+    assert client.delete(tenant.path(f"/connections/{by_org[first]}"), headers=tenant.headers).status_code == 204
+    assert xero.recorded("revocation") == []  # the grant still serves the other organisation
+    assert len(xero.recorded("connections.delete")) == 1
+    again = import_from(client, tenant, by_org[second], importAll="true").json()
+    assert (again["status"], again["counts"]["unchanged"]) == ("succeeded", 2)

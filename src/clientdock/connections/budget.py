@@ -28,10 +28,14 @@ SLOT_POLL_SECONDS = 0.1
 
 
 class SharedBudgets:
-    def __init__(self, db: Database, platform: str, *, concurrent: int, per_minute: int, lease_seconds: float = 300.0) -> None:
+    def __init__(
+        self, db: Database, platform: str, *, concurrent: int, per_minute: int, window_seconds: float = 60.0, lease_seconds: float = 300.0
+    ) -> None:
+        """``per_minute`` calls per window of ``window_seconds`` (a minute unless told: Companies
+        House allows 600 per 300 s) and ``concurrent`` calls in flight."""
         self.db, self.platform = db, platform
         self.concurrent, self.per_minute = concurrent, per_minute
-        self.window = timedelta(seconds=60)
+        self.window = timedelta(seconds=window_seconds)
         self.lease = timedelta(seconds=lease_seconds)
 
     def _key(self, org: str) -> str:

@@ -22,6 +22,7 @@ from clientdock.connections.providers import GrantRevoked
 from clientdock.db import Database
 from clientdock.errors import FieldError, ValidationFailed
 from clientdock.imports import service as imports
+from clientdock.imports.files import flag
 from clientdock.jobs import ImportJob, JobEngine
 from clientdock.pipeline.records import Policy, RawRecord
 from clientdock.settings import Settings
@@ -29,8 +30,6 @@ from clientdock.tenants.context import TenantContext
 
 DOOR = "connection"
 POLICY = Policy(match_on=("ref", "email"))
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no", ""}
 MAPPERS = {"xero": mapping.xero_record, "quickbooks": mapping.quickbooks_record}
 
 
@@ -40,15 +39,6 @@ class ConnectionImport:
     import_all: bool
     external_ids: list[str]
     since_last: bool = False
-
-
-def flag(name: str, value: str | None) -> bool:
-    text = (value or "").strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValidationFailed.for_field(name, f"{value!r} is not a boolean (use true or false)")
 
 
 def request_of(connection_code: str | None, import_all: str | None, since: str | None, body: Any) -> ConnectionImport:

@@ -92,7 +92,9 @@ class Provider(Protocol):
 
     def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str, realm_id: str | None) -> Grant: ...
 
-    def revoke(self, tokens: Tokens, organisation_id: str) -> None: ...
+    def revoke(self, tokens: Tokens, organisation_id: str, *, keep_grant: bool = False) -> None:
+        """Disconnect the organisation; revoke the grant too unless other connections share it."""
+        ...
 
     def contacts(
         self, store: TokenStore, organisation_id: str, *, ids: Sequence[str] | None = None, modified_since: datetime | None = None

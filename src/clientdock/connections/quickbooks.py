@@ -124,8 +124,9 @@ class QuickBooksProvider:
         name = info.get("CompanyName") if isinstance(info, dict) else None
         return str(name) if name else realm_id
 
-    def revoke(self, tokens: Tokens, organisation_id: str) -> None:
-        """Revoke the refresh token (which revokes the access token too) at Intuit."""
+    def revoke(self, tokens: Tokens, organisation_id: str, *, keep_grant: bool = False) -> None:
+        """Revoke the refresh token (which revokes the access token too) at Intuit; a grant
+        reaches one realm, so ``keep_grant`` never applies."""
         self._oauth().revoke(tokens.refresh_token, self.settings.quickbooks_revoke_url, json_body=True)
 
     # --- contacts ------------------------------------------------------------------------------

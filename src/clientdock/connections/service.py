@@ -235,8 +235,10 @@ def disconnect(session: Session, settings: Settings, ctx: TenantContext, code: s
     the connection alive here) and forget the tokens."""
     connection = get_connection(session, ctx, code)
     if connection.tokens:
+        tokens = tokens_of(settings, connection)
+        shared = bool(grant_siblings(session, settings, connection, tokens.refresh_token))
         try:
-            provider_for(settings, connection.provider).revoke(tokens_of(settings, connection), connection.organisation_id)
+            provider_for(settings, connection.provider).revoke(tokens, connection.organisation_id, keep_grant=shared)
         except Exception as exc:  # noqa: BLE001 - the tokens are forgotten whatever the platform says
             log.warning("revoke_failed", connection=connection.code, error=f"{type(exc).__name__}: {exc}"[:300])
     connection.status = "disconnected"
@@ -288,6 +290,17 @@ def search_contacts(db: Database, settings: Settings, connection: ConnectionRef,
     return found
 
 
+def grant_siblings(session: Session, settings: Settings, connection: Connection, refresh_token: str) -> list[Connection]:
+    """The tenant's other active connections made by the same grant (one Xero consent can
+    reach several organisations): they hold the same refresh token, which rotates for all."""
+    others = session.scalars(
+        readable(connection.tenant_id, Connection).where(
+            Connection.provider == connection.provider, Connection.status == "active", Connection.id != connection.id
+        )
+    )
+    return [other for other in others if other.tokens and tokens_of(settings, other).refresh_token == refresh_token]
+
+
 class ConnectionTokens:
     """A :class:`TokenStore` over a connection row: every rotated token pair is committed at
     once, in a transaction of its own, before the platform sees it used (a crash in the middle
@@ -301,10 +314,15 @@ class ConnectionTokens:
             return tokens_of(self.settings, session.get_one(Connection, self.connection_id))
 
     def save(self, tokens: Tokens) -> None:
+        """Keep the new pair on this connection and on every connection of the same grant: the
+        platform rotated the refresh token they share."""
         with self.db.session() as session:
             connection = session.get_one(Connection, self.connection_id)
-            store_tokens(self.settings, connection, tokens)
-            connection.updated_at = utcnow()
+            previous = tokens_of(self.settings, connection).refresh_token if connection.tokens else None
+            siblings = grant_siblings(session, self.settings, connection, previous) if previous else []
+            for holder in (connection, *siblings):
+                store_tokens(self.settings, holder, tokens)
+                holder.updated_at = utcnow()
 
     def revoked(self) -> None:
         """The platform refused the refresh token: the connection needs a new grant."""

@@ -117,11 +117,12 @@ class XeroProvider:
             raise ProviderError("Xero GET /connections: not a list")
         return [c for c in body if isinstance(c, dict)]
 
-    def revoke(self, tokens: Tokens, organisation_id: str) -> None:
+    def revoke(self, tokens: Tokens, organisation_id: str, *, keep_grant: bool = False) -> None:
         """Disconnect the organisation (``DELETE /connections/{id}``) and revoke the refresh token.
 
         The connection is found with the access token while it is still valid; revoking the
-        refresh token ends the grant (and with it every connection the grant made).
+        refresh token ends the grant (and with it every connection the grant made), so with
+        ``keep_grant`` (other organisations of the grant stay connected) only the organisation goes.
         """
         oauth = self._oauth()
         if not oauth.expiring(tokens):
@@ -132,7 +133,8 @@ class XeroProvider:
                         self.client.send("DELETE", url, what="DELETE /connections", headers=_bearer(tokens.access_token))
             except GrantRevoked:
                 pass  # the token is already dead: revoking the refresh token below is all that is left
-        oauth.revoke(tokens.refresh_token, self.revocation_endpoint, json_body=False)
+        if not keep_grant:
+            oauth.revoke(tokens.refresh_token, self.revocation_endpoint, json_body=False)
 
     # --- contacts ------------------------------------------------------------------------------
 

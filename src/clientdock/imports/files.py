@@ -151,7 +151,8 @@ def _option(fields: dict[str, str], name: str, query: str | None) -> str | None:
     return value if value is not None else query
 
 
-def _flag(name: str, value: str | None) -> bool:
+def flag(name: str, value: str | None) -> bool:
+    """A true/false option of a form or query (empty is false); 400 naming it otherwise."""
     text = (value or "").strip().lower()
     if text in _TRUE:
         return True
@@ -195,6 +196,6 @@ def file_import(received: upload.Received, query: dict[str, str | None], started
         mapping=parse_mapping(_option(fields, "mapping", query["mapping"])),
         encoding=_text_option("encoding", _option(fields, "encoding", query["encoding"])),
         sheet=_text_option("sheet", _option(fields, "sheet", query["sheet"])),
-        dry_run=_flag("dryRun", _option(fields, "dryRun", query["dryRun"])),
+        dry_run=flag("dryRun", _option(fields, "dryRun", query["dryRun"])),
         started_by=started_by,
     )
