@@ -2,13 +2,8 @@
 
 from clientdock.apps.models import App, AppAssignment  # noqa: F401 - registers the partner app tables
 from clientdock.clients.models import Client, ClientChange, ExternalRef
-from clientdock.connections.models import (  # noqa: F401 - registers the connection tables
-    Connection,
-    OAuthState,
-    ProviderBlock,
-    ProviderCall,
-)
 from clientdock.db import Base
+from clientdock.enrichment.models import RegisterAnswer  # noqa: F401 - registers the register cache table
 from clientdock.jobs.models import ImportJob, ImportRow, JobExecutor
 from clientdock.notify.models import Notification, Webhook, WebhookDelivery  # noqa: F401 - registers the notify tables
 from clientdock.tenants.models import ApiKey, ClientGroup, IdempotencyRecord, Tenant

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     companies_house_api_url: str = "https://api.company-information.service.gov.uk"
     #: The register's budget per key, "<calls>/<seconds>s", shared by every worker.
     companies_house_rate: str = "600/300s"
+    #: How long an answer of the register is reused before it is asked again.
+    companies_house_cache_seconds: float = 86_400.0
 
     @property
     def resolved_database_url(self) -> str:

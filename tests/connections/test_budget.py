@@ -7,9 +7,9 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from clientdock.connections.budget import SharedBudgets
-from clientdock.connections.models import ProviderCall
 from clientdock.db import Database
+from clientdock.outbound.budget import SharedBudgets
+from clientdock.outbound.models import ProviderCall
 from tests.fakes.clock import FakeClock
 
 

@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from clientdock.connections.http import pkce_challenge
 from clientdock.connections.providers import (
     ContactPage,
     Grant,
@@ -24,6 +23,7 @@ from clientdock.connections.providers import (
     Tokens,
 )
 from clientdock.connections.quickbooks import QuickBooksProvider
+from clientdock.outbound.http import pkce_challenge
 from clientdock.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.quickbooks import QuickBooksFake

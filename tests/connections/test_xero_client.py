@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from clientdock.connections.http import pkce_challenge
 from clientdock.connections.providers import ContactPage, Grant, GrantRevoked, Provider, ProviderNotConfigured, ProviderUnavailable, Tokens
 from clientdock.connections.xero import XeroProvider
+from clientdock.outbound.http import pkce_challenge
 from clientdock.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.store import MemoryTokenStore

@@ -71,10 +71,13 @@ FIELDS: tuple[FieldSpec, ...] = (
     # written through the JSON API and the connection door only.
     FieldSpec("contacts", "contacts", "contacts", file=None, bulk=None, app=False),
     FieldSpec("parentId", "parent_id", "client_ref", file=None, bulk=None, app=False),
+    # What a register said of the client (Companies House): written by the enrichment door only.
+    FieldSpec("enrichment", "enrichment", "enrichment", file=None, bulk=None, app=False),
 )
 
-#: Writable through the JSON API (create, PATCH, upsert): every field but the creation time.
-API_FIELDS: tuple[FieldSpec, ...] = tuple(spec for spec in FIELDS if spec.kind != "instant")
+#: Writable through the JSON API (create, PATCH, upsert): every field but the creation time and
+#: what a register said (the enrichment door writes that).
+API_FIELDS: tuple[FieldSpec, ...] = tuple(spec for spec in FIELDS if spec.kind not in ("instant", "enrichment"))
 #: The file door's fields (header table, mapping, export): ``id`` (our client id) first.
 FILE_FIELDS: tuple[str, ...] = ("id", *(spec.file_name for spec in FIELDS if spec.file_name))
 #: An S4 item's client keys (as sent) -> the canonical field.

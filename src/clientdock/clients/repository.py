@@ -152,6 +152,9 @@ def client_json(client: Client, refs: list[ExternalRef]) -> dict[str, Any]:
     out["phoneE164"] = client.phone_e164
     out["mobileE164"] = client.mobile_e164
     out["externalRefs"] = [{"source": r.source, "externalId": r.external_id, "language": r.language or None} for r in refs]
-    out["enrichment"] = client.enrichment or {}
+    out["enrichment"] = enrichment = client.enrichment or {}
+    register = enrichment if enrichment.get("source") == "companiesHouse" else None
+    out["companiesHouse"] = {k: v for k, v in register.items() if k != "keyDates"} if register else None
+    out["keyDates"] = register.get("keyDates") if register else None
     out["updatedAt"] = client.updated_at.isoformat()
     return out

@@ -124,6 +124,7 @@ _STORED: dict[str, Any] = {
     "addresses": list[dict[str, Any]],
     "contacts": list[ContactOut],
     "instant": str,
+    "enrichment": dict[str, Any],
 }
 #: Never null in an answer.
 _REQUIRED = ("type", "name")
@@ -155,7 +156,14 @@ class Client(_ClientBase):
     phone_e164: str | None = Field(alias="phoneE164", description="The phone in E.164 when it could be parsed")
     mobile_e164: str | None = Field(alias="mobileE164", description="The mobile in E.164 when it could be parsed")
     external_refs: list[ExternalRefOut] = Field(description="Where the client came from: (source, externalId, language)")
-    enrichment: dict[str, Any]
+    enrichment: dict[str, Any] = Field(description="What a register said of the client (source companiesHouse), as fetched")
+    companies_house: dict[str, Any] | None = Field(
+        description="The Companies House register data: registered name, status, office address, SIC codes, officers, "
+        "when it was fetched (null: never enriched)"
+    )
+    key_dates: dict[str, Any] | None = Field(
+        description="Accounts next due / next made up to / overdue, confirmation statement next due / overdue, date of creation"
+    )
     updated_at: str = Field(description="ISO 8601 instant")
 
 

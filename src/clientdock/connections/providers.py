@@ -7,12 +7,7 @@ every rotated token through the :class:`TokenStore` before using it, waits out a
 ``Retry-After`` (no call to that organisation before it elapses), retries 5xx answers and
 timeouts with backoff, and holds the platform's per-organisation budgets.
 
-Errors::
-
-    ProviderError              the platform could not be used (message says why)
-    ├── ProviderNotConfigured  no client id/secret in the settings
-    ├── GrantRevoked           the refresh token is dead (invalid_grant): reconnect
-    └── ProviderUnavailable    5xx, timeouts or 429s beyond the retries
+The errors and the token pair live in ``clientdock.outbound.errors`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -22,32 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from clientdock.errors import BadRequest, ClientdockError
-
-
-class ProviderError(ClientdockError):
-    status = 502
-    title = "Accounting platform error"
-
-
-class ProviderNotConfigured(BadRequest):
-    title = "Provider not configured"
-
-
-class GrantRevoked(ProviderError):
-    title = "Connection no longer authorised"
-
-
-class ProviderUnavailable(ProviderError):
-    title = "Accounting platform unavailable"
-
-
-@dataclass(frozen=True)
-class Tokens:
-    access_token: str
-    refresh_token: str
-    #: When the access token expires (UTC).
-    expires_at: datetime
+from clientdock.outbound.errors import GrantRevoked, ProviderError, ProviderNotConfigured, ProviderUnavailable, Tokens, TokenStore
 
 
 @dataclass(frozen=True)
@@ -71,14 +41,6 @@ class ContactPage:
     contacts: list[dict[str, Any]]
     #: Ids that were asked for and that the platform does not know.
     missing_ids: list[str] = field(default_factory=list)
-
-
-class TokenStore(Protocol):
-    """Where a connection's tokens live; ``save`` makes a rotated token durable at once."""
-
-    def current(self) -> Tokens: ...
-
-    def save(self, tokens: Tokens) -> None: ...
 
 
 class Provider(Protocol):
@@ -105,3 +67,9 @@ class Provider(Protocol):
         ...
 
     def external_id(self, contact: dict[str, Any]) -> str: ...
+
+
+__all__ = [
+    "ContactPage", "Grant", "GrantRevoked", "Organisation", "Provider", "ProviderError", "ProviderNotConfigured",
+    "ProviderUnavailable", "TokenStore", "Tokens",
+]  # fmt: skip

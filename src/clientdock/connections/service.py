@@ -31,13 +31,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientdock.connections import mapping
-from clientdock.connections.budget import SharedBudgets
 from clientdock.connections.models import Connection, OAuthState
 from clientdock.connections.providers import Provider, ProviderNotConfigured, Tokens
 from clientdock.connections.quickbooks import QuickBooksProvider
 from clientdock.connections.xero import XeroProvider
 from clientdock.db import Database, utcnow
 from clientdock.errors import BadRequest, Conflict, NotFound
+from clientdock.outbound.budget import SharedBudgets
 from clientdock.secrets import decrypt, encrypt
 from clientdock.settings import Settings
 from clientdock.tenants.context import TenantContext

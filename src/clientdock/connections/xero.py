@@ -20,7 +20,6 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from clientdock.connections.http import Budgets, CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe
 from clientdock.connections.providers import (
     ContactPage,
     Grant,
@@ -31,6 +30,7 @@ from clientdock.connections.providers import (
     Tokens,
     TokenStore,
 )
+from clientdock.outbound.http import Budgets, CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe
 from clientdock.settings import Settings
 
 #: Per organisation, in this process: 5 in flight, 60 per rolling minute (developer.xero.com/faq/limits).

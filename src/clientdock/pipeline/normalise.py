@@ -195,6 +195,12 @@ def _instant(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
     return v.instant(raw)
 
 
+def _enrichment(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    if not isinstance(raw, dict):
+        raise v.InvalidValue("must be an object")
+    return raw
+
+
 _CONVERTERS: dict[str, Callable[[FieldSpec, Any, TenantContext], Any]] = {
     "text": _text,
     "name": _name,
@@ -208,6 +214,7 @@ _CONVERTERS: dict[str, Callable[[FieldSpec, Any, TenantContext], Any]] = {
     "addresses": _addresses,
     "contacts": _contacts,
     "instant": _instant,
+    "enrichment": _enrichment,
 }
 
 

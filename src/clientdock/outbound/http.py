@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from clientdock.connections.providers import GrantRevoked, ProviderError, ProviderUnavailable, Tokens, TokenStore
+from clientdock.outbound.errors import GrantRevoked, ProviderError, ProviderUnavailable, Tokens, TokenStore
 from clientdock.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -84,7 +84,7 @@ class _OrgState:
 
 class Budgets(Protocol):
     """Per-organisation budgets of a platform: :class:`OrgBudgets` in this process, or
-    :class:`clientdock.connections.budget.SharedBudgets` across every worker (the database)."""
+    :class:`clientdock.outbound.budget.SharedBudgets` across every worker (the database)."""
 
     def turn(self, org: str, *, clock: Clock, sleep: Sleep, label: str) -> AbstractContextManager[None]: ...
 

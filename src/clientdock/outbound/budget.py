@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from clientdock.connections.http import MAX_WAIT_SECONDS, Clock, Sleep, as_utc
-from clientdock.connections.models import ProviderBlock, ProviderCall
-from clientdock.connections.providers import ProviderUnavailable
 from clientdock.db import Database
+from clientdock.outbound.errors import ProviderUnavailable
+from clientdock.outbound.http import MAX_WAIT_SECONDS, Clock, Sleep, as_utc
+from clientdock.outbound.models import ProviderBlock, ProviderCall
 
 #: How often a worker looks again when every slot of an organisation is taken.
 SLOT_POLL_SECONDS = 0.1
