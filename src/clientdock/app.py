@@ -18,7 +18,7 @@ from clientdock.connections import door as connection_door
 from clientdock.connections.routes import router as connections_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
-from clientdock.imports import file_records, files
+from clientdock.imports import enrich, file_records, files
 from clientdock.imports.respond import WaiterCap
 from clientdock.imports.routes import router as imports_router
 from clientdock.jobs.engine import JobEngine
@@ -66,6 +66,8 @@ def job_engine(settings: Settings, db: Database) -> JobEngine:
     engine.register_stager(connection_door.DOOR, connection_door.stage)
     engine.on_finish(job_events.import_finished)
     engine.on_finish(connection_door.import_finished)
+    engine.register_stager(enrich.DOOR, enrich.stage)
+    engine.on_finish(enrich.after_import(engine, settings))
     return engine
 
 

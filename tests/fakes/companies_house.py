@@ -81,7 +81,9 @@ def _etag() -> str:
 
 
 def _words(text: str) -> list[str]:
-    return "".join(ch if ch.isalnum() else " " for ch in text.casefold()).split()
+    """The words of a name, "limited" and "ltd" alike (the register's search is as lenient)."""
+    words = "".join(ch if ch.isalnum() else " " for ch in text.casefold()).split()
+    return ["ltd" if word == "limited" else word for word in words]
 
 
 def _address_snippet(address: dict[str, Any]) -> str:

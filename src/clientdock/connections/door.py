@@ -21,6 +21,7 @@ from clientdock.connections.models import Connection
 from clientdock.connections.providers import GrantRevoked
 from clientdock.db import Database
 from clientdock.errors import FieldError, ValidationFailed
+from clientdock.imports import enrich
 from clientdock.imports import service as imports
 from clientdock.imports.files import flag
 from clientdock.jobs import ImportJob, JobEngine
@@ -39,18 +40,22 @@ class ConnectionImport:
     import_all: bool
     external_ids: list[str]
     since_last: bool = False
+    enrich: bool = False
 
 
-def request_of(connection_code: str | None, import_all: str | None, since: str | None, body: Any) -> ConnectionImport:
+def request_of(
+    connection_code: str | None, import_all: str | None, since: str | None, body: Any, enrich_from_companies_house: str | None = None
+) -> ConnectionImport:
     """The import asked for; 400 naming the field for anything wrong (S0.1, S0.2)."""
     code = (connection_code or "").strip()
     if not code:
         raise ValidationFailed.for_field("connectionCode", "is required: the code of the tenant's connection, e.g. xero-3f9a1c")
     everything = flag("importAll", import_all)
+    enriching = flag("enrichFromCompaniesHouse", enrich_from_companies_house)
     if since not in (None, "", "last"):
         raise ValidationFailed.for_field("since", "must be 'last' (only what changed since the last successful import)")
     if everything:
-        return ConnectionImport(code, True, [], since == "last")
+        return ConnectionImport(code, True, [], since == "last", enriching)
     ids = body.get("externalIds") if isinstance(body, dict) else None
     if not isinstance(ids, list) or not ids:
         raise ValidationFailed.for_field("externalIds", 'is required when importAll is false: send {"externalIds": ["..."]}')
@@ -61,13 +66,15 @@ def request_of(connection_code: str | None, import_all: str | None, since: str |
     unique = list(dict.fromkeys(value.strip() for value in ids))
     if len(unique) > 10_000:
         raise ValidationFailed.for_field("externalIds", f"{len(unique)} ids; at most 10,000 per import (use importAll)")
-    return ConnectionImport(code, False, unique, since == "last")
+    return ConnectionImport(code, False, unique, since == "last", enriching)
 
 
 def start(session: Session, engine: JobEngine, settings: Settings, ctx: TenantContext, wanted: ConnectionImport, actor: str) -> ImportJob:
     """Queue the import in the caller's transaction (the platform is called by the worker)."""
+    enriching = enrich.options(settings, wanted.enrich)  # 400 before anything, when it cannot enrich
     connection = service.usable(service.get_connection(session, ctx, wanted.connection_code))
     options = {
+        **enriching,
         "connection": connection.code, "connectionId": connection.id, "provider": connection.provider,
         "importAll": wanted.import_all, "externalIds": wanted.external_ids, "sinceLast": wanted.since_last,
         "since": connection.last_imported_at.isoformat() if wanted.since_last and connection.last_imported_at else None,

@@ -38,6 +38,9 @@ naming it. Nothing is written and the platform is not called for a refused reque
 updated, never duplicated; then a client with the same email; else a new client. An unchanged
 contact is reported `unchanged`.
 
+**Enrichment**: `enrichFromCompaniesHouse=true` enriches the private limited companies the import
+created from Companies House once it succeeds (a job of its own; 400 when not configured).
+
 """
 
 
@@ -131,9 +134,10 @@ async def import_from_connection(
     connection_code: Annotated[str | None, Query(alias="connectionCode")] = None,
     import_all: Annotated[str | None, Query(alias="importAll")] = None,
     since: str | None = None,
+    enrich_from_companies_house: Annotated[str | None, Query(alias="enrichFromCompaniesHouse")] = None,
     body: Any = Body(default=None),
 ) -> JSONResponse:
-    wanted = door.request_of(connection_code, import_all, since, body)
+    wanted = door.request_of(connection_code, import_all, since, body, enrich_from_companies_house)
     job = await run_in_threadpool(door.start, session, engine, settings, scope.ctx, wanted, scope.actor)
     render = respond.job_with_first_rows(scope.tenant.code)
     return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id, render)

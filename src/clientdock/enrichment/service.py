@@ -69,20 +69,26 @@ class CachedRegister:
         self.db, self.client = db, client
         self.ttl = timedelta(seconds=settings.companies_house_cache_seconds)
         self.hits = self.misses = 0
+        #: When the register gave each answer used (what ``fetchedAt`` says: a cached answer is
+        #: as old as the register's saying it, so re-enriching from the cache changes nothing).
+        self.answered_at: dict[str, str] = {}
 
     def _cached(self, key: str) -> RegisterAnswer | None:
         with self.db.session() as session:
             answer = session.get(RegisterAnswer, key)
         if answer is not None and as_utc(answer.fetched_at) > utcnow() - self.ttl:
             self.hits += 1
+            self.answered_at[key] = as_utc(answer.fetched_at).isoformat()
             return answer
         self.misses += 1
         return None
 
     def _keep(self, key: str, status: int, body: Any) -> None:
+        now = utcnow()
+        self.answered_at[key] = now.isoformat()
         with self.db.session() as session:
             answer = session.get(RegisterAnswer, key) or RegisterAnswer(key=key)
-            answer.status, answer.body, answer.fetched_at = status, body, utcnow()
+            answer.status, answer.body, answer.fetched_at = status, body, now
             session.merge(answer)
 
     def profile(self, number: str) -> dict[str, Any] | None:
@@ -159,9 +165,9 @@ def record(index: int, register: CachedRegister, target: Target, *, overwrite: b
     if number is None:
         return RawRecord(index=index, fields={}, lookup_key=target.name, errors=[FieldError("companyNumber", why, index, "not_enriched")],
                          source={"clientId": target.client_id, "name": target.name})  # fmt: skip
-    fetched_at = utcnow().isoformat()
     fields: dict[str, Any] = {"id": target.client_id}
     profile = register.profile(number)
+    fetched_at = register.answered_at.get(f"profile:{number}", utcnow().isoformat())
     if profile is None:
         fields["enrichment"] = {"source": SOURCE, "fetchedAt": fetched_at, "companyNumber": number, "notFound": True,
                                 "reason": f"{number} is not in the Companies House register"}  # fmt: skip

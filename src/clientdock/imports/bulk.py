@@ -151,10 +151,12 @@ def users_of(body: Any, limit: int) -> list[Any]:
     return users
 
 
-def upsert(session: Session, engine: JobEngine, ctx: TenantContext, users: list[Any], actor: str) -> dict[str, Any]:
+def upsert(
+    session: Session, engine: JobEngine, ctx: TenantContext, users: list[Any], actor: str, *, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Run the batch in this transaction, recorded as a finished import; the S4 answer."""
     records = [to_record(i, item) for i, item in enumerate(users)]
-    request = service.NewJob(door=DOOR, policy=BULK_POLICY, started_by=actor)
+    request = service.NewJob(door=DOOR, policy=BULK_POLICY, started_by=actor, options=options)
     job, outcomes = service.run_inline(session, engine, ctx, request, records)
     return {
         "data": [entry(o, r) for o, r in zip(outcomes, records, strict=True)],

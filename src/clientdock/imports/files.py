@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from clientdock.db import after_rollback
 from clientdock.errors import ValidationFailed
-from clientdock.imports import file_records, service, upload
+from clientdock.imports import enrich, file_records, service, upload
 from clientdock.imports.file_records import Survey
 from clientdock.imports.upload import too_large
 from clientdock.jobs import staging
@@ -44,6 +44,8 @@ class FileImport:
     sheet: str | None = None
     dry_run: bool = False
     started_by: str | None = None
+    #: Enrich the private limited companies it creates from Companies House once it succeeds.
+    enrich: bool = False
 
 
 def uploads_dir(settings: Settings) -> Path:
@@ -54,6 +56,7 @@ def check(settings: Settings, ctx: TenantContext, request: FileImport) -> Survey
     """Every refusal of S3.5/S3.6, before anything is written (see ``file_records.survey``)."""
     if request.path.stat().st_size > settings.max_upload_bytes:
         raise too_large(settings.max_upload_bytes)
+    enrich.options(settings, request.enrich)  # 400 now, not after the import, when it cannot enrich
     return file_records.survey(
         request.path,
         filename=request.filename,
@@ -96,6 +99,7 @@ def _options(request: FileImport, found: Survey) -> dict[str, Any]:
         "sheet": info.sheet,
         "mapping": request.mapping,
         "dateOrders": {name: order.order for name, order in found.date_orders.items()},
+        **({"enrich": enrich.OPTION} if request.enrich else {}),
     }
 
 
@@ -198,4 +202,5 @@ def file_import(received: upload.Received, query: dict[str, str | None], started
         sheet=_text_option("sheet", _option(fields, "sheet", query["sheet"])),
         dry_run=flag("dryRun", _option(fields, "dryRun", query["dryRun"])),
         started_by=started_by,
+        enrich=enrich.wanted(_option(fields, "enrich", query.get("enrich"))),
     )

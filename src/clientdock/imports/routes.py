@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from clientdock.clients.export import template_lines
 from clientdock.clients.repository import client_body
 from clientdock.clients.schemas import Client, ClientCreate, ClientFields, ClientUpsert, UpsertedClient, present_fields
-from clientdock.deps import DbSession
-from clientdock.imports import bulk, files, respond, service, single, undo, upload
+from clientdock.deps import Db, DbSession
+from clientdock.imports import bulk, enrich, files, respond, service, single, undo, upload
 from clientdock.imports.deps import AppSettings, Engine, Waiters
 from clientdock.imports.schemas import (
     IMPORT_DESCRIPTION,
@@ -86,6 +86,57 @@ def delete_client(client_id: str, session: DbSession, scope: ClientsWrite) -> Re
     return Response(status_code=204)
 
 
+@router.post(
+    f"{CLIENTS}/{{client_id}}/enrich",
+    tags=["enrichment"],
+    summary="Enrich a client from Companies House (register data, key dates, officers)",
+    description=(
+        "Asks the register for the client's company number (normalised to 8 characters), or, without one, for the one "
+        "active company whose name is exactly the client's. Writes `enrichment` (shown as `companiesHouse` and `keyDates`), "
+        "the active officers as `contacts` (other contacts are kept) and a company number found by name; the firm's own "
+        "`companyNumber` and `company` are replaced only with `overwrite=true`. A number the register does not know is "
+        "recorded as not found. 400 naming `companyNumber` when the register cannot identify the client; 400 when "
+        "enrichment is not configured. Answers are cached (`CLIENTDOCK_COMPANIES_HOUSE_CACHE_SECONDS`)."
+    ),
+    response_model=Client,
+)
+def enrich_client(
+    client_id: str, session: DbSession, db: Db, engine: Engine, settings: AppSettings, scope: ClientsWrite, overwrite: str | None = None
+) -> dict[str, Any]:
+    enrich.enrich_one(session, db, engine, settings, scope.ctx, client_id, overwrite=files.flag("overwrite", overwrite), actor=scope.actor)
+    return client_body(session, scope.ctx, client_id)
+
+
+@router.post(
+    f"{CLIENTS}/enrich",
+    tags=["enrichment"],
+    summary="Enrich several clients from Companies House, as a job",
+    description=(
+        'Body `{"clientIds": [...]}` or `{"filter": {"search", "tag", "clientGroupId", "type"}}` (at most 10,000 clients). '
+        "Runs as a job with the hybrid answer (201 finished / 202 with `Location`); each client is a row: `updated`, "
+        "`unchanged`, or `failed` saying why the register could not identify it."
+    ),
+    status_code=201,
+    response_model=ImportJob,
+    responses={202: {"description": "still running: the job so far; Location points at it", "model": ImportJob}},
+)
+async def enrich_clients(
+    request: Request,
+    session: DbSession,
+    engine: Engine,
+    settings: AppSettings,
+    cap: Waiters,
+    scope: ClientsWrite,
+    overwrite: str | None = None,
+    body: Any = Body(default=None),
+) -> JSONResponse:
+    ids = await run_in_threadpool(enrich.client_ids_of, session, scope.ctx, body)
+    again = files.flag("overwrite", overwrite)
+    job = await run_in_threadpool(lambda: enrich.start(session, engine, settings, scope.ctx, ids, overwrite=again, actor=scope.actor))
+    render = respond.job_with_first_rows(scope.tenant.code)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id, render)
+
+
 # --- the file door (S3) ------------------------------------------------------------------------
 
 
@@ -115,9 +166,10 @@ async def import_csv(
     dry_run: Annotated[str | None, Query(alias="dryRun")] = None,
     encoding: OptionalText = None,
     sheet: OptionalText = None,
+    enrich_option: Annotated[str | None, Query(alias="enrich")] = None,
 ) -> JSONResponse:
     received = await upload.receive(request, files.uploads_dir(settings), settings.max_upload_bytes)
-    query = {"mapping": mapping, "dryRun": dry_run, "encoding": encoding, "sheet": sheet}
+    query = {"mapping": mapping, "dryRun": dry_run, "encoding": encoding, "sheet": sheet, "enrich": enrich_option}
     try:
         wanted = files.file_import(received, query, scope.actor)
         job = await run_in_threadpool(files.submit, session, engine, settings, scope.ctx, wanted)
@@ -157,10 +209,16 @@ def import_template(tenant: str) -> StreamingResponse:
     response_model=BulkResult,
 )
 def bulk_upsert_by_source_id(
-    session: DbSession, scope: KeyImportsWrite, settings: AppSettings, engine: Engine, body: Any = Body(...)
+    session: DbSession,
+    scope: KeyImportsWrite,
+    settings: AppSettings,
+    engine: Engine,
+    body: Any = Body(...),
+    enrich_option: Annotated[str | None, Query(alias="enrich", description="companies-house: enrich the companies it creates")] = None,
 ) -> dict[str, Any]:
     users = bulk.users_of(body, settings.bulk_batch_limit)
-    return bulk.upsert(session, engine, scope.ctx, users, scope.actor)
+    options = enrich.options(settings, enrich.wanted(enrich_option))
+    return bulk.upsert(session, engine, scope.ctx, users, scope.actor, options=options)
 
 
 # --- jobs ----------------------------------------------------------------------------------------

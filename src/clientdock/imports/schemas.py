@@ -228,6 +228,7 @@ IMPORT_FORM: dict[str, Any] = {
                         "dryRun": {"type": "string", "enum": ["true", "false"], "default": "false", "description": "true: write nothing."},
                         "encoding": {"type": "string", "description": "Text encoding of a CSV, e.g. utf-8, cp1252."},
                         "sheet": {"type": "string", "description": "Sheet of a workbook (default: the first visible one)."},
+                        "enrich": {"type": "string", "enum": ["companies-house"], "description": "Enrich the companies it creates."},
                     },
                 }
             }
