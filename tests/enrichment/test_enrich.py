@@ -11,6 +11,7 @@ from clientdock.db import Database
 from tests.conftest import TenantInfo
 from tests.fakes.companies_house import CompaniesHouseFake
 from tests.imports.helpers import finished, wait_until
+from tests.web.helpers import csrf_token, make_user, sign_in
 
 
 def make_client(client: TestClient, tenant: TenantInfo, **fields: Any) -> dict[str, Any]:
@@ -154,3 +155,19 @@ def test_an_import_cannot_ask_for_an_unknown_enrichment(client: TestClient, tena
     response = client.post("/users/bulk/sourceId", params={"enrich": "dun-and-bradstreet"}, json={"users": []}, headers=tenant.headers)
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == ["enrich"]
+
+
+def test_the_client_page_enriches_and_shows_what_the_register_said(client: TestClient, tenant: TenantInfo, database: Database) -> None:
+    user = make_user(database, tenant)
+    assert sign_in(client, user.email, user.password).status_code == 303
+    made = make_client(client, tenant, name="Fixture Co", type="ltd", companyNumber="6402")
+    page = client.get(f"/clients/{made['id']}").text
+    assert "Enrich from Companies House" in page
+    assert client.post(f"/clients/{made['id']}/enrich", data={}, follow_redirects=False).status_code == 403  # no CSRF token
+    done = client.post(f"/clients/{made['id']}/enrich", data={"csrf_token": csrf_token(page)}, follow_redirects=False)
+    assert (done.status_code, done.headers["location"]) == (303, f"/clients/{made['id']}")
+    html = client.get(f"/clients/{made['id']}").text
+    assert "Refresh from Companies House" in html
+    assert "Key dates" in html
+    assert "— overdue" in html  # the register's fixture company is late with its accounts
+    assert '{"' not in html.split("section-enrichment")[1].split("</section>")[0]  # no raw JSON in the card

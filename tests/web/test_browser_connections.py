@@ -9,10 +9,12 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.fakes.clock import FakeClock
+from tests.fakes.companies_house import CompaniesHouseFake
 from tests.fakes.xero import XeroFake
 from tests.web.test_browser import (
     LAPTOP,
@@ -45,13 +47,24 @@ def xero() -> Iterator[XeroFake]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, xero: XeroFake) -> Iterator[Server]:
+def register() -> Iterator[CompaniesHouseFake]:
+    fake = CompaniesHouseFake()
+    fake.seed_examples()
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, xero: XeroFake, register: CompaniesHouseFake) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("serve-connections")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ, "CLIENTDOCK_DATA_DIR": str(data_dir), "CLIENTDOCK_PUBLIC_URL": url,
-        **{f"CLIENTDOCK_{key.upper()}": value for key, value in xero.settings().items()},
+        **{f"CLIENTDOCK_{key.upper()}": value for key, value in {**xero.settings(), **register.settings()}.items()},
     }  # fmt: skip
     env.pop("CLIENTDOCK_DATABASE_URL", None)
     with (data_dir / "server.log").open("w") as log:
@@ -120,4 +133,22 @@ def test_connect_xero_import_its_contacts_and_disconnect(browser: Browser, serve
     page.wait_for_url("**/connections")
     expect(page.locator("[data-connection]")).to_contain_text("Disconnected")
     assert xero.recorded("revocation")
+    assert errors == []
+
+
+def test_enrich_a_company_from_its_page(browser: Browser, server: Server, errors: list[str]) -> None:
+    made = httpx.post(
+        f"{server.url}/tenants/demo/clients", headers={"X-API-Key": server.api_key},
+        json={"name": "Iwoca", "type": "ltd", "companyNumber": "7798925"},
+    ).json()  # fmt: skip
+    page = open_page(browser, errors, LAPTOP)
+    sign_in(page, server)
+    page.goto(f"{server.url}/clients/{made['id']}")
+    page.get_by_role("button", name="Enrich from Companies House").click()
+    page.wait_for_url(f"**/clients/{made['id']}")
+    card = page.locator("section[aria-labelledby='section-enrichment']")
+    expect(card).to_contain_text("IWOCA LTD")
+    expect(card).to_contain_text("Key dates")
+    expect(card.get_by_role("button", name="Refresh from Companies House")).to_be_visible()
+    shot(page, "client-enriched-laptop.png")
     assert errors == []

@@ -175,8 +175,8 @@ def record(index: int, register: CachedRegister, target: Target, *, overwrite: b
     data = register_data(profile)
     people = officer_contacts(register.officers(number))
     fields["enrichment"] = {
-        "source": SOURCE, "fetchedAt": fetched_at, **data, "status": data.get("companyStatus"), "keyDates": key_dates(profile),
-        "contacts": [{"name": " ".join(p for p in (p.get("lastName"), p.get("firstName")) if p), "role": p.get("role"),
+        "source": SOURCE, "fetchedAt": fetched_at, **data, "keyDates": key_dates(profile),
+        "contacts": [{"name": " ".join(p for p in (p.get("firstName"), p.get("lastName")) if p), "role": p.get("role"),
                       "appointedOn": p.get("appointedOn")} for p in people],
     }  # fmt: skip
     kept = [c for c in target.contacts if c.get("source") != CONTACT_SOURCE]

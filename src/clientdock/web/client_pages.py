@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from clientdock.deps import DbSession
-from clientdock.imports.deps import AppSettings
+from clientdock.deps import Db, DbSession
+from clientdock.imports import enrich
+from clientdock.imports.deps import AppSettings, Engine
 from clientdock.tenants.context import TenantContext, load_context
 from clientdock.users.service import SignedIn
 from clientdock.web import queries, views
-from clientdock.web.auth import CurrentUser
+from clientdock.web.auth import CheckedUser, CurrentUser
 from clientdock.web.import_dialog import dialog_context
+from clientdock.web.import_flow import actor
 from clientdock.web.routing import PageRoute
 from clientdock.web.templating import is_htmx, render
 
@@ -52,6 +55,14 @@ def clients_page(
 
 
 @router.get("/clients/{client_id}")
-def client_page(client_id: str, request: Request, session: DbSession, user: CurrentUser) -> Response:
+def client_page(client_id: str, request: Request, session: DbSession, user: CurrentUser, settings: AppSettings) -> Response:
     detail = queries.client_detail(session, _ctx(session, user), client_id)
-    return render(request, "clients/detail.html", nav="clients", title=detail.client.name, **detail.context())
+    context = {**detail.context(), "can_enrich": bool(settings.companies_house_api_key)}
+    return render(request, "clients/detail.html", nav="clients", title=detail.client.name, **context)
+
+
+@router.post("/clients/{client_id}/enrich")
+def enrich_client(client_id: str, session: DbSession, db: Db, user: CheckedUser, settings: AppSettings, engine: Engine) -> Response:
+    """Ask Companies House now (or again); the client's page shows what it said."""
+    enrich.enrich_one(session, db, engine, settings, _ctx(session, user), client_id, overwrite=False, actor=actor(user))
+    return RedirectResponse(f"/clients/{client_id}", status_code=303)

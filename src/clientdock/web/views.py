@@ -164,8 +164,31 @@ def enrichment_view(raw: dict[str, Any] | None) -> Enrichment | None:
     people = data.get("contacts", data.get("officers"))
     contacts = [_pairs(person) for person in people if isinstance(person, dict)] if isinstance(people, list) else []
     skip = {"source", "fetchedAt", "keyDates", "contacts", "officers"}
-    details = _pairs({k: v for k, v in data.items() if k not in skip})
-    return Enrichment(humanize(str(data.get("source") or "")), when(data.get("fetchedAt")), details, _pairs(dates), contacts)
+    details = _pairs({k: _readable(v) for k, v in data.items() if k not in skip})
+    return Enrichment(humanize(str(data.get("source") or "")), when(data.get("fetchedAt")), details, _key_dates(dates), contacts)
+
+
+def _readable(value: Any) -> Any:
+    """An address as one line, SIC codes as "code description"; other values as they are."""
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return ", ".join(v for v in value.values() if v)
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "code" in v for v in value):
+        return "; ".join(" ".join(str(part) for part in (v.get("code"), v.get("description")) if part) for v in value)
+    return value
+
+
+def _key_dates(dates: dict[str, Any]) -> list[Item]:
+    """The key dates, a due date the register calls overdue marked so (its flag is not listed)."""
+    overdue = {key.removesuffix("Overdue") for key, value in dates.items() if key.endswith("Overdue") and value is True}
+    items = []
+    for key, value in dates.items():
+        if key.endswith("Overdue"):
+            continue
+        text = when(value, with_time=False) if isinstance(value, str) and _ISO_DATE.match(value) else shown(value)
+        if text:
+            late = key.endswith("NextDue") and key.removesuffix("NextDue") in overdue
+            items.append(Item(humanize(key), f"{text} — overdue" if late else text))
+    return items
 
 
 def _pairs(values: dict[str, Any]) -> list[Item]:
@@ -186,6 +209,17 @@ class HistoryEntry:
     changes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+def _in_history(value: Any) -> str:
+    """A changed value as the history lists it: a register's data or a list of people or
+    addresses in a few words, not as raw JSON."""
+    if isinstance(value, dict) and value.get("source"):
+        fetched = when(value.get("fetchedAt"), with_time=False) if isinstance(value.get("fetchedAt"), str) else ""
+        return f"{humanize(str(value['source']))} data" + (f" of {fetched}" if fetched else "")
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return f"{len(value)} item{'' if len(value) == 1 else 's'}"
+    return shown(value)
+
+
 def history_entries(changes: list[ClientChange]) -> list[HistoryEntry]:
     """One entry per operation (same time, action and job), listing each field it changed."""
     entries: list[HistoryEntry] = []
@@ -196,5 +230,5 @@ def history_entries(changes: list[ClientChange]) -> list[HistoryEntry]:
             last = HistoryEntry(change.at, change.action, change.job_id, who)
             entries.append(last)
         if change.field != "*":
-            last.changes.append((field_label(change.field), shown(change.before), shown(change.after)))
+            last.changes.append((field_label(change.field), _in_history(change.before), _in_history(change.after)))
     return entries
