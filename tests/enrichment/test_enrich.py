@@ -171,3 +171,25 @@ def test_the_client_page_enriches_and_shows_what_the_register_said(client: TestC
     assert "Key dates" in html
     assert "— overdue" in html  # the register's fixture company is late with its accounts
     assert '{"' not in html.split("section-enrichment")[1].split("</section>")[0]  # no raw JSON in the card
+
+
+def test_clients_can_be_listed_by_their_key_dates(client: TestClient, tenant: TenantInfo, database: Database) -> None:
+    late = make_client(client, tenant, name="Fixture Co", type="ltd", companyNumber="00006402")
+    current = make_client(client, tenant, name="Iwoca", type="ltd", companyNumber="07798925")
+    make_client(client, tenant, name="Never Enriched Ltd", type="ltd")
+    for made in (late, current):
+        assert enrich(client, tenant, made["id"]).status_code == 200
+
+    def listed(due: str) -> list[str]:
+        body = client.get(tenant.path("/clients"), params={"due": due}, headers=tenant.headers).json()
+        return [c["id"] for c in body["items"]]
+
+    assert listed("accounts-overdue") == [late["id"]]
+    assert set(listed("confirmation-due-30d")) == {late["id"], current["id"]}  # both statements were due years ago
+    assert client.get(tenant.path("/clients"), params={"due": "soon"}, headers=tenant.headers).status_code == 400
+
+    user = make_user(database, tenant)
+    assert sign_in(client, user.email, user.password).status_code == 303
+    page = client.get("/clients", params={"due": "accounts-overdue"}).text
+    assert "Fixture Co" in page
+    assert "Iwoca" not in page

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, String, cast, delete, func, insert, or_, select
@@ -31,12 +31,18 @@ AUDIT_CHUNK = 500
 KEY_CHUNK = 500
 
 
+#: What the register's key dates can be filtered on (``ClientFilter.due``).
+DUE_FILTERS = ("accounts-overdue", "confirmation-due-30d")
+
+
 @dataclass(frozen=True)
 class ClientFilter:
     search: str | None = None
     tag: str | None = None
     client_group_id: str | None = None
     type: str | None = None
+    #: accounts-overdue, or confirmation-due-30d (the confirmation statement is due within 30 days, or late)
+    due: str | None = None
 
 
 def tenant_clients(ctx: TenantContext) -> Select[Client]:
@@ -57,6 +63,11 @@ def filtered(ctx: TenantContext, flt: ClientFilter) -> Select[Client]:
     if flt.tag:
         needle = json.dumps(flt.tag.strip().lower())
         query = query.where(func.lower(cast(Client.tags, String)).like(f"%{needle}%"))
+    if flt.due == "accounts-overdue":
+        query = query.where(Client.enrichment[("keyDates", "accountsOverdue")].as_boolean().is_(True))
+    elif flt.due == "confirmation-due-30d":
+        within = (utcnow().date() + timedelta(days=30)).isoformat()
+        query = query.where(Client.enrichment[("keyDates", "confirmationStatementNextDue")].as_string() <= within)
     return query
 
 

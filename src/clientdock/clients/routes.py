@@ -6,7 +6,7 @@ The doors that write clients (create, PATCH, upsert, delete, bulk, files) are in
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
@@ -32,11 +32,15 @@ def list_clients(
     tag: str | None = None,
     client_group_id: Annotated[str | None, Query(alias="clientGroupId")] = None,
     type: str | None = None,
+    due: Annotated[
+        Literal["accounts-overdue", "confirmation-due-30d"] | None,
+        Query(description="From the Companies House key dates: accounts overdue, or a confirmation statement due within 30 days"),
+    ] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     ctx = scope.ctx
-    flt = repository.ClientFilter(search=search, tag=tag, client_group_id=client_group_id, type=type)
+    flt = repository.ClientFilter(search=search, tag=tag, client_group_id=client_group_id, type=type, due=due)
     rows, total = repository.list_clients(session, ctx, flt, page, page_size)
     refs = repository.refs_of(session, ctx, [r.id for r in rows])
     return {"items": [repository.client_json(r, refs[r.id]) for r in rows], "total": total, "page": page, "pageSize": page_size}

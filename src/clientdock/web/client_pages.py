@@ -37,10 +37,11 @@ def clients_page(
     tag: str | None = None,
     group: str | None = None,
     type: str | None = None,
+    due: str | None = None,
     page: str | None = None,
 ) -> Response:
     ctx = _ctx(session, user)
-    filters = views.Filters.parse(search, tag, group, type)
+    filters = views.Filters.parse(search, tag, group, type, due)
     listing = queries.client_list(session, ctx, filters, views.page_number(page))
     headers = {"Vary": "HX-Request, HX-Target"}
     # The filter form and the pager ask htmx for the results region alone; the address bar

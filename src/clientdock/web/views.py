@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from clientdock.clients.models import Client, ClientChange
-from clientdock.clients.repository import ClientFilter
+from clientdock.clients.repository import DUE_FILTERS, ClientFilter
 from clientdock.web.import_views import who_label
 from clientdock.web.templating import field_label, humanize, shown, when
 
@@ -37,13 +37,21 @@ class Filters:
     tag: str = ""
     group: str = ""
     type: str = ""
+    due: str = ""
 
     @classmethod
-    def parse(cls, search: str | None, tag: str | None, group: str | None, type_: str | None) -> Filters:
-        return cls(*((value or "").strip()[:200] for value in (search, tag, group, type_)))
+    def parse(cls, search: str | None, tag: str | None, group: str | None, type_: str | None, due: str | None = None) -> Filters:
+        text = [(value or "").strip()[:200] for value in (search, tag, group, type_)]
+        return cls(text[0], text[1], text[2], text[3], due if due in DUE_FILTERS else "")
 
     def as_filter(self) -> ClientFilter:
-        return ClientFilter(search=self.search or None, tag=self.tag or None, client_group_id=self.group or None, type=self.type or None)
+        return ClientFilter(
+            search=self.search or None,
+            tag=self.tag or None,
+            client_group_id=self.group or None,
+            type=self.type or None,
+            due=self.due or None,
+        )
 
     @property
     def active(self) -> bool:
