@@ -151,4 +151,14 @@ def test_enrich_a_company_from_its_page(browser: Browser, server: Server, errors
     expect(card).to_contain_text("Key dates")
     expect(card.get_by_role("button", name="Refresh from Companies House")).to_be_visible()
     shot(page, "client-enriched-laptop.png")
+
+    page.goto(f"{server.url}/clients")
+    page.get_by_label("Companies House").select_option("confirmation-due-30d")
+    expect(page.locator(".results__count")).to_have_text("1 client matches")
+    expect(page.locator("tbody")).to_contain_text("Iwoca")
+    shot(page, "clients-due-filter-laptop.png")
+    phone = open_page(browser, errors, PHONE)
+    sign_in(phone, server)
+    phone.goto(f"{server.url}/clients?due=confirmation-due-30d")
+    shot(phone, "clients-due-filter-phone.png")
     assert errors == []
