@@ -365,3 +365,17 @@ def test_organisations_of_one_grant_share_its_rotating_refresh_token(
     assert len(xero.recorded("connections.delete")) == 1
     again = import_from(client, tenant, by_org[second], importAll="true").json()
     assert (again["status"], again["counts"]["unchanged"]) == ("succeeded", 2)
+
+
+def test_asking_a_connection_import_to_enrich_without_companies_house_is_400(
+    client: TestClient, tenant: TenantInfo, xero: XeroFake, xero_connection: tuple[str, str]
+) -> None:
+    code, organisation = xero_connection
+    xero.generate_contacts(organisation, 2)
+    calls = xero.total_calls()
+    response = import_from(client, tenant, code, importAll="true", enrichFromCompaniesHouse="true")
+    assert response.status_code == 400
+    assert "not configured" in response.json()["detail"]
+    assert xero.total_calls() == calls
+    bad = import_from(client, tenant, code, importAll="true", enrichFromCompaniesHouse="perhaps")
+    assert [e["field"] for e in bad.json()["errors"]] == ["enrichFromCompaniesHouse"]

@@ -193,3 +193,21 @@ def test_clients_can_be_listed_by_their_key_dates(client: TestClient, tenant: Te
     page = client.get("/clients", params={"due": "accounts-overdue"}).text
     assert "Fixture Co" in page
     assert "Iwoca" not in page
+
+
+def test_a_csv_import_asked_to_enrich_enriches_the_companies_it_created(client: TestClient, tenant: TenantInfo, database: Database) -> None:
+    csv = "firstName,email,type,companyNumber,name\nIva,iva@iwoca.example,ltd,07798925,Iwoca\nAda,ada@example.org,,,\n"
+    response = client.post(
+        tenant.path("/clients/import/csv"), params={"enrich": "companies-house"}, headers=tenant.headers,
+        files={"file": ("clients.csv", csv.encode(), "text/csv")},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert response.json()["counts"]["created"] == 2
+    (job,) = client.get(tenant.path("/imports"), params={"door": "enrich"}, headers=tenant.headers).json()["items"]
+    done = wait_until(database, job["id"], finished)
+    assert (done.status, done.updated) == ("succeeded", 1)
+    refused = client.post(
+        tenant.path("/clients/import/csv"), params={"enrich": "everything"}, headers=tenant.headers,
+        files={"file": ("clients.csv", csv.encode(), "text/csv")},
+    )  # fmt: skip
+    assert [e["field"] for e in refused.json()["errors"]] == ["enrich"]
