@@ -4,8 +4,6 @@ alone, and every mapped example through the real pipeline without errors."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,31 +15,19 @@ from clientdock.pipeline.normalise import ADDRESS_KEYS
 from clientdock.pipeline.records import Policy, RawRecord, Ref
 from clientdock.pipeline.run import prepare
 from clientdock.tenants.context import DEFAULT_SETTINGS, TenantContext
+from tests.fakes.data import qbo_example_customers, xero_example_contacts
 
 CTX = TenantContext("tenant-1", "acme", dict(DEFAULT_SETTINGS), "unassigned-group")
 POLICY = Policy(match_on=("ref", "email"))
-HERE = Path(__file__).resolve()
-_CANDIDATES = [Path("/work/shared/reference"), *(parent / "shared" / "reference" for parent in HERE.parents)]
-REFERENCE = next((path for path in _CANDIDATES if (path / "xero" / "examples").is_dir()), None)
-needs_reference = pytest.mark.skipif(REFERENCE is None, reason="the shared reference examples are not here")
-
-
-def example(*parts: str) -> Any:
-    assert REFERENCE is not None
-    return json.loads(REFERENCE.joinpath(*parts).read_text())
 
 
 def xero_examples() -> list[dict[str, Any]]:
-    page: list[dict[str, Any]] = example("xero", "examples", "contacts_get_page1.json")["Contacts"]
-    one: list[dict[str, Any]] = example("xero", "examples", "contact_get_by_id.json")["Contacts"]
-    return page + one
+    """The Xero reference examples (copied under tests/fakes/examples): page 1, then the by-id one."""
+    return xero_example_contacts()
 
 
 def quickbooks_examples() -> list[dict[str, Any]]:
-    listed: list[dict[str, Any]] = example("quickbooks", "examples", "customer_query_response.json")["QueryResponse"]["Customer"]
-    read = example("quickbooks", "examples", "customer_read_response.json")["Customer"]
-    created = example("quickbooks", "examples", "customer_create_response.json")["Customer"]
-    return [*listed, read, created]
+    return qbo_example_customers()
 
 
 def clean(record: RawRecord) -> RawRecord:
@@ -52,7 +38,6 @@ def clean(record: RawRecord) -> RawRecord:
 # --- the reference examples, field by field -------------------------------------------------------
 
 
-@needs_reference
 def test_xero_page_examples() -> None:
     katherine, lisa = (clean(xero_record(i, c, "xero-3f9a1c")) for i, c in enumerate(xero_examples()[:2]))
     assert katherine.fields == {
@@ -73,7 +58,6 @@ def test_xero_page_examples() -> None:
     assert (lisa.index, lisa.refs) == (1, [Ref("xero-3f9a1c", "3ec601ad-eddc-4ccb-a8ac-736e88293b1b")])
 
 
-@needs_reference
 def test_xero_contact_by_id_example() -> None:
     acme = clean(xero_record(4, xero_examples()[2], "xero-1"))
     assert acme.fields == {
@@ -92,7 +76,6 @@ def test_xero_contact_by_id_example() -> None:
     assert (acme.refs, acme.lookup_key) == ([Ref("xero-1", "8138a266-fb42-49b2-a104-014b7045753d")], "8138a266-fb42-49b2-a104-014b7045753d")
 
 
-@needs_reference
 def test_quickbooks_examples() -> None:
     amy, weiskopf, bill, king = (clean(quickbooks_record(i, c, "qbo-9")) for i, c in enumerate(quickbooks_examples()))
     bayshore = {"line1": "4581 Finch St.", "city": "Bayshore", "region": "CA", "postalCode": "94326"}
@@ -114,7 +97,6 @@ def test_quickbooks_examples() -> None:
     assert (bill.fields["name"], bill.fields["type"], bill.lookup_key) == ("Bill's Windsurf Shop", "Other", "2")
 
 
-@needs_reference
 def test_every_mapped_example_goes_through_the_pipeline_without_errors() -> None:
     records = [xero_record(i, c, "xero-1") for i, c in enumerate(xero_examples())]
     records += [quickbooks_record(i, c, "qbo-1") for i, c in enumerate(quickbooks_examples(), start=len(records))]

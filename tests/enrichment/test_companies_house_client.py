@@ -36,10 +36,8 @@ from tests.fakes.companies_house import (
     CompaniesHouseFake,
 )
 
-CONSTANTS = [
-    Path(__file__).resolve().parents[3] / "shared" / "reference" / "companies-house" / "api-enumerations" / "constants.yml",
-    Path("/work/shared/reference/companies-house/api-enumerations/constants.yml"),
-]
+#: The register's enumerations, copied unchanged beside the fakes' other reference examples.
+CONSTANTS = Path(__file__).resolve().parents[1] / "fakes" / "examples" / "companies_house_constants.yml"
 _OPEN: list[CompaniesHouseClient] = []
 
 
@@ -80,11 +78,8 @@ def make_client(fake: CompaniesHouseFake, clock: FakeClock, **overrides: Any) ->
 
 @pytest.fixture
 def sic_descriptions() -> dict[str, str]:
-    for path in CONSTANTS:
-        if path.exists():
-            table = yaml.safe_load(path.read_text(encoding="utf-8"))["sic_descriptions"]
-            return {str(k): str(v) for k, v in table.items()}
-    pytest.skip("reference/companies-house/api-enumerations/constants.yml is not here")
+    table = yaml.safe_load(CONSTANTS.read_text(encoding="utf-8"))["sic_descriptions"]
+    return {str(k): str(v) for k, v in table.items()}
 
 
 # --- the client over HTTP ------------------------------------------------------------------------
