@@ -19,7 +19,6 @@ Errors::
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -38,6 +37,7 @@ from clientdock.connections.xero import XeroProvider
 from clientdock.db import Database, utcnow
 from clientdock.errors import BadRequest, Conflict, NotFound
 from clientdock.outbound.budget import SharedBudgets
+from clientdock.outbound.http import pkce_challenge
 from clientdock.secrets import decrypt, encrypt
 from clientdock.settings import Settings
 from clientdock.tenants.context import TenantContext
@@ -85,11 +85,6 @@ def _hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def _challenge(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 def start_authorize(
     session: Session, settings: Settings, ctx: TenantContext, provider_name: str, *, started_by: str, return_to: str | None = None
 ) -> str:
@@ -112,7 +107,7 @@ def start_authorize(
         )  # fmt: skip
     )
     session.flush()
-    return provider.authorize_url(state=state, code_challenge=_challenge(verifier), redirect_uri=redirect_uri(settings, provider_name))
+    return provider.authorize_url(state=state, code_challenge=pkce_challenge(verifier), redirect_uri=redirect_uri(settings, provider_name))
 
 
 @dataclass(frozen=True)

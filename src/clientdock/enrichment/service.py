@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from clientdock.clients.models import Client
 from clientdock.db import Database, utcnow
 from clientdock.enrichment.companies_house import (
@@ -145,19 +143,6 @@ def targets(db: Database, tenant_id: str, client_ids: Sequence[str]) -> list[Tar
     return [found[cid] for cid in client_ids if cid in found]
 
 
-def companies_among(db: Database, tenant_id: str, client_ids: Sequence[str]) -> list[str]:
-    """The private limited companies among these clients (what an import enriches)."""
-    out: list[str] = []
-    with db.session() as session:
-        for start in range(0, len(client_ids), 500):
-            part = client_ids[start : start + 500]
-            query = (
-                readable(tenant_id, Client).where(Client.id.in_(part), Client.type == "PrivateLimitedCompany").with_only_columns(Client.id)
-            )
-            out.extend(session.scalars(query))
-    return out
-
-
 def records(register: CachedRegister, found: Sequence[Target], *, overwrite: bool) -> Iterator[RawRecord]:
     for index, target in enumerate(found):
         yield record(index, register, target, overwrite=overwrite)
@@ -206,9 +191,3 @@ def _identify(register: CachedRegister, target: Target) -> tuple[str | None, boo
         return None, False, f"not enriched: no company number, and {reason}"
     number = normalise_company_number(str(chosen.get("company_number") or ""))
     return (number, True, "") if number else (None, False, "not enriched: the register's match has no usable company number")
-
-
-def answered_since(db: Database, key_prefix: str) -> int:
-    """How many answers under ``key_prefix`` are cached (for the benchmark's figures)."""
-    with db.session() as session:
-        return len(list(session.scalars(select(RegisterAnswer.key).where(RegisterAnswer.key.startswith(key_prefix)))))
