@@ -139,5 +139,4 @@ async def import_from_connection(
 ) -> JSONResponse:
     wanted = door.request_of(connection_code, import_all, since, body, enrich_from_companies_house)
     job = await run_in_threadpool(door.start, session, engine, settings, scope.ctx, wanted, scope.actor)
-    render = respond.job_with_first_rows(scope.tenant.code)
-    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id, render)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id)

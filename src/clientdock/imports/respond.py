@@ -74,9 +74,11 @@ def answer(
     cap: WaiterCap,
     tenant_code: str,
     job_id: str,
-    render: Callable[[Session, ImportJob], dict[str, Any]],
+    render: Callable[[Session, ImportJob], dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    """Commit the job, wait as the request prefers, then answer 201 (ended) or 202 (not yet)."""
+    """Commit the job, wait as the request prefers, then answer 201 (ended) or 202 (not yet);
+    the body is ``render``'s, by default the job with its first row outcomes."""
+    render = render or job_with_first_rows(tenant_code)
     session.commit()
     seconds, applied = wanted_wait(request.headers.get("prefer"), settings.sync_wait_seconds)
     with cap as slot:

@@ -133,8 +133,7 @@ async def enrich_clients(
     ids = await run_in_threadpool(enrich.client_ids_of, session, scope.ctx, body)
     again = files.flag("overwrite", overwrite)
     job = await run_in_threadpool(lambda: enrich.start(session, engine, settings, scope.ctx, ids, overwrite=again, actor=scope.actor))
-    render = respond.job_with_first_rows(scope.tenant.code)
-    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id, render)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id)
 
 
 # --- the file door (S3) ------------------------------------------------------------------------
@@ -176,8 +175,7 @@ async def import_csv(
     except BaseException:
         received.path.unlink(missing_ok=True)
         raise
-    render = respond.job_with_first_rows(scope.tenant.code)
-    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id, render)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id)
 
 
 @router.get(
