@@ -15,31 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import socket
 import sys
-import tempfile
-import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import harness  # noqa: E402 - bench/ is on the path when a benchmark runs
 from tests.fakes.companies_house import CompaniesHouseFake  # noqa: E402 - after the repository root is on the path
 
-from clientdock.app import create_app  # noqa: E402
-from clientdock.db import Database  # noqa: E402
-from clientdock.migrate import upgrade  # noqa: E402
 from clientdock.settings import Settings  # noqa: E402
-from clientdock.tenants import service as tenants  # noqa: E402
 
 
 class RealClock:
@@ -55,20 +44,11 @@ class RealClock:
         time.sleep(seconds)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def enrich_all(api: httpx.Client, headers: dict[str, str]) -> tuple[dict[str, Any], float]:
+def enrich_all(api: httpx.Client, key: str) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
     body = {"filter": {"type": "PrivateLimitedCompany"}}
-    job = api.post("/tenants/bench/clients/enrich", json=body, headers={**headers, "Prefer": "respond-async"}).json()
-    while job["status"] not in ("succeeded", "failed", "cancelled"):
-        time.sleep(0.25)
-        job = api.get(f"/tenants/bench/imports/{job['id']}", headers=headers).json()
-    return job, time.perf_counter() - started
+    job = api.post("/tenants/bench/clients/enrich", json=body, headers={"X-API-Key": key, "Prefer": "respond-async"}).json()
+    return harness.finished(api, key, job), time.perf_counter() - started
 
 
 def busiest_window(moments: list[float], window: float) -> int:
@@ -81,35 +61,26 @@ def busiest_window(moments: list[float], window: float) -> int:
     return most
 
 
-def run(args: argparse.Namespace, data_dir: Path, url: str, backend: str) -> None:
-    upgrade(url)
-    db = Database(url)
-    with db.session() as session:
-        tenant = tenants.create_tenant(session, "bench")
-        key = tenants.issue_key(session, kind="tenant", tenant_id=tenant.id).key
+def run(args: argparse.Namespace, place: harness.Place) -> None:
+    db, key = harness.tenant_key(place.url)
     fake = CompaniesHouseFake(RealClock(), limit=args.limit, window_seconds=args.window)  # type: ignore[arg-type]
     fake.start()
     companies = fake.generate_companies(args.companies)
-    port = free_port()
-    settings = Settings(data_dir=data_dir, database_url=url, companies_house_rate=f"{args.limit}/{args.window}s", **fake.settings())
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    headers = {"X-API-Key": key}
+    settings = Settings(
+        data_dir=place.data_dir, database_url=place.url, companies_house_rate=f"{args.limit}/{args.window}s", **fake.settings()
+    )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as api:
+        with harness.served(settings, db, harness.free_port()) as base, httpx.Client(base_url=base, timeout=600) as api:
             for start in range(0, len(companies), 1000):
                 users = [{"source": "bench", "sourceId": start + i, "fullName": str(c["company_name"]).title(), "type": "ltd",
                           "companyNumber": c["company_number"]} for i, c in enumerate(companies[start : start + 1000])]  # fmt: skip
-                assert api.post("/users/bulk/sourceId", json={"users": users}, headers=headers).status_code == 200
-            first, seconds = enrich_all(api, headers)
+                assert api.post("/users/bulk/sourceId", json={"users": users}, headers={"X-API-Key": key}).status_code == 200
+            first, seconds = enrich_all(api, key)
             calls = fake.total_calls()
-            second, again_seconds = enrich_all(api, headers)
+            second, again_seconds = enrich_all(api, key)
             second_calls = fake.total_calls() - calls
         moments = sorted(r.at.timestamp() for r in fake.requests)
         throttled = sum(1 for r in fake.requests if r.status == 429)
-        machine = {"machine": platform.machine(), "cpus": len(os.sched_getaffinity(0)), "python": platform.python_version()}
         for figure, value in (
             ("companies", len(companies)), ("status", first["status"]), ("error", first["error"]),
             ("enriched", first["counts"]["updated"]), ("failed", first["counts"]["failed"]),
@@ -119,9 +90,8 @@ def run(args: argparse.Namespace, data_dir: Path, url: str, backend: str) -> Non
             ("second_pass_seconds", round(again_seconds, 2)),
             ("second_pass_cache_hit_ratio", round(1 - second_calls / calls, 3) if calls else None),
         ):  # fmt: skip
-            print(json.dumps({"bench": "enrich", "backend": backend, "figure": figure, "value": value, **machine}))
+            print(json.dumps({"bench": "enrich", "backend": place.backend, "figure": figure, "value": value, **harness.machine()}))
     finally:
-        server.should_exit = True
         fake.stop()
         db.dispose()
 
@@ -133,20 +103,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=3, help="seconds of the window (the register's: 300)")
     parser.add_argument("--postgres", default=None, help="admin URL; a throwaway database is created and dropped")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        if not args.postgres:
-            run(args, data_dir, f"sqlite:///{data_dir / 'bench.db'}", "sqlite")
-            return
-        name = f"cdbench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            run(args, data_dir, args.postgres.rsplit("/", 1)[0] + f"/{name}", "postgresql")
-        finally:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with harness.throwaway(args.postgres) as place:
+        run(args, place)
 
 
 if __name__ == "__main__":
