@@ -20,7 +20,7 @@ from clientdock.errors import BadRequest, ClientdockError
 
 class ProviderError(ClientdockError):
     status = 502
-    title = "Accounting platform error"
+    title = "Outside service error"
 
 
 class ProviderNotConfigured(BadRequest):
@@ -32,7 +32,7 @@ class GrantRevoked(ProviderError):
 
 
 class ProviderUnavailable(ProviderError):
-    title = "Accounting platform unavailable"
+    title = "Outside service unavailable"
 
 
 @dataclass(frozen=True)
