@@ -17,6 +17,7 @@ from typing import Any
 from clientdock.clients.fields import REF_MAX_LENGTHS
 from clientdock.errors import FieldError
 from clientdock.pipeline.records import RawRecord, Ref
+from clientdock.pipeline.values import json_type
 
 XERO = "xero"
 QUICKBOOKS = "quickbooks"
@@ -74,7 +75,7 @@ class _Mapping:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.fail(f"{where}.{key}", f"must be text, not {_json_type(value)}")
+            self.fail(f"{where}.{key}", f"must be text, not {json_type(value)}")
             return None
         return str(value).strip() or None
 
@@ -84,7 +85,7 @@ class _Mapping:
         if value is None:
             return None
         if not isinstance(value, dict):
-            self.fail(key, f"must be an object, not {_json_type(value)}")
+            self.fail(key, f"must be an object, not {json_type(value)}")
             return None
         return value
 
@@ -94,14 +95,14 @@ class _Mapping:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.fail(key, f"must be a list, not {_json_type(value)}")
+            self.fail(key, f"must be a list, not {json_type(value)}")
             return []
         out = []
         for position, item in enumerate(value):
             if isinstance(item, dict):
                 out.append((f"{key}[{position}]", item))
             else:
-                self.fail(f"{key}[{position}]", f"must be an object, not {_json_type(item)}")
+                self.fail(f"{key}[{position}]", f"must be an object, not {json_type(item)}")
         return out
 
     def record(self, ref: Ref) -> RawRecord:
@@ -109,18 +110,6 @@ class _Mapping:
             index=self.index, fields=self.fields, refs=[ref], lookup_key=ref.external_id,
             errors=self.errors, warnings=self.warnings, source=self.raw,
         )  # fmt: skip
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "null"
-    return type(value).__name__
 
 
 def _unmappable(index: int, source: Any, field: str | None, message: str, code: str = "invalid", key: str | None = None) -> RawRecord:
@@ -132,7 +121,7 @@ def _external_id(index: int, raw: dict[str, Any], key: str, what: str) -> str | 
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
-        found = "missing" if value is None or value == "" else f"not text but {_json_type(value)}"
+        found = "missing" if value is None or value == "" else f"not text but {json_type(value)}"
         return _unmappable(index, raw, key, f"is required: the {what} ({found})", "missing")
     external_id = value.strip()
     limit = REF_MAX_LENGTHS["externalId"]
@@ -144,7 +133,7 @@ def _external_id(index: int, raw: dict[str, Any], key: str, what: str) -> str | 
 def _guarded(index: int, raw: Any, connection_code: str, entity: str, build: Callable[[int, dict[str, Any], str], RawRecord]) -> RawRecord:
     """``build`` on an object; anything else, or anything ``build`` did not foresee, fails the row."""
     if not isinstance(raw, dict):
-        return _unmappable(index, raw, entity, f"must be an object, not {_json_type(raw)}")
+        return _unmappable(index, raw, entity, f"must be an object, not {json_type(raw)}")
     try:
         return build(index, raw, connection_code)
     except Exception as exc:  # one odd contact must not stop the import

@@ -18,7 +18,7 @@ from clientdock.imports import service
 from clientdock.jobs.engine import JobEngine
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.report import outcome_json
-from clientdock.pipeline.values import NUL_MESSAGE
+from clientdock.pipeline.values import NUL_MESSAGE, json_type
 from clientdock.tenants.context import TenantContext
 
 BULK_POLICY = Policy(match_on=("ref",))
@@ -41,7 +41,7 @@ def _key_part(item: dict[str, Any], name: str, where: str, errors: list[FieldErr
     numbers = name == "sourceId"
     if isinstance(value, bool) or not isinstance(value, int | float | str) or (not numbers and not isinstance(value, str)):
         wanted = "a string or number" if numbers else "a string"
-        errors.append(FieldError(field, f"must be {wanted}, not {_json_type(value)}", index))
+        errors.append(FieldError(field, f"must be {wanted}, not {json_type(value)}", index))
         return None
     if isinstance(value, float) and not math.isfinite(value):
         errors.append(FieldError(field, f"must be a finite number, not {value}", index))
@@ -54,16 +54,6 @@ def _key_part(item: dict[str, Any], name: str, where: str, errors: list[FieldErr
         errors.append(FieldError(field, f"is {len(text)} characters long; at most {REF_LIMITS[name]} allowed", index))
         return None
     return text
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
 
 
 def _ref(item: dict[str, Any], where: str, errors: list[FieldError], index: int) -> Ref | None:

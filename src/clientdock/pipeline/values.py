@@ -265,3 +265,16 @@ def tags(value: Any) -> list[str]:
 
 def clip(raw: str, limit: int = 60) -> str:
     return raw if len(raw) <= limit else raw[:limit] + "…"
+
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, in a message's words: "a boolean", "an object", "a list", "null", "int"…"""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return type(value).__name__
