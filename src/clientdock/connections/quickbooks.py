@@ -30,7 +30,7 @@ from clientdock.connections.providers import (
     Tokens,
     TokenStore,
 )
-from clientdock.outbound.http import Budgets, CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe
+from clientdock.outbound.http import Budgets, CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe, json_answer
 from clientdock.settings import Settings
 
 #: Per realm, in this process: 10 in flight, 500 per rolling minute (Intuit limits and throttles).
@@ -193,11 +193,7 @@ class QuickBooksProvider:
             raise GrantRevoked(f"QuickBooks Online refused realm {realm} ({_fault(response)}); reconnect")
         if response.status_code != 200:
             raise ProviderError(f"QuickBooks Online query failed: {_fault(response) or describe(response)}")
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ProviderError(f"QuickBooks Online query: not JSON ({exc})") from exc
-        answer = body.get("QueryResponse") if isinstance(body, dict) else None
+        answer = json_answer(response, "QuickBooks Online query").get("QueryResponse")
         if not isinstance(answer, dict):
             raise ProviderError("QuickBooks Online query: no QueryResponse in the answer")
         customers = answer.get("Customer") or []  # an empty result is "QueryResponse":{}

@@ -30,7 +30,7 @@ from clientdock.connections.providers import (
     Tokens,
     TokenStore,
 )
-from clientdock.outbound.http import Budgets, CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe
+from clientdock.outbound.http import Budgets, CarefulClient, Clock, OAuthTokens, OrgBudgets, Sleep, as_utc, describe, json_answer
 from clientdock.settings import Settings
 
 #: Per organisation, in this process: 5 in flight, 60 per rolling minute (developer.xero.com/faq/limits).
@@ -112,9 +112,7 @@ class XeroProvider:
             raise GrantRevoked(f"Xero refused the access token listing connections: {describe(response)}")
         if response.status_code != 200:
             raise ProviderError(f"Xero GET /connections failed: {describe(response)}")
-        body = response.json()
-        if not isinstance(body, list):
-            raise ProviderError("Xero GET /connections: not a list")
+        body = json_answer(response, "Xero GET /connections", list)
         return [c for c in body if isinstance(c, dict)]
 
     def revoke(self, tokens: Tokens, organisation_id: str, *, keep_grant: bool = False) -> None:
@@ -207,12 +205,7 @@ class XeroProvider:
             )
         if response.status_code != 200:
             raise ProviderError(f"Xero GET Contacts failed: {describe(response)}")
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise ProviderError(f"Xero GET Contacts: not JSON ({exc})") from exc
-        if not isinstance(body, dict):
-            raise ProviderError("Xero GET Contacts: unexpected body")
+        body: dict[str, Any] = json_answer(response, "Xero GET Contacts")
         return body
 
     def external_id(self, contact: dict[str, Any]) -> str:

@@ -32,7 +32,7 @@ import httpx
 
 from clientdock.enrichment.numbers import describe_invalid, normalise_company_number
 from clientdock.errors import BadRequest, ClientdockError, FieldError, ValidationFailed
-from clientdock.outbound.http import Budgets, CarefulClient, Clock, OrgBudgets, Sleep, describe
+from clientdock.outbound.http import Budgets, CarefulClient, Clock, OrgBudgets, Sleep, describe, json_answer
 from clientdock.settings import Settings
 
 DEFAULT_API_URL = "https://api.company-information.service.gov.uk"
@@ -189,12 +189,7 @@ class CompaniesHouseClient:
     def _json(self, response: httpx.Response, what: str) -> dict[str, Any]:
         if response.status_code != 200:
             raise CompaniesHouseError(f"{self.label} {what} failed: {describe(response)}")
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise CompaniesHouseError(f"{self.label} {what}: unreadable answer ({exc})") from exc
-        if not isinstance(body, dict):
-            raise CompaniesHouseError(f"{self.label} {what}: expected a JSON object")
+        body: dict[str, Any] = json_answer(response, f"{self.label} {what}", error=CompaniesHouseError)
         return body
 
     def _on_response(self, response: httpx.Response) -> None:

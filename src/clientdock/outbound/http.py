@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from clientdock.errors import ClientdockError
 from clientdock.outbound.errors import GrantRevoked, ProviderError, ProviderUnavailable, Tokens, TokenStore
 from clientdock.settings import Settings
 
@@ -329,6 +330,20 @@ def _oauth_error(response: httpx.Response) -> str | None:
     except ValueError:
         return None
     return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+
+
+def json_answer(
+    response: httpx.Response, what: str, shape: type[dict[str, Any]] | type[list[Any]] = dict, error: type[ClientdockError] = ProviderError
+) -> Any:
+    """The JSON body of an answer, of the expected ``shape`` (an object unless told), else
+    ``error`` saying what answered what."""
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise error(f"{what}: not JSON ({exc})") from exc
+    if not isinstance(body, shape):
+        raise error(f"{what}: not a JSON {'object' if shape is dict else 'list'}")
+    return body
 
 
 def describe(response: httpx.Response) -> str:
