@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clientdock.db import Base, new_id, utcnow
@@ -22,6 +22,8 @@ class ImportJob(Base):
     door: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     dry_run: Mapped[bool] = mapped_column(default=False)
+    #: A check made while mapping in the import dialog: a dry run that Imports never lists.
+    preview: Mapped[bool] = mapped_column(default=False, server_default=false())
     total: Mapped[int] = mapped_column(default=0)
     done: Mapped[int] = mapped_column(default=0)
     created: Mapped[int] = mapped_column(default=0)
@@ -29,6 +31,8 @@ class ImportJob(Base):
     unchanged: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
+    #: Rows that imported with a warning (a secondary value left out), whatever their action.
+    warned: Mapped[int] = mapped_column(default=0, server_default="0")
     chunks_done: Mapped[int] = mapped_column(default=0)
     started_by: Mapped[str | None] = mapped_column(String(255))
     workflow_id: Mapped[str | None] = mapped_column(String(64))
@@ -57,8 +61,23 @@ class ImportRow(Base):
     client_id: Mapped[str | None] = mapped_column(String(32))
     errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
     messages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    #: ``[{field, value, message}]``: secondary values the row imported without.
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[Any | None] = mapped_column(JSON)
+
+
+class FileMapping(Base):
+    """The mapping last used for a file with this header set (``headers_key``: a hash of its
+    normalised headers), so the same export is mapped the same way next time."""
+
+    __tablename__ = "file_mappings"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    headers_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    headers: Mapped[list[Any]] = mapped_column(JSON)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class JobExecutor(Base):
