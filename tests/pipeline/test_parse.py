@@ -418,13 +418,18 @@ def cell_text_strategy(delimiter: str, western: bool) -> st.SearchStrategy[str]:
     return st.lists(words | specials, max_size=4).map("".join)
 
 
+def _not_blank(cell: str) -> bool:
+    """A header cell of only spaces would make a blank line, which is not a header."""
+    return not cell.isspace()
+
+
 @st.composite
 def tables(draw: st.DrawFn) -> dict[str, Any]:
     delimiter = draw(st.sampled_from(CANDIDATES))
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
     cells = cell_text_strategy(delimiter, western=encoding == "cp1252")
     width = draw(st.integers(1, 4))
-    header = draw(st.lists(st.text(alphabet="abcdefghij XYZ_", min_size=1, max_size=8), min_size=width, max_size=width))
+    header = draw(st.lists(st.text(alphabet="abcdefghij XYZ_", min_size=1, max_size=8).filter(_not_blank), min_size=width, max_size=width))
     body = draw(st.lists(st.lists(cells, min_size=width, max_size=width), max_size=6))
     return {
         "delimiter": delimiter,

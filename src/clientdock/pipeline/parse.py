@@ -7,7 +7,9 @@ Spreadsheets are read by calamine (Rust); their rows are converted to text one a
 What a reader yields follows the corpus conventions (``tests/corpus/expectations.json``):
 
 * the header is the first non-blank line (``header_line`` says which one, so title or padding
-  lines above it can be reported); an Excel ``sep=;`` first line sets the delimiter and is skipped;
+  lines above it can be reported); lines of only spaces or delimiters above it are blank too, and
+  a file of nothing else (or of nothing, or of only a BOM) is refused as empty (400 naming
+  ``file``); an Excel ``sep=;`` first line sets the delimiter and is skipped;
 * empty lines are not records; a record of only delimiters *is* one (the pipeline treats it as
   blank); ragged records are yielded as they are, the caller reports extra cells;
 * ``record`` counts data records from 1 after the header, ``line`` is the physical line where the
@@ -24,7 +26,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
-import functools
 import io
 import math
 import re
@@ -32,12 +33,12 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import charset_normalizer
 import clevercsv
 import python_calamine
 
-from clientdock.errors import BadRequest, ClientdockError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from clientdock.pipeline.filekind import HEAD_SIZE, Kind, detect_kind, text_bom, utf16_without_bom
+from clientdock.errors import BadRequest, ClientdockError, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from clientdock.pipeline.decoding import Encoding, choose_encoding, undecodable
+from clientdock.pipeline.filekind import HEAD_SIZE, Kind, detect_kind
 
 #: Delimiters the sniffer chooses from (an explicit ``delimiter`` or ``sep=`` line may name others).
 DELIMITERS = (",", ";", "\t", "|")
@@ -45,7 +46,6 @@ DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_LINES = 64
 _SNIFF_CHARS = 32 * 1024
 _SEP_LINE = re.compile(r'"?sep=(.)"?', re.IGNORECASE)
-_CHUNK = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -126,7 +126,7 @@ def cell_text(value: object) -> str:
 
 
 class _Source:
-    """A table being read: yields (line, cells) for every non-blank record, header included."""
+    """A table being read: yields (line, cells) for every non-empty record, header included."""
 
     def records(self) -> Generator[tuple[int, list[str]], None, None]:
         raise NotImplementedError
@@ -134,22 +134,38 @@ class _Source:
     def info(self, header: list[str], header_line: int) -> TableInfo:
         raise NotImplementedError
 
-    def empty_message(self) -> str:
+    def empty_error(self) -> BadRequest:
         raise NotImplementedError
+
+    def table(self) -> Generator[tuple[int, list[str]], None, None]:
+        """The records from the header on: blank records above the header are skipped."""
+        records = self.records()
+        try:
+            for line, cells in records:
+                if not _blank(cells):
+                    yield line, cells
+                    break
+            yield from records
+        finally:
+            records.close()
 
     def header(self) -> tuple[int, list[str]]:
         """The first non-blank record; the file handle is closed again straight away."""
-        records = self.records()
+        records = self.table()
         try:
             return next(records)
         except StopIteration:
-            raise BadRequest(self.empty_message()) from None
+            raise self.empty_error() from None
         finally:
             records.close()
 
 
+def _blank(cells: list[str]) -> bool:
+    return all(not cell or cell.isspace() for cell in cells)
+
+
 def _data_rows(source: _Source) -> Iterator[ParsedRow]:
-    records = source.records()
+    records = source.table()
     try:
         next(records)  # the header
     except StopIteration:
@@ -177,15 +193,8 @@ def _prepare(
 # --- CSV ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Encoding:
-    codec: str  # what Python decodes with (utf-8-sig and utf-16 strip their BOM)
-    name: str  # what is reported
-    bom: bool
-
-
 class _CsvSource(_Source):
-    def __init__(self, path: Path, enc: _Encoding, delimiter: str, newline: str, skip_lines: int) -> None:
+    def __init__(self, path: Path, enc: Encoding, delimiter: str, newline: str, skip_lines: int) -> None:
         self.path = path
         self.enc = enc
         self.delimiter = delimiter
@@ -194,7 +203,7 @@ class _CsvSource(_Source):
 
     @classmethod
     def plan(cls, path: Path, head: bytes, *, encoding: str | None, delimiter: str | None) -> _CsvSource:
-        enc = _choose_encoding(path, head, encoding)
+        enc = choose_encoding(path, head, encoding)
         sample = _decode_sample(head, enc.codec)
         first, body = _split_first_line(sample)
         sep = _sep_line_delimiter(first)
@@ -212,8 +221,9 @@ class _CsvSource(_Source):
             header_line=header_line,
         )
 
-    def empty_message(self) -> str:
-        return "The file is empty: it has no header line."
+    def empty_error(self) -> BadRequest:
+        message = "is empty: it holds no text (only blank lines, spaces, delimiters or a byte order mark), so it has no header line"
+        return BadRequest(f"The file {message}. Choose the file that holds your client list.", [FieldError("file", message, code="empty")])
 
     def records(self) -> Generator[tuple[int, list[str]], None, None]:
         with self.path.open("rb") as raw:
@@ -224,12 +234,7 @@ class _CsvSource(_Source):
                     next(lines, None)
                 yield from _read_records(lines, self.delimiter)
             except UnicodeDecodeError as exc:
-                line = lines.count + 1
-                raise ValidationFailed.for_field(
-                    "encoding",
-                    f"the text near line {line} cannot be decoded as {self.enc.name}; save the file as UTF-8 or give its encoding",
-                    row=line,
-                ) from exc
+                raise undecodable(self.path, self.enc, lines.count + 1) from exc
             except csv.Error as exc:
                 raise _csv_error(exc, lines.count) from exc
 
@@ -277,170 +282,6 @@ def _csv_error(exc: csv.Error, line: int) -> ClientdockError:
 
 
 # --- encoding -----------------------------------------------------------------------------
-
-
-def _choose_encoding(path: Path, head: bytes, explicit: str | None) -> _Encoding:
-    """An explicit encoding wins; else BOM, BOM-less UTF-16, UTF-8 (whole file), legacy guess."""
-    bom = text_bom(head)
-    if explicit is not None:
-        return _explicit_encoding(explicit, bom, head)
-    if bom is not None:
-        return _Encoding(bom[0], _bom_name(head, bom[0]), True)
-    utf16 = utf16_without_bom(head)
-    if utf16 is not None:
-        return _Encoding(utf16, utf16.replace("-le", "le").replace("-be", "be"), False)
-    bad_offset = _first_non_utf8(path)
-    if bad_offset is None:
-        return _Encoding("utf-8", "utf-8", False)
-    legacy = _guess_legacy(head, path, bad_offset)
-    return _Encoding(legacy, codecs.lookup(legacy).name, False)
-
-
-def _explicit_encoding(explicit: str, bom: tuple[str, int] | None, head: bytes) -> _Encoding:
-    """The given encoding; a BOM of the same Unicode family is still stripped and reported."""
-    name = _text_codec_name(explicit)
-    family = _unicode_family(name)
-    if bom is not None and family is not None and _unicode_family(bom[0]) == family:
-        return _Encoding(bom[0], _bom_name(head, bom[0]), True)
-    return _Encoding(name, name, False)
-
-
-def _unicode_family(codec: str) -> str | None:
-    for family in ("utf-8", "utf-16", "utf-32"):
-        if codec.startswith(family):
-            return family
-    return None
-
-
-def _text_codec_name(explicit: str) -> str:
-    """The canonical codec name, or a 400 naming ``encoding`` if Python has no such text codec."""
-    try:
-        io.TextIOWrapper(io.BytesIO(b""), encoding=explicit)
-        return codecs.lookup(explicit).name
-    except LookupError:
-        raise ValidationFailed.for_field("encoding", f"unknown text encoding {explicit!r} (try utf-8, cp1252, latin-1...)") from None
-
-
-def _bom_name(head: bytes, codec: str) -> str:
-    if codec == "utf-8-sig":
-        return "utf-8"
-    width = codec[-2:]  # "16" or "32"
-    little = head.startswith(b"\xff\xfe")
-    return f"utf-{width}{'le' if little else 'be'}"
-
-
-def _first_non_utf8(path: Path) -> int | None:
-    """Offset of the first byte that is not valid UTF-8, or None; streams the whole file.
-
-    Checking only a sample would let a cp1252 byte deep in the file break the import halfway.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    offset = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return offset + max(exc.start, 0)
-            offset += len(chunk)
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return offset
-    return None
-
-
-def _guess_legacy(head: bytes, path: Path, bad_offset: int) -> str:
-    """Guess a legacy encoding: cp1252 for Western European text, else charset-normalizer.
-
-    cp1252 is by far the likeliest source of a non-UTF-8 upload (Excel and Outlook "ANSI"
-    exports), and on short samples charset-normalizer ranks it alike with cp1250, DOS or Mac
-    code pages, or even a CJK codec for a single accented byte. So bytes that read as plausible
-    Western text are cp1252; otherwise charset-normalizer's ranking decides, a multi-byte (CJK)
-    guess only with real evidence.
-    """
-    sample = _legacy_sample(head, path, bad_offset)
-    if _plausible_western(sample):
-        return "cp1252"
-    for match in charset_normalizer.from_bytes(sample):
-        name = codecs.lookup(match.encoding).name
-        if name in ("cp1252", "ascii") or name.startswith("utf"):
-            continue  # UTF-8 already failed; UTF-16/32 without NULs or BOM is not plausible
-        if _is_single_byte(match.encoding) or _non_ascii_count(sample, match.encoding) >= 4:
-            return str(match.encoding)
-    return _decodable("cp1252", sample)
-
-
-# Non-ASCII characters that are normal in Western text; the quotes and signs may touch letters.
-_WESTERN_SIGNS = frozenset("€£¥¢§©®°±×÷¡¿«»‹›‘’‚“”„…–—•·™\xa0")
-_TOUCHING_OK = frozenset("‘’‚“”„«»‹›–—…°·™®©€£¿¡")
-# Icelandic letters: in cp1252 they are what Turkish (cp1254) ğ ı İ ş become.
-_RARE_LETTERS = frozenset("ÐðÝýÞþ")
-
-
-def _plausible_western(sample: bytes) -> bool:
-    """Does the sample read as Western European text in cp1252?
-
-    Three tests: its non-ASCII characters are usual letters or signs; a sign glued to a letter
-    is rare ("D¹browski" is Polish cp1250, not Western); and most accented letters sit in words
-    that also hold ASCII letters ("Zoë", "Köln") - Cyrillic or Greek bytes read as cp1252 give
-    whole words of accented letters ("Èâàí").
-    """
-    try:
-        text = sample.decode("cp1252")
-    except UnicodeDecodeError:
-        return False
-    odd = [index for index, ch in enumerate(text) if not ch.isascii()]
-    if not odd:
-        return True
-    unusual = sum(1 for index in odd if text[index] in _RARE_LETTERS or not (text[index].isalpha() or text[index] in _WESTERN_SIGNS))
-    glued = sum(1 for index in odd if not text[index].isalpha() and _touches_letter(text, index))
-    letters = mixed = 0
-    for word in re.findall(r"[^\W\d_]+", text):
-        accented = sum(1 for ch in word if not ch.isascii())
-        letters += accented
-        if accented < len(word):
-            mixed += accented
-    return unusual <= 0.1 * len(odd) and glued <= 0.05 * len(odd) and mixed >= 0.5 * letters
-
-
-def _touches_letter(text: str, index: int) -> bool:
-    if text[index] in _TOUCHING_OK:
-        return False
-    before = text[index - 1] if index > 0 else " "
-    after = text[index + 1] if index + 1 < len(text) else " "
-    return before.isalpha() or after.isalpha()
-
-
-@functools.cache
-def _is_single_byte(encoding: str) -> bool:
-    """A single-byte code page gives one character per high byte; a CJK codec merges pairs."""
-    return len(bytes(range(0x80, 0x100)).decode(encoding, errors="replace")) == 0x80
-
-
-def _non_ascii_count(sample: bytes, encoding: str) -> int:
-    return sum(1 for ch in sample.decode(encoding, errors="ignore") if not ch.isascii())
-
-
-def _decodable(codec: str, sample: bytes) -> str:
-    """``codec`` if it decodes the sample, else latin-1 (which decodes anything)."""
-    try:
-        sample.decode(codec)
-    except UnicodeDecodeError:
-        return "latin-1"
-    return codec
-
-
-def _legacy_sample(head: bytes, path: Path, bad_offset: int) -> bytes:
-    """The head plus the stretch around the first non-UTF-8 byte, cut at line ends."""
-    window = HEAD_SIZE // 2
-    sample = head[:window]
-    if bad_offset >= window:
-        with path.open("rb") as fh:
-            fh.seek(max(bad_offset - 1024, 0))
-            sample += b"\n" + fh.read(window)
-    cut = sample.rfind(b"\n")
-    return sample[: cut + 1] if cut > 0 else sample
 
 
 def _decode_sample(head: bytes, codec: str) -> str:
@@ -526,10 +367,11 @@ class _SheetSource(_Source):
             sheet=self.sheet,
         )
 
-    def empty_message(self) -> str:
+    def empty_error(self) -> BadRequest:
         others = ", ".join(repr(name) for name in self.sheet_names if name != self.sheet)
         hint = f" Choose another sheet with the sheet parameter ({others})." if others else ""
-        return f"The sheet {self.sheet!r} is empty: it has no header row.{hint}"
+        message = f"the sheet {self.sheet!r} is empty: it has no header row"
+        return BadRequest(f"The sheet {self.sheet!r} is empty: it has no header row.{hint}", [FieldError("sheet", message, code="empty")])
 
     def records(self) -> Generator[tuple[int, list[str]], None, None]:
         """Non-blank rows as text; trailing empty cells past the header's width are dropped.

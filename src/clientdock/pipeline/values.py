@@ -32,6 +32,20 @@ class InvalidValue(ValueError):
 
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+#: Invisible format characters that a name or an email never means, removed from both: the
+#: bidirectional controls (U+061C, U+200E/U+200F, U+202A-U+202E, U+2066-U+2069), which can make
+#: a name display as another ("Trojan Source"), the zero-width characters (U+200B-U+200D,
+#: U+2060) and U+FEFF (a byte order mark left inside text, or a zero-width no-break space).
+INVISIBLE_FORMAT = frozenset(
+    chr(code) for code in (0x061C, *range(0x200B, 0x2010), *range(0x202A, 0x202F), 0x2060, *range(0x2066, 0x206A), 0xFEFF)
+)
+_JOINERS = "\u200c\u200d"
+_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE_FORMAT), None)
+_INVISIBLE_BUT_JOINERS = dict.fromkeys(map(ord, INVISIBLE_FORMAT - set(_JOINERS)), None)
+# A joiner without a non-ASCII, non-space character on both sides joins nothing.
+_STRAY_JOINER = re.compile(rf"(?<![^\x00-\x7f\s])[{_JOINERS}]|[{_JOINERS}](?![^\x00-\x7f\s])")
+_EMAIL_IGNORED = {**_ZERO_WIDTH, **_INVISIBLE}
+_BARE_CR = re.compile(r"\r(?!\n)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RESERVED_TLDS = ("invalid", "example", "test", "localhost", "local")
@@ -94,12 +108,28 @@ def number(value: Any, *, integer: bool = False) -> int | float:
 
 
 def text(value: Any, *, max_length: int, name_like: bool = False) -> str | None:
-    if name_like and isinstance(value, str):
-        value = _CONTROL.sub("", value)
+    """Trimmed text, None when empty. A bare CR (classic Mac line end, or a cell typed in some
+    spreadsheets) is a line break: it becomes LF. ``name_like`` text (names, companies) also
+    loses the invisible format characters and other control characters (a CRLF becomes LF)."""
+    if isinstance(value, str):
+        value = _BARE_CR.sub("\n", value)
+        if name_like:
+            value = _CONTROL.sub("", visible(value))
     out = strip_text(value)
     if len(out) > max_length:
         raise InvalidValue(f"is {len(out)} characters long; at most {max_length} allowed")
     return out or None
+
+
+def visible(value: str) -> str:
+    """``value`` without the :data:`INVISIBLE_FORMAT` characters.
+
+    The zero-width (non-)joiners U+200C/U+200D are kept where they join two characters of a
+    script that needs them - Persian, Indic scripts, emoji sequences (a family is one emoji) -
+    so a name written in those scripts is stored as written; between Latin letters, next to a
+    space or at either end they join nothing and are removed like the others.
+    """
+    return _STRAY_JOINER.sub("", value.translate(_INVISIBLE_BUT_JOINERS))
 
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -114,7 +144,7 @@ def email(value: Any) -> tuple[str | None, str | None]:
     Plain ASCII addresses pass a strict regex (a few µs); anything else goes to
     email-validator (~74 µs), which also handles internationalised addresses.
     """
-    raw = strip_text(value).translate(_ZERO_WIDTH)
+    raw = strip_text(value).translate(_EMAIL_IGNORED).strip()
     if not raw:
         return None, None
     fast = _FAST_EMAIL.match(raw) if len(raw) <= 254 else None
