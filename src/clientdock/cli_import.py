@@ -31,6 +31,7 @@ from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.logs import configure
 from clientdock.migrate import upgrade
+from clientdock.pipeline.decoding import EncodingRefused
 from clientdock.pipeline.report import ACTIONS
 from clientdock.settings import Settings
 from clientdock.tenants import service as tenants
@@ -74,10 +75,18 @@ def run_import(settings: Settings, wanted: CliImport, console: Console) -> int:
         upgrade(db.url)
         return _run(settings, db, wanted, console)
     except ClientdockError as exc:
-        console.print(f"[bold red]refused[/] ({exc.status}): {exc.detail}", highlight=False, markup=True)
+        console.print(f"[bold red]refused[/] ({exc.status}): {_refusal_text(exc)}", highlight=False, markup=True)
         return REFUSED
     finally:
         db.dispose()
+
+
+def _refusal_text(exc: ClientdockError) -> str:
+    """The refusal in the shell's words: an encoding problem names ``--encoding`` and its lines."""
+    if not isinstance(exc, EncodingRefused):
+        return exc.detail
+    lines = "".join(f"\n  {error.message}" for error in exc.errors)
+    return f"{exc.problem} Save the file as UTF-8, or give its encoding with --encoding (for example --encoding cp1252).{lines}"
 
 
 def _run(settings: Settings, db: Database, wanted: CliImport, console: Console) -> int:

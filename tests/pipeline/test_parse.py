@@ -469,3 +469,48 @@ def _expected_family(encoding: str, ascii_only: bool) -> str:
     if encoding == "cp1252" and ascii_only:
         return "utf-8"
     return {"utf-16": "utf-16le", "utf-8-sig": "utf-8", "cp1252": "western"}.get(encoding, encoding)
+
+
+# --- empty files (issue 14) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\n\n\n",
+        b"\r\n\r\n",
+        b"\r\r",
+        b"   \n\t\n  \r\n",
+        b"\xef\xbb\xbf",
+        b"\xef\xbb\xbf\r\n \r\n",
+        "\ufeff \r\n\r\n".encode("utf-16"),
+        b",,,\r\n,,\r\n",
+    ],
+    ids=["nothing", "LF", "CRLF", "CR", "spaces-and-tabs", "utf8-bom", "bom-and-blank", "utf16-bom-and-blank", "only-delimiters"],
+)
+def test_a_blank_only_file_is_refused_as_empty_naming_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_bytes(content)
+    with pytest.raises(BadRequest, match="The file is empty") as caught:
+        open_table(path)
+    assert [(error.field, error.code) for error in caught.value.errors] == [("file", "empty")]
+    assert "firstName" not in caught.value.detail
+
+
+def test_lines_of_spaces_above_the_header_are_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "padded.csv"
+    path.write_bytes(b"  \r\n,,\r\nfirstName,email\r\nAda,ada@example.org\r\n")
+    info, rows = read_all(path)
+    assert (info.header, info.header_line) == (["firstName", "email"], 3)
+    assert rows == [ParsedRow(1, 4, ["Ada", "ada@example.org"])]
+
+
+def test_a_bare_cr_inside_a_quoted_cell_is_kept_for_the_pipeline(tmp_path: Path) -> None:
+    """The reader keeps the CR (the pipeline's text rule makes it a line break); CRLF, LF and CR rows all work."""
+    for newline in ("\r\n", "\n", "\r"):
+        path = tmp_path / "cr.csv"
+        path.write_bytes(f'firstName,company{newline}Ada,"x\r=1+1"{newline}Bo,plain{newline}'.encode())
+        _info, rows = read_all(path)
+        assert [row.cells for row in rows] == [["Ada", "x\r=1+1"], ["Bo", "plain"]], newline
+        assert [row.line for row in rows] == [2, 4], newline

@@ -262,3 +262,69 @@ def test_tags_from_lists_and_cells() -> None:
 def test_bad_tags(raw: Any, says: str) -> None:
     with pytest.raises(v.InvalidValue, match=says):
         v.tags(raw)
+
+
+# --- text as the firm wrote it (issue 14) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name_like", [True, False])
+def test_a_bare_cr_is_a_line_break_not_dropped(name_like: bool) -> None:
+    assert v.text("x\r=1+1", max_length=50, name_like=name_like) == "x\n=1+1"
+    assert v.text("Line one\rLine two\r", max_length=50, name_like=name_like) == "Line one\nLine two"
+
+
+def test_a_crlf_is_one_line_break_in_a_name_and_kept_in_other_text() -> None:
+    assert v.text("Hopper\r\nMurray", max_length=50, name_like=True) == "Hopper\nMurray"
+    assert v.text("Windows\r\nline", max_length=50) == "Windows\r\nline"
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("\u202eAdam", "Adam"),
+        ("Smith\u202c", "Smith"),
+        ("\u2066Holdings\u2069 Ltd", "Holdings Ltd"),
+        ("\u2067Nasser\u2068\u2069", "Nasser"),
+        ("\u200bBe\u200bth\u200e\u200f", "Beth"),
+        ("\ufeffJones", "Jones"),
+        ("Word\u2060joiner", "Wordjoiner"),
+        ("\u061cArabic mark", "Arabic mark"),
+        ("Smi\u200cth", "Smith"),
+        ("\u200dAnn \u200d", "Ann"),
+        ("\u202a\u202b\u202d", None),
+    ],
+)
+def test_invisible_format_characters_leave_names(raw: str, stored: str | None) -> None:
+    assert v.text(raw, max_length=50, name_like=True) == stored
+    assert not set(stored or "") & v.INVISIBLE_FORMAT
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u0645\u0647\u0631\u200c\u0622\u0628\u0627\u062f\u06cc",  # Persian: the ZWNJ shapes the word
+        "\u0c1c\u0c4d\u0c1e\u200c\u0c3e",  # Telugu
+        "\U0001f468\u200d\U0001f469\u200d\U0001f466",  # one family emoji
+    ],
+)
+def test_a_joiner_that_joins_a_script_is_kept(name: str) -> None:
+    assert v.text(name, max_length=50, name_like=True) == name
+
+
+def test_other_text_keeps_what_it_was_given() -> None:
+    assert v.text("note \u202e reversed", max_length=50) == "note \u202e reversed"
+
+
+@pytest.mark.parametrize(
+    "raw", ["\u202eada@example.org", "ada@example.org\u2069", "\u200e ada@exa\u200bmple.org \ufeff", "\u2066ada@example.org\u2069"]
+)
+def test_invisible_format_characters_leave_emails(raw: str) -> None:
+    assert v.email(raw) == ("ada@example.org", None)
+
+
+def test_a_formula_behind_a_bidi_control_is_neutralised_once_visible() -> None:
+    from clientdock.csvsafe import neutralise
+
+    stored = v.text('\u202e=HYPERLINK("http://evil.example")', max_length=100, name_like=True)
+    assert stored == '=HYPERLINK("http://evil.example")'
+    assert neutralise(stored) == "'" + stored

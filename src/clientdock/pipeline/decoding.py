@@ -70,6 +70,20 @@ class LineScan:
     utf8_text: int = 0
 
 
+class EncodingRefused(ValidationFailed):
+    """A file no single encoding reads wholly. ``problem`` says what is wrong and where, without
+    the remedy, so that each door can word its own (the CLI's ``--encoding``, the dialog's
+    "save it as UTF-8"); the problem details' ``detail`` names the API's ``encoding`` field."""
+
+    def __init__(self, problem: str, errors: list[FieldError], *, example: str = "utf-8, cp1252 or latin-1") -> None:
+        super().__init__(
+            f"{problem} Nothing was imported. Save the whole file as UTF-8 (in Excel: Save as > CSV UTF-8) and upload it "
+            f"again, or set the encoding field to the one encoding every line is written in (for example {example}).",
+            errors,
+        )
+        self.problem = problem
+
+
 def choose_encoding(path: Path, head: bytes, explicit: str | None) -> Encoding:
     """The file's encoding, in the order of the module docstring; raises the mixed-file 400."""
     bom = text_bom(head)
@@ -90,43 +104,33 @@ def choose_encoding(path: Path, head: bytes, explicit: str | None) -> Encoding:
     return Encoding(legacy, codecs.lookup(legacy).name, False)
 
 
-def mixed_encoding(scan: LineScan) -> ValidationFailed:
+def mixed_encoding(scan: LineScan) -> EncodingRefused:
     """The 400 for a file that is UTF-8 except for some lines."""
-    lines = _line_list(scan)
-    detail = (
-        f"The file is not wholly UTF-8: {lines} {'is' if scan.bad_count == 1 else 'are'} written in another encoding, "
-        "while other lines are UTF-8. Nothing was imported: reading it either way would garble some names. "
-        "Save the whole file as UTF-8 (in Excel: Save as > CSV UTF-8) and upload it again, or set the encoding "
-        "field to the one encoding every line is written in."
+    problem = (
+        f"The file is not wholly UTF-8: {_line_list(scan)} {'is' if scan.bad_count == 1 else 'are'} written in another "
+        "encoding, while other lines are UTF-8, so reading it in either one would garble names."
     )
     errors = [
-        FieldError(ENCODING_FIELD, f"line {line} is not UTF-8 (near '{snippet}'); the file's other lines are", line)
+        FieldError(ENCODING_FIELD, f"line {line} is not UTF-8 (near '{snippet}'), while other lines of the file are", line)
         for line, snippet in zip(scan.bad_lines, scan.snippets, strict=True)
     ]
-    return ValidationFailed(detail, errors)
+    return EncodingRefused(problem, errors, example="cp1252")
 
 
-def undecodable(path: Path, encoding: Encoding, near_line: int) -> ValidationFailed:
+def undecodable(path: Path, encoding: Encoding, near_line: int) -> EncodingRefused:
     """The 400 for a file the chosen encoding does not decode wholly, naming its bad lines."""
     scan = scan_lines(path, encoding.codec) if _line_scannable(encoding.codec) else LineScan()
     how = "given" if encoding.explicit else "detected"
     if not scan.bad_lines:  # a codec whose line breaks are not single ASCII bytes (UTF-16/32)
         message = f"the text near line {near_line} cannot be decoded as {encoding.name}"
-        detail = (
-            f"The file is not valid {encoding.name} (the encoding {how}): the text near line {near_line} cannot be decoded. "
-            "Nothing was imported. Save the file as UTF-8 and upload it again, or set the encoding field to the file's encoding."
-        )
-        return ValidationFailed(detail, [FieldError(ENCODING_FIELD, message, near_line)])
-    detail = (
-        f"The file is not valid {encoding.name} (the encoding {how}): {_line_list(scan)} cannot be decoded. "
-        "Nothing was imported. Save the file as UTF-8 and upload it again, or set the encoding field to the file's encoding "
-        "(for example utf-8, cp1252 or latin-1)."
-    )
+        problem = f"The file is not valid {encoding.name} (the encoding {how}): the text near line {near_line} cannot be decoded."
+        return EncodingRefused(problem, [FieldError(ENCODING_FIELD, message, near_line)])
+    problem = f"The file is not valid {encoding.name} (the encoding {how}): {_line_list(scan)} cannot be decoded."
     errors = [
         FieldError(ENCODING_FIELD, f"line {line} cannot be decoded as {encoding.name} (near '{snippet}')", line)
         for line, snippet in zip(scan.bad_lines, scan.snippets, strict=True)
     ]
-    return ValidationFailed(detail, errors)
+    return EncodingRefused(problem, errors)
 
 
 def _line_list(scan: LineScan) -> str:

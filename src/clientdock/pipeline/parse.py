@@ -39,6 +39,7 @@ import python_calamine
 from clientdock.errors import BadRequest, ClientdockError, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from clientdock.pipeline.decoding import Encoding, choose_encoding, undecodable
 from clientdock.pipeline.filekind import HEAD_SIZE, Kind, detect_kind
+from clientdock.pipeline.values import INVISIBLE_FORMAT
 
 #: Delimiters the sniffer chooses from (an explicit ``delimiter`` or ``sep=`` line may name others).
 DELIMITERS = (",", ";", "\t", "|")
@@ -161,7 +162,8 @@ class _Source:
 
 
 def _blank(cells: list[str]) -> bool:
-    return all(not cell or cell.isspace() for cell in cells)
+    """Only spaces or invisible format characters (a stray U+FEFF, a bidi mark) in every cell."""
+    return all(not "".join(ch for ch in cell if ch not in INVISIBLE_FORMAT).strip() for cell in cells)
 
 
 def _data_rows(source: _Source) -> Iterator[ParsedRow]:

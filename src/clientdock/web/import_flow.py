@@ -22,6 +22,7 @@ from clientdock.imports.respond import WaiterCap, wait_for
 from clientdock.jobs import workflow
 from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import ImportJob, ImportRow
+from clientdock.pipeline.decoding import EncodingRefused
 from clientdock.pipeline.headers import CANONICAL_FIELDS, match_headers
 from clientdock.pipeline.parse import TableInfo, open_table
 from clientdock.settings import Settings
@@ -222,6 +223,8 @@ def refusal_text(exc: ClientdockError) -> str:
     located = [error for error in exc.errors if error.field == "file"]
     if exc.status == 413 and located:
         return f"The file {located[0].message}. Split it into smaller files and import them one after the other."
+    if isinstance(exc, EncodingRefused):
+        return f"{exc.problem} Save the whole file as UTF-8 (in Excel: Save as > CSV UTF-8) and choose it again."
     return exc.detail
 
 
