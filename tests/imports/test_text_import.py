@@ -152,7 +152,8 @@ def test_invisible_characters_leave_names_and_emails_in_csv_and_xlsx(csv_service
     assert [stored["adam@example.org"][name] for name in ("firstName", "lastName", "company")] == ["Adam", "Smith", "Smith Holdings Ltd"]
     assert [stored["beth@example.org"][name] for name in ("firstName", "lastName", "company")] == ["Beth", "Jones", "Jones Ltd"]
 
-    sheet: list[list[str | int | float]] = [list(HEADER), *(list(row) for row in rows)]
+    sheet: list[list[str | int | float]] = [[*HEADER]]
+    sheet += [[*row] for row in rows]
     again = imported(csv_service, tenant, xlsx_bytes({"Clients": sheet}), "clients.xlsx")
     assert again["counts"]["unchanged"] == 2  # the same people: nothing hidden tells them apart
 
