@@ -192,12 +192,13 @@ the first 100 row outcomes in `rows`) when it finishes within the wait, else 202
 **Form** (multipart/form-data): `file` (required); optional `mapping` (a JSON object
 `{"Column header": "clientField"}`; `""` ignores a column), `dryRun` (true: nothing is
 written; the answer shows the mapping, the counts and per-field changes before → after),
-`encoding` (e.g. `cp1252`; detected otherwise), `sheet`. The options may also be given as
+`encoding` (e.g. `cp1252`, honoured strictly; detected otherwise), `sheet`. The options may also be given as
 query parameters.
 
 **Refused before anything is written**: over the byte limit (413), not a CSV or a macro-free
 spreadsheet by content — executables, archives, xlsm/xlsb, NUL bytes (415), unreadable (400),
-no column for `firstName` or `email` after header matching (400 naming them), a bad `mapping`
+empty or only blank lines (400 naming `file`), not wholly valid in one encoding — e.g. UTF-8
+except for some lines — (400 naming `encoding`, one error per line, `row` = the line), no column for `firstName` or `email` after header matching (400 naming them), a bad `mapping`
 (400 naming `mapping`), more non-blank records than the tenant's `importRowLimit` (413 naming
 the limit and the count).
 
@@ -226,7 +227,7 @@ IMPORT_FORM: dict[str, Any] = {
                         "file": {"type": "string", "format": "binary", "description": "The CSV or spreadsheet."},
                         "mapping": {"type": "string", "description": 'JSON object {"Column header": "clientField"}.'},
                         "dryRun": {"type": "string", "enum": ["true", "false"], "default": "false", "description": "true: write nothing."},
-                        "encoding": {"type": "string", "description": "Text encoding of a CSV, e.g. utf-8, cp1252."},
+                        "encoding": {"type": "string", "description": "Text encoding of a CSV, e.g. utf-8, cp1252; every byte must decode in it."},
                         "sheet": {"type": "string", "description": "Sheet of a workbook (default: the first visible one)."},
                         "enrich": {"type": "string", "enum": ["companies-house"], "description": "Enrich the companies it creates."},
                     },
