@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from clientdock.csvsafe import DANGEROUS_LEADS, neutralise, restore
 from clientdock.imports.file_records import read_records, survey
+from clientdock.pipeline.values import visible
 from tests.conftest import BACKENDS
 from tests.imports.csv_support import CsvService, export_records, running_service
 
@@ -105,11 +107,12 @@ def test_what_is_written_is_read_back(tmp_path: Path, rows: list[dict[str, str]]
 
 
 def stored_form(value: str, name: str) -> str | None:
-    """What the pipeline keeps of a cell: trimmed; names lose control characters."""
-    out = value.strip()
+    """What the pipeline keeps of a cell: a bare CR is a line break (LF); names lose invisible
+    format characters (``values.visible``) and control characters; then trimmed."""
+    out = re.sub(r"\r(?!\n)", "\n", value)
     if name in ("firstName", "lastName", "company"):
-        out = "".join(ch for ch in out if not (ord(ch) < 32 and ch not in "\t\n") and ch != "\x7f")
-    return out or None
+        out = "".join(ch for ch in visible(out) if not (ord(ch) < 32 and ch not in "\t\n") and ch != "\x7f")
+    return out.strip() or None
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))

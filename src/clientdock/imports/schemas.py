@@ -227,7 +227,10 @@ IMPORT_FORM: dict[str, Any] = {
                         "file": {"type": "string", "format": "binary", "description": "The CSV or spreadsheet."},
                         "mapping": {"type": "string", "description": 'JSON object {"Column header": "clientField"}.'},
                         "dryRun": {"type": "string", "enum": ["true", "false"], "default": "false", "description": "true: write nothing."},
-                        "encoding": {"type": "string", "description": "Text encoding of a CSV, e.g. utf-8, cp1252; every byte must decode in it."},
+                        "encoding": {
+                            "type": "string",
+                            "description": "Text encoding of a CSV, e.g. utf-8, cp1252; every byte must decode in it.",
+                        },
                         "sheet": {"type": "string", "description": "Sheet of a workbook (default: the first visible one)."},
                         "enrich": {"type": "string", "enum": ["companies-house"], "description": "Enrich the companies it creates."},
                     },
