@@ -198,7 +198,8 @@ query parameters.
 **Refused before anything is written**: over the byte limit (413), not a CSV or a macro-free
 spreadsheet by content — executables, archives, xlsm/xlsb, NUL bytes (415), unreadable (400),
 empty or only blank lines (400 naming `file`), not wholly valid in one encoding — e.g. UTF-8
-except for some lines — (400 naming `encoding`, one error per line, `row` = the line), no column for `firstName` or `email` after header matching (400 naming them), a bad `mapping`
+except for some lines — (400 naming `encoding`, one error per line, `row` = the line), no
+column for `firstName` or `email` after header matching (400 naming them), a bad `mapping`
 (400 naming `mapping`), more non-blank records than the tenant's `importRowLimit` (413 naming
 the limit and the count).
 

@@ -44,7 +44,6 @@ LINES_NAMED = 5
 ENCODING_FIELD = "encoding"
 
 _CHUNK = 1024 * 1024
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,28 +148,34 @@ def _line_list(scan: LineScan) -> str:
 def byte_lines(path: Path) -> Iterator[bytes]:
     """The file's physical lines without their line break, streamed in chunks.
 
-    A CR at the end of a chunk waits for the next one, where it may turn out to be a CRLF.
+    ``bytes.splitlines`` ends a line at CR, LF or CRLF, as the text reader does. Each chunk is
+    cut after its last line break; a CR at its very end waits for the next chunk, where it
+    may turn out to be the first half of a CRLF.
     """
     carry = b""
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             data = carry + chunk
-            start = 0
-            for match in _LINE_BREAK.finditer(data):
-                if match.end() == len(data) and match.group() == b"\r":
-                    break
-                yield data[start : match.start()]
-                start = match.end()
-            carry = data[start:]
+            end = len(data) - 1 if data.endswith(b"\r") else len(data)
+            cut = max(data.rfind(b"\n", 0, end), data.rfind(b"\r", 0, end))
+            if cut < 0:
+                carry = data
+                continue
+            yield from data[: cut + 1].splitlines()
+            carry = data[cut + 1 :]
     if carry:
-        yield carry.removesuffix(b"\r")
+        yield from carry.splitlines()
 
 
 def scan_lines(path: Path, codec: str) -> LineScan:
     """Decode every physical line on its own (``codec`` must keep CR and LF single ASCII bytes)."""
     scan = LineScan()
-    utf8 = codecs.lookup(codec).name in ("utf-8", "utf-8-sig")
+    name = codecs.lookup(codec).name
+    utf8 = name in ("utf-8", "utf-8-sig")
+    ascii_is_ascii = name != "utf-7"  # UTF-7 gives "+" runs a meaning of their own
     for number, raw in enumerate(byte_lines(path), start=1):
+        if ascii_is_ascii and raw.isascii():
+            continue
         try:
             text = raw.decode(codec)
         except UnicodeDecodeError as exc:
