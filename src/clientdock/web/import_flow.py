@@ -13,10 +13,13 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
+from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy.orm import Session
+
 from clientdock.db import Database
-from clientdock.errors import ClientdockError, FieldError, NotFound
-from clientdock.imports import files, service
-from clientdock.imports.file_records import REQUIRED_COLUMNS, is_blank
+from clientdock.errors import ClientdockError, FieldError, NotFound, ValidationFailed
+from clientdock.imports import file_mappings, files, service
+from clientdock.imports.file_records import RENAMED, REQUIRED_COLUMNS, is_blank
 from clientdock.imports.files import FileImport
 from clientdock.imports.respond import WaiterCap, wait_for
 from clientdock.jobs import workflow
@@ -34,7 +37,6 @@ from clientdock.web.uploads import KeptUpload
 
 #: How long a request waits for a dry run before the dialog polls for it instead.
 DRY_RUN_WAIT_SECONDS = 8.0
-FIRST_FAILURES = 5
 SAMPLES = 2
 _SAMPLE_ROWS = 25
 _CHOICE_LABELS = {"id": "Client ID (from an export)", "name": "Full name", "created": "Created", "clientGroupId": "Client group ID"}
@@ -44,6 +46,15 @@ FIELD_CHOICES: tuple[tuple[str, str], ...] = (
     *sorted(((name, _CHOICE_LABELS.get(name) or field_label(name)) for name in CANONICAL_FIELDS), key=lambda pair: pair[1].casefold()),
 )
 _FIELDS = frozenset(CANONICAL_FIELDS)
+#: What an import does to a client that is already in the list (the job option ``onExisting``).
+ON_EXISTING: tuple[tuple[str, str, str], ...] = (
+    ("update", "Update them", "Fields in the file replace what the client has."),
+    ("fillEmpty", "Fill empty fields only", "Only fields the client has no value for are written."),
+    ("skip", "Skip them", "Clients already in your list are left as they are."),
+)
+#: Rows the review grid and the update preview show at most (fixed rows leave, the next come).
+REVIEW_ROWS = 50
+UPDATES_SHOWN = 50
 
 
 def actor(user: SignedIn) -> str:
@@ -119,27 +130,69 @@ def read_columns(kept: KeptUpload, mapping: Mapping[str, str] | None = None) -> 
     return FileColumns(info, columns)
 
 
-def dry_run(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None) -> str:
-    """Check the file and start a dry run of it (nothing is written); returns the job id."""
+def on_existing(value: str | None) -> str:
+    """The "Existing clients" choice of the dialog's forms (``onExisting``; "update" when absent)."""
+    if value is None or value == "":
+        return "update"
+    if value not in {choice for choice, _text, _help in ON_EXISTING}:
+        raise ValidationFailed.for_field("onExisting", f"{value!r} is not one of update, fillEmpty, skip")
+    return value
+
+
+def dry_run(
+    db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None, existing: str
+) -> str:
+    """Check the file with a dry run kept as a preview (nothing is written, Imports does not
+    list it); returns the job id."""
     path = uploads.copy_for_job(settings, kept)
     wanted = FileImport(path=path, filename=kept.filename, mapping=mapping, dry_run=True, started_by=actor(user))
     try:
-        return _submit(db, engine, settings, user, wanted)
+        return _submit(db, engine, settings, user, wanted, kept, {"onExisting": existing}, preview=True)
     finally:
         path.unlink(missing_ok=True)  # the job took it, unless the file was refused
 
 
-def start(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None) -> str:
-    """Start the confirmed import of the kept file (the job takes the file); returns its id."""
-    wanted = FileImport(path=kept.path, filename=kept.filename, mapping=mapping, started_by=actor(user))
-    job_id = _submit(db, engine, settings, user, wanted)
+def start(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, checked: ImportJob, existing: str) -> str:
+    """Start the confirmed import of the kept file as its last check showed it (the same
+    mapping and corrections; the job takes the file); returns its id. The mapping is
+    remembered for the next file with the same headers."""
+    wanted = FileImport(path=kept.path, filename=kept.filename, mapping=explicit_mapping(checked), started_by=actor(user))
+    job_id = _submit(db, engine, settings, user, wanted, kept, {"onExisting": existing, "previewId": checked.id}, preview=False)
     uploads.forget(kept)
     return job_id
 
 
-def _submit(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, wanted: FileImport) -> str:
+def _submit(
+    db: Database,
+    engine: JobEngine,
+    settings: Settings,
+    user: SignedIn,
+    wanted: FileImport,
+    kept: KeptUpload,
+    options: dict[str, Any],
+    *,
+    preview: bool,
+) -> str:
     with db.session() as session:
-        return files.submit(session, engine, settings, load_context(session, user.tenant), wanted).id
+        job = files.submit(session, engine, settings, load_context(session, user.tenant), wanted)
+        job.preview = preview
+        job.options = {**job.options, **options, **({"fixes": kept.fixes} if kept.fixes else {})}
+        if not preview:
+            header = [str(text) for text in job.summary.get("header") or []]
+            file_mappings.remember(session, user.tenant.id, header, used_mapping(job))
+        return job.id
+
+
+def used_mapping(job: ImportJob) -> dict[str, str]:
+    """Every column of a file job's header with the field it was imported as ("" = not imported)."""
+    mapped = job.summary.get("mapping") or {}
+    return {str(text): str(mapped.get(text) or "") for text in job.summary.get("header") or []}
+
+
+def remembered(db: Database, tenant: Tenant, header: list[str]) -> dict[str, str] | None:
+    """The mapping of the last import of a file with this header set, if any."""
+    with db.session() as session:
+        return file_mappings.recall(session, tenant.id, header)
 
 
 def wait(db: Database, cap: WaiterCap, job_id: str, seconds: float = DRY_RUN_WAIT_SECONDS) -> None:
@@ -151,11 +204,63 @@ def wait(db: Database, cap: WaiterCap, job_id: str, seconds: float = DRY_RUN_WAI
 
 
 @dataclass(frozen=True)
+class Cell:
+    """A cell of a row to review: its column, what it holds, and whether a reason names it."""
+
+    index: int
+    header: str
+    label: str
+    value: str
+    wrong: bool
+
+    @property
+    def control(self) -> str:
+        return f"cell-{self.index}"
+
+
+@dataclass(frozen=True)
+class Reason:
+    label: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """A row that would fail or import with a warning, with its mapped cells to correct."""
+
+    row: ImportRow
+    cells: list[Cell]
+    errors: list[Reason]
+    warnings: list[Reason]
+
+    @property
+    def failed(self) -> bool:
+        return self.row.action == "failed"
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Update:
+    """A row that would update a client: each field before -> after."""
+
+    row: ImportRow
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
 class DryRun:
     """A dry run as the dialog shows it."""
 
     job: ImportJob
-    failures: list[ImportRow]
+    review: list[ReviewRow]
+    to_review: int
+    updates: list[Update]
     queue_position: int | None
 
     @property
@@ -170,6 +275,10 @@ class DryRun:
     def importable(self) -> int:
         job = self.job
         return job.created + job.updated + job.unchanged
+
+    @property
+    def on_existing(self) -> str:
+        return str(self.job.options.get("onExisting") or "update")
 
     @property
     def date_orders(self) -> list[tuple[str, str, str]]:
@@ -191,8 +300,64 @@ def load_dry_run(db: Database, tenant: Tenant, job_id: str) -> DryRun:
         job = service.get_job(session, load_context(session, tenant), job_id)
         if job.door != files.DOOR or not job.dry_run:
             raise NotFound(f"no dry run '{job_id}' in this tenant")
-        failures, _total = service.job_rows(session, job, "failed", 1, FIRST_FAILURES)
-        return DryRun(job, failures, service.queue_position(session, job))
+        review, to_review = _review_rows(session, job)
+        updated, _total = service.job_rows(session, job, "updated", 1, UPDATES_SHOWN)
+        updates = [Update(row, _changes(row)) for row in updated if row.changes]
+        return DryRun(job, review, to_review, updates, service.queue_position(session, job))
+
+
+def _review_rows(session: Session, job: ImportJob) -> tuple[list[ReviewRow], int]:
+    """The first rows that would fail or carry a warning (``import_rows.warnings``), and how many there are."""
+    warned = cast(ImportRow.warnings, Text).not_in(("[]", "null"))
+    query = select(ImportRow).where(ImportRow.job_id == job.id, or_(ImportRow.action == "failed", warned))
+    rows = list(session.scalars(query.order_by(ImportRow.row_index).limit(REVIEW_ROWS)))
+    total = len(rows) if len(rows) < REVIEW_ROWS else session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    header = [str(text) for text in job.summary.get("header") or []]
+    mapped = job.summary.get("mapping") or {}
+    return [_review_row(row, header, mapped) for row in rows], total
+
+
+def _review_row(row: ImportRow, header: list[str], mapped: Mapping[str, Any]) -> ReviewRow:
+    errors = [error for error in row.errors or [] if isinstance(error, dict)]
+    named = {str(error.get("field")) for error in errors}
+    source = row.source if isinstance(row.source, list) else []
+    cells = []
+    for index, text in enumerate(header):
+        name = mapped.get(text)
+        if not name or text in header[:index]:
+            continue
+        value = str(source[index]) if index < len(source) and source[index] is not None else ""
+        cells.append(Cell(index, text, field_label(RENAMED.get(name, name)), value, RENAMED.get(name, name) in named))
+    reasons = [Reason(field_label(str(error["field"])) if error.get("field") else "", str(error.get("message") or "")) for error in errors]
+    if not reasons and row.action == "failed":
+        reasons = [Reason("", str(message)) for message in row.messages or []]
+    notes = [
+        Reason(field_label(str(note.get("field") or "")), str(note.get("message") or ""))
+        for note in row.warnings or []
+        if isinstance(note, dict)
+    ]
+    return ReviewRow(row, cells, reasons, notes)
+
+
+def _changes(row: ImportRow) -> list[Change]:
+    out = []
+    for name, change in (row.changes or {}).items():
+        if isinstance(change, dict):
+            out.append(Change(field_label(name), shown_value(change.get("before")), shown_value(change.get("after"))))
+    return out
+
+
+def shown_value(value: Any) -> str:
+    """A field's value in the update preview ("" for none)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(shown_value(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(shown_value(item) for item in value.values() if item not in (None, ""))
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -208,6 +373,18 @@ def load_progress(db: Database, tenant: Tenant, job_id: str) -> Progress:
     with db.session() as session:
         job = service.get_job(session, load_context(session, tenant), job_id)
         return Progress(job, service.queue_position(session, job))
+
+
+def corrected_cells(job: ImportJob, cells: Mapping[str, str]) -> dict[int, str]:
+    """The review grid's cells of a row (``{"<column index>": value}``) that name a column
+    the check imported; others are ignored."""
+    header = job.summary.get("header") or []
+    mapped = job.summary.get("mapping") or {}
+    out: dict[int, str] = {}
+    for key, value in cells.items():
+        if key.isdigit() and int(key) < len(header) and mapped.get(header[int(key)]):
+            out[int(key)] = value
+    return out
 
 
 def explicit_mapping(job: ImportJob) -> dict[str, str] | None:
