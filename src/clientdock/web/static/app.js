@@ -135,6 +135,12 @@
   document.addEventListener("mousedown", (event) => {
     if (event.target instanceof HTMLSelectElement) delete event.target.dataset.browsing;
   });
+  // A row of the review grid checked again: its form is gone with the old check, so focus
+  // moves to the check's title, whose status says what happened.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const source = event.detail?.elt;
+    if (source instanceof Element && source.matches(".review__row")) document.getElementById("dry-run-title")?.focus();
+  });
 
   // Toasts leave after a while, unless the pointer or the focus is on them.
   const TOAST_SECONDS = 12;
