@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientdock.db import utcnow
@@ -41,7 +40,7 @@ def remember(session: Session, tenant_id: str, header: list[str], mapping: Mappi
 def recall(session: Session, tenant_id: str, header: list[str]) -> dict[str, str] | None:
     """The mapping remembered for this header set, keyed by ``header``'s own texts; None when
     there is none (or it no longer fits: a field name that is not a string)."""
-    found = session.scalar(select(FileMapping).where(FileMapping.tenant_id == tenant_id, FileMapping.headers_key == headers_key(header)))
+    found = session.get(FileMapping, (tenant_id, headers_key(header)))  # the key names the tenant: its own rows only
     if found is None:
         return None
     by_key = {normalize_header(text): value for text, value in found.mapping.items() if isinstance(value, str)}
