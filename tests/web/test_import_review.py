@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from clientdock.db import Database
 from clientdock.imports import file_mappings
 from clientdock.imports.file_records import fixed
-from clientdock.jobs.models import FileMapping
+from clientdock.jobs.models import FileMapping, ImportRow
 from clientdock.pipeline.parse import ParsedRow
 from tests.conftest import TenantInfo
 from tests.web.helpers import DRY_RUN, HX, PROGRESS, UPLOAD_TOKEN, found, make_client, page_token, preview, upload, wait_for_progress
@@ -206,3 +207,32 @@ def test_a_remembered_mapping_that_no_longer_fits_is_not_used(database: Database
     with database.session() as session:
         assert file_mappings.recall(session, tenant.id, ["mail", "name"]) == {"name": "firstName"}
         assert session.query(FileMapping).filter_by(tenant_id=tenant.id).count() == 1
+
+
+def test_a_remembered_mapping_naming_a_field_that_is_no_more_is_left_aside(
+    signed_in: TestClient, tenant: TenantInfo, database: Database
+) -> None:
+    header = ["First name", "Last name", "Contact", "Ref"]
+    with database.session() as session:
+        file_mappings.remember(session, tenant.id, header, {"First name": "firstName", "Contact": "faxNumber"})
+    html = upload(signed_in, PEOPLE, token=page_token(signed_in)).text
+    assert "Columns in your file" in html
+    assert "the same columns" not in html
+    assert selected(html, "col-0") == "firstName"
+    assert selected(html, "col-2") == ""
+
+
+def test_rows_with_warnings_are_listed_for_review_with_their_field(signed_in: TestClient, tenant: TenantInfo, database: Database) -> None:
+    token = page_token(signed_in)
+    kept, dry_run = checked(signed_in, token)
+    note = {"field": "dateOfBirth", "value": "03/14", "message": "'03/14' has no year; the date of birth was left out"}
+    with database.session() as session:
+        session.execute(update(ImportRow).where(ImportRow.job_id == dry_run, ImportRow.row_index == 1).values(warnings=[note]))
+    html = signed_in.get(f"/clients/import/dry-runs/{dry_run}?token={kept}", headers=HX).text
+    grid = html[html.index('id="review"') :]
+    assert "Rows to review" in grid
+    assert "Row 1" in grid
+    assert "Imports with a warning" in grid
+    assert "<strong>Date of birth</strong>: &#39;03/14&#39; has no year; the date of birth was left out" in grid
+    assert "Row 2" in grid  # the failing row too
+    assert "Row 3" not in grid  # a row that imports cleanly is not for review

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from clientdock.clients.export import template_lines
 from clientdock.db import Database
 from clientdock.deps import Db, DbSession
-from clientdock.errors import ClientdockError
+from clientdock.errors import ClientdockError, ValidationFailed
 from clientdock.imports import upload
 from clientdock.imports.deps import AppSettings, Engine, Waiters
 from clientdock.imports.respond import WaiterCap
@@ -29,7 +29,7 @@ from clientdock.jobs.engine import JobEngine
 from clientdock.settings import Settings
 from clientdock.tenants.context import load_context
 from clientdock.users.service import SignedIn
-from clientdock.web import auth, import_flow, uploads
+from clientdock.web import auth, import_flow, import_review, uploads
 from clientdock.web.auth import CheckedShortUser, CurrentUser, ShortUser
 from clientdock.web.import_flow import FileColumns
 from clientdock.web.routing import PageRoute
@@ -188,7 +188,10 @@ def _check(
         columns = import_flow.read_columns(kept)
         remembered = import_flow.remembered(db, user.tenant, columns.info.header)
         if remembered is not None:
-            columns = import_flow.read_columns(kept, remembered)
+            try:
+                columns = import_flow.read_columns(kept, remembered)
+            except ValidationFailed:  # a field that is no more: matched automatically instead
+                remembered = None
     except ClientdockError as exc:
         uploads.forget(kept)
         return _upload_step(request, db, settings, user, exc)
@@ -244,7 +247,7 @@ def _fix(
     try:
         checked = import_flow.load_dry_run(db, user.tenant, dry_run)
         kept = uploads.find(settings, user.tenant.id, token)
-        kept = uploads.with_fixes(kept, row, import_flow.corrected_cells(checked.job, cells))
+        kept = uploads.with_fixes(kept, row, import_review.corrected_cells(checked.job, cells))
         columns = import_flow.read_columns(kept, import_flow.explicit_mapping(checked.job))
     except ClientdockError as exc:
         return _upload_step(request, db, settings, user, exc, restart=True)

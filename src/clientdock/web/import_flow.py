@@ -13,25 +13,22 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Text, cast, func, or_, select
-from sqlalchemy.orm import Session
-
 from clientdock.db import Database
 from clientdock.errors import ClientdockError, FieldError, NotFound, ValidationFailed
 from clientdock.imports import file_mappings, files, service
-from clientdock.imports.file_records import RENAMED, REQUIRED_COLUMNS, is_blank
+from clientdock.imports.file_records import REQUIRED_COLUMNS, is_blank
 from clientdock.imports.files import FileImport
 from clientdock.imports.respond import WaiterCap, wait_for
 from clientdock.jobs import workflow
 from clientdock.jobs.engine import JobEngine
-from clientdock.jobs.models import ImportJob, ImportRow
+from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.headers import CANONICAL_FIELDS, match_headers
 from clientdock.pipeline.parse import TableInfo, open_table
 from clientdock.settings import Settings
 from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 from clientdock.users.service import SignedIn
-from clientdock.web import import_views, uploads
+from clientdock.web import import_review, import_views, uploads
 from clientdock.web.templating import field_label
 from clientdock.web.uploads import KeptUpload
 
@@ -204,63 +201,13 @@ def wait(db: Database, cap: WaiterCap, job_id: str, seconds: float = DRY_RUN_WAI
 
 
 @dataclass(frozen=True)
-class Cell:
-    """A cell of a row to review: its column, what it holds, and whether a reason names it."""
-
-    index: int
-    header: str
-    label: str
-    value: str
-    wrong: bool
-
-    @property
-    def control(self) -> str:
-        return f"cell-{self.index}"
-
-
-@dataclass(frozen=True)
-class Reason:
-    label: str
-    message: str
-
-
-@dataclass(frozen=True)
-class ReviewRow:
-    """A row that would fail or import with a warning, with its mapped cells to correct."""
-
-    row: ImportRow
-    cells: list[Cell]
-    errors: list[Reason]
-    warnings: list[Reason]
-
-    @property
-    def failed(self) -> bool:
-        return self.row.action == "failed"
-
-
-@dataclass(frozen=True)
-class Change:
-    label: str
-    before: str
-    after: str
-
-
-@dataclass(frozen=True)
-class Update:
-    """A row that would update a client: each field before -> after."""
-
-    row: ImportRow
-    changes: list[Change]
-
-
-@dataclass(frozen=True)
 class DryRun:
     """A dry run as the dialog shows it."""
 
     job: ImportJob
-    review: list[ReviewRow]
+    review: list[import_review.ReviewRow]
     to_review: int
-    updates: list[Update]
+    updates: list[import_review.Update]
     queue_position: int | None
 
     @property
@@ -300,64 +247,10 @@ def load_dry_run(db: Database, tenant: Tenant, job_id: str) -> DryRun:
         job = service.get_job(session, load_context(session, tenant), job_id)
         if job.door != files.DOOR or not job.dry_run:
             raise NotFound(f"no dry run '{job_id}' in this tenant")
-        review, to_review = _review_rows(session, job)
+        review, to_review = import_review.review_rows(session, job, REVIEW_ROWS)
         updated, _total = service.job_rows(session, job, "updated", 1, UPDATES_SHOWN)
-        updates = [Update(row, _changes(row)) for row in updated if row.changes]
+        updates = [import_review.update_of(row) for row in updated if row.changes]
         return DryRun(job, review, to_review, updates, service.queue_position(session, job))
-
-
-def _review_rows(session: Session, job: ImportJob) -> tuple[list[ReviewRow], int]:
-    """The first rows that would fail or carry a warning (``import_rows.warnings``), and how many there are."""
-    warned = cast(ImportRow.warnings, Text).not_in(("[]", "null"))
-    query = select(ImportRow).where(ImportRow.job_id == job.id, or_(ImportRow.action == "failed", warned))
-    rows = list(session.scalars(query.order_by(ImportRow.row_index).limit(REVIEW_ROWS)))
-    total = len(rows) if len(rows) < REVIEW_ROWS else session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    header = [str(text) for text in job.summary.get("header") or []]
-    mapped = job.summary.get("mapping") or {}
-    return [_review_row(row, header, mapped) for row in rows], total
-
-
-def _review_row(row: ImportRow, header: list[str], mapped: Mapping[str, Any]) -> ReviewRow:
-    errors = [error for error in row.errors or [] if isinstance(error, dict)]
-    named = {str(error.get("field")) for error in errors}
-    source = row.source if isinstance(row.source, list) else []
-    cells = []
-    for index, text in enumerate(header):
-        name = mapped.get(text)
-        if not name or text in header[:index]:
-            continue
-        value = str(source[index]) if index < len(source) and source[index] is not None else ""
-        cells.append(Cell(index, text, field_label(RENAMED.get(name, name)), value, RENAMED.get(name, name) in named))
-    reasons = [Reason(field_label(str(error["field"])) if error.get("field") else "", str(error.get("message") or "")) for error in errors]
-    if not reasons and row.action == "failed":
-        reasons = [Reason("", str(message)) for message in row.messages or []]
-    notes = [
-        Reason(field_label(str(note.get("field") or "")), str(note.get("message") or ""))
-        for note in row.warnings or []
-        if isinstance(note, dict)
-    ]
-    return ReviewRow(row, cells, reasons, notes)
-
-
-def _changes(row: ImportRow) -> list[Change]:
-    out = []
-    for name, change in (row.changes or {}).items():
-        if isinstance(change, dict):
-            out.append(Change(field_label(name), shown_value(change.get("before")), shown_value(change.get("after"))))
-    return out
-
-
-def shown_value(value: Any) -> str:
-    """A field's value in the update preview ("" for none)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(shown_value(item) for item in value)
-    if isinstance(value, dict):
-        return ", ".join(shown_value(item) for item in value.values() if item not in (None, ""))
-    return str(value)
 
 
 @dataclass(frozen=True)
@@ -373,18 +266,6 @@ def load_progress(db: Database, tenant: Tenant, job_id: str) -> Progress:
     with db.session() as session:
         job = service.get_job(session, load_context(session, tenant), job_id)
         return Progress(job, service.queue_position(session, job))
-
-
-def corrected_cells(job: ImportJob, cells: Mapping[str, str]) -> dict[int, str]:
-    """The review grid's cells of a row (``{"<column index>": value}``) that name a column
-    the check imported; others are ignored."""
-    header = job.summary.get("header") or []
-    mapped = job.summary.get("mapping") or {}
-    out: dict[int, str] = {}
-    for key, value in cells.items():
-        if key.isdigit() and int(key) < len(header) and mapped.get(header[int(key)]):
-            out[int(key)] = value
-    return out
 
 
 def explicit_mapping(job: ImportJob) -> dict[str, str] | None:
