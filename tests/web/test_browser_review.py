@@ -31,8 +31,11 @@ def open_dialog(page: Page) -> Locator:
 
 def attach(dialog: Locator, path: Path, content: str) -> None:
     path.write_text(content)
-    dialog.get_by_label("Choose a file").set_input_files(path)
-    expect(dialog.get_by_text("Columns in your file")).to_be_visible()
+    picker = dialog.get_by_label("Choose a file")
+    expect(picker).to_be_attached()
+    settled(dialog.page)
+    picker.set_input_files(path)
+    expect(dialog.get_by_text("Columns in your file")).to_be_visible(timeout=30_000)
 
 
 def client_by_email(server: Server, email: str) -> dict[str, object]:
