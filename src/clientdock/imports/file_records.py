@@ -282,14 +282,28 @@ def read_records(
     sheet: str | None,
     mapping: Mapping[str, str] | None,
     date_orders: Mapping[str, str],
+    fixes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Iterator[RawRecord]:
-    """The non-blank records of a surveyed file, streaming."""
+    """The non-blank records of a surveyed file, streaming, with ``fixes`` made to its cells."""
     info, rows = open_table(path, filename=filename, encoding=encoding, sheet=sheet, delimiter=delimiter)
     builder = RecordBuilder(match_headers(info.header, mapping), date_orders, spreadsheet=info.kind != "csv")
     for row in rows:
-        record = builder.build(row)
+        record = builder.build(fixed(row, fixes.get(str(row.record))) if fixes else row)
         if record is not None:
             yield record
+
+
+def fixed(row: ParsedRow, cells: Mapping[str, str] | None) -> ParsedRow:
+    """The row with the cells a person corrected in the import dialog (``{"<column index>":
+    value}``, the job option ``fixes`` keyed by row number), the file itself untouched."""
+    if not cells:
+        return row
+    out = list(row.cells)
+    for column, value in cells.items():
+        index = int(column)
+        out.extend([""] * (index + 1 - len(out)))
+        out[index] = value
+    return ParsedRow(row.record, row.line, out)
 
 
 def stage(_db: Database, settings: Settings, job: ImportJob) -> Iterator[RawRecord]:
@@ -303,4 +317,5 @@ def stage(_db: Database, settings: Settings, job: ImportJob) -> Iterator[RawReco
         sheet=options.get("sheet"),
         mapping=options.get("mapping"),
         date_orders=options.get("dateOrders") or {},
+        fixes=options.get("fixes"),
     )

@@ -229,8 +229,11 @@ def list_imports(
     door: str | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=200)] = 50,
+    previews: Annotated[
+        str | None, Query(description="true: also list the web import dialog's checks (dry runs with preview true), hidden by default")
+    ] = None,
 ) -> dict[str, Any]:
-    jobs, total = service.list_jobs(session, scope.ctx, page, page_size, door)
+    jobs, total = service.list_jobs(session, scope.ctx, page, page_size, door, previews=files.flag("previews", previews))
     return {"items": [job_json(session, j, scope.tenant.code) for j in jobs], "total": total, "page": page, "pageSize": page_size}
 
 

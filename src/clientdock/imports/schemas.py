@@ -88,6 +88,9 @@ class ImportJob(CamelModel):
     door: str = Field(description="csv, bulk, app, …")
     status: str = Field(description="queued, running, succeeded, failed or cancelled")
     dry_run: bool
+    preview: bool = Field(
+        default=False, description="A check made while mapping in the web import dialog: a dry run that the import lists leave out"
+    )
     progress: Progress
     counts: Counts
     queue_position: int | None = Field(description="1 = next to start for this tenant; null when not waiting")
@@ -155,6 +158,7 @@ def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str,
         "door": job.door,
         "status": job.status,
         "dryRun": job.dry_run,
+        "preview": job.preview,
         "progress": {"done": job.done, "total": job.total, "percent": percent},
         "counts": {action: getattr(job, action) for action in ACTIONS},
         "queuePosition": queue_position(session, job),

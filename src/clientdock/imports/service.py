@@ -80,8 +80,14 @@ def get_job(session: Session, ctx: TenantContext, job_id: str) -> ImportJob:
     return job
 
 
-def list_jobs(session: Session, ctx: TenantContext, page: int, page_size: int, door: str | None = None) -> tuple[list[ImportJob], int]:
+def list_jobs(
+    session: Session, ctx: TenantContext, page: int, page_size: int, door: str | None = None, *, previews: bool = False
+) -> tuple[list[ImportJob], int]:
+    """The tenant's imports, newest first. The import dialog's checks (``preview`` dry runs)
+    are left out unless ``previews``: they are readable by id, but they are not imports."""
     query = readable(ctx, ImportJob)
+    if not previews:
+        query = query.where(ImportJob.preview.is_(False))
     if door:
         query = query.where(ImportJob.door == door)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from clientdock.clients.export import template_lines
 from clientdock.db import Database
 from clientdock.deps import Db, DbSession
-from clientdock.errors import ClientdockError
+from clientdock.errors import ClientdockError, ValidationFailed
 from clientdock.imports import upload
 from clientdock.imports.deps import AppSettings, Engine, Waiters
 from clientdock.imports.respond import WaiterCap
@@ -29,7 +29,7 @@ from clientdock.jobs.engine import JobEngine
 from clientdock.settings import Settings
 from clientdock.tenants.context import load_context
 from clientdock.users.service import SignedIn
-from clientdock.web import auth, import_flow, uploads
+from clientdock.web import auth, import_flow, import_review, uploads
 from clientdock.web.auth import CheckedShortUser, CurrentUser, ShortUser
 from clientdock.web.import_flow import FileColumns
 from clientdock.web.routing import PageRoute
@@ -48,6 +48,7 @@ def dialog_context(settings: Settings, row_limit: int) -> dict[str, Any]:
 def _step(request: Request, name: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response:
     """A step of the dialog: the fragment for htmx, else the step on a page of its own."""
     context.setdefault("field_choices", import_flow.FIELD_CHOICES)
+    context.setdefault("existing_choices", import_flow.ON_EXISTING)
     if is_htmx(request):
         return render(request, name, status=200, headers=headers, **context)
     return render(
@@ -113,10 +114,31 @@ def upload_form(request: Request, user: ShortUser, db: Db, settings: AppSettings
 async def preview(
     request: Request, user: CheckedShortUser, db: Db, engine: Engine, settings: AppSettings, cap: Waiters, token: Token
 ) -> Response:
-    """The dropdowns changed: check the file again with the mapping they show."""
+    """The dropdowns (or the "Existing clients" choice) changed: check the file again as they show."""
     form = await request.form()
     picked = {key: value for key, value in form.items() if key.startswith("col-") and isinstance(value, str)}
-    return await run_in_threadpool(_recheck, request, db, engine, settings, cap, user, token, picked)
+    existing = form.get("onExisting")
+    return await run_in_threadpool(
+        _recheck, request, db, engine, settings, cap, user, token, picked, existing if isinstance(existing, str) else None
+    )
+
+
+@router.post("/clients/import/fix")
+async def fix_row(
+    request: Request,
+    user: CheckedShortUser,
+    db: Db,
+    engine: Engine,
+    settings: AppSettings,
+    cap: Waiters,
+    token: Token,
+    dry_run: Annotated[str, Form(max_length=64)],
+    row: Annotated[int, Form(ge=1)],
+) -> Response:
+    """A row of the review grid was corrected: keep its cells with the file and check again."""
+    form = await request.form()
+    cells = {key.removeprefix("cell-"): value for key, value in form.items() if key.startswith("cell-") and isinstance(value, str)}
+    return await run_in_threadpool(_fix, request, db, engine, settings, cap, user, token, dry_run, row, cells)
 
 
 @router.get("/clients/import/dry-runs/{job_id}")
@@ -139,12 +161,15 @@ def start(
     settings: AppSettings,
     token: Token,
     dry_run: Annotated[str, Form(max_length=64)],
+    on_existing: Annotated[str | None, Form(alias="onExisting", max_length=16)] = None,
 ) -> Response:
-    """Import the file as its dry run showed it (the same file, the same mapping)."""
+    """Import the file as its last check showed it (the same file, mapping and corrections),
+    treating clients already in the list as the "Existing clients" choice says."""
     checked = import_flow.load_dry_run(db, user.tenant, dry_run)
     try:
+        existing = import_flow.on_existing(on_existing if on_existing is not None else checked.on_existing)
         kept = uploads.find(settings, user.tenant.id, token)
-        job_id = import_flow.start(db, engine, settings, user, kept, import_flow.explicit_mapping(checked.job))
+        job_id = import_flow.start(db, engine, settings, user, kept, checked.job, existing)
     except ClientdockError as exc:
         return _upload_step(request, db, settings, user, exc, restart=True)
     progress = import_flow.load_progress(db, user.tenant, job_id)
@@ -157,17 +182,27 @@ def start(
 def _check(
     request: Request, db: Database, engine: JobEngine, settings: Settings, cap: WaiterCap, user: SignedIn, kept: KeptUpload
 ) -> Response:
-    """Step 2 after an upload: the columns and the dry run with the automatic mapping."""
+    """Step 2 after an upload: the columns and the dry run with the mapping of the last import
+    of a file with the same headers, else the automatic one."""
     try:
         columns = import_flow.read_columns(kept)
+        remembered = import_flow.remembered(db, user.tenant, columns.info.header)
+        if remembered is not None:
+            try:
+                columns = import_flow.read_columns(kept, remembered)
+            except ValidationFailed:  # a field that is no more: matched automatically instead
+                remembered = None
     except ClientdockError as exc:
         uploads.forget(kept)
         return _upload_step(request, db, settings, user, exc)
-    context = _dry_run_context(db, engine, settings, cap, user, kept, columns, None)
+    mapping = columns.mapping() if remembered is not None else None
+    context = _dry_run_context(db, engine, settings, cap, user, kept, columns, mapping, "update")
     if context["fatal"] is not None:
         uploads.forget(kept)
         return _upload_step(request, db, settings, user, context["fatal"])
-    return _step(request, "imports/_step_preview.html", columns=columns.columns, info=columns.info, **context)
+    return _step(
+        request, "imports/_step_preview.html", columns=columns.columns, info=columns.info, remembered=remembered is not None, **context
+    )
 
 
 def _recheck(
@@ -179,18 +214,50 @@ def _recheck(
     user: SignedIn,
     token: str,
     picked: dict[str, str],
+    existing: str | None,
 ) -> Response:
     try:
         kept = uploads.find(settings, user.tenant.id, token)
         columns = import_flow.read_columns(kept).chosen(picked)
+        choice = import_flow.on_existing(existing)
     except ClientdockError as exc:
         return _upload_step(request, db, settings, user, exc, restart=True)
-    context = _dry_run_context(db, engine, settings, cap, user, kept, columns, columns.mapping())
+    context = _dry_run_context(db, engine, settings, cap, user, kept, columns, columns.mapping(), choice)
+    if context["fatal"] is not None:
+        return _upload_step(request, db, settings, user, context["fatal"], restart=True)
+    if is_htmx(request):
+        return _step(request, "imports/_dry_run.html", oob_footer=True, columns=columns.columns, **context)
+    return _step(request, "imports/_step_preview.html", columns=columns.columns, info=columns.info, remembered=False, **context)
+
+
+def _fix(
+    request: Request,
+    db: Database,
+    engine: JobEngine,
+    settings: Settings,
+    cap: WaiterCap,
+    user: SignedIn,
+    token: str,
+    dry_run: str,
+    row: int,
+    cells: dict[str, str],
+) -> Response:
+    """Keep the corrected cells of ``row`` with the kept file, then check it again with the
+    mapping and choice of the check the grid belonged to."""
+    try:
+        checked = import_flow.load_dry_run(db, user.tenant, dry_run)
+        kept = uploads.find(settings, user.tenant.id, token)
+        kept = uploads.with_fixes(kept, row, import_review.corrected_cells(checked.job, cells))
+        columns = import_flow.read_columns(kept, import_flow.explicit_mapping(checked.job))
+    except ClientdockError as exc:
+        return _upload_step(request, db, settings, user, exc, restart=True)
+    mapping = import_flow.explicit_mapping(checked.job)
+    context = _dry_run_context(db, engine, settings, cap, user, kept, columns, mapping, checked.on_existing)
     if context["fatal"] is not None:
         return _upload_step(request, db, settings, user, context["fatal"], restart=True)
     if is_htmx(request):
         return _step(request, "imports/_dry_run.html", oob_footer=True, **context)
-    return _step(request, "imports/_step_preview.html", columns=columns.columns, info=columns.info, **context)
+    return _step(request, "imports/_step_preview.html", columns=columns.columns, info=columns.info, remembered=False, **context)
 
 
 def _dry_run_context(
@@ -202,13 +269,17 @@ def _dry_run_context(
     kept: KeptUpload,
     columns: FileColumns,
     mapping: dict[str, str] | None,
+    existing: str,
 ) -> dict[str, Any]:
     """Start the dry run and wait a little for it. A refusal about the mapping (a required
     column missing, a field picked twice) is shown beside the dropdowns; any other refusal of
     the file is ``fatal``: the dialog goes back to the first step and says why."""
-    context: dict[str, Any] = {"kept": kept, "dry": None, "error": None, "missing": [], "fatal": None, "twice": columns.twice()}
+    context: dict[str, Any] = {
+        "kept": kept, "dry": None, "error": None, "missing": [], "fatal": None, "twice": columns.twice(),
+        "on_existing": existing,
+    }  # fmt: skip
     try:
-        job_id = import_flow.dry_run(db, engine, settings, user, kept, mapping)
+        job_id = import_flow.dry_run(db, engine, settings, user, kept, mapping, existing)
     except ClientdockError as exc:
         missing = import_flow.missing_columns(exc)
         if missing or any(error.field == "mapping" for error in exc.errors):

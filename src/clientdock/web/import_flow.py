@@ -14,14 +14,14 @@ from itertools import islice
 from typing import Any
 
 from clientdock.db import Database
-from clientdock.errors import ClientdockError, FieldError, NotFound
-from clientdock.imports import files, service
+from clientdock.errors import ClientdockError, FieldError, NotFound, ValidationFailed
+from clientdock.imports import file_mappings, files, service
 from clientdock.imports.file_records import REQUIRED_COLUMNS, is_blank
 from clientdock.imports.files import FileImport
 from clientdock.imports.respond import WaiterCap, wait_for
 from clientdock.jobs import workflow
 from clientdock.jobs.engine import JobEngine
-from clientdock.jobs.models import ImportJob, ImportRow
+from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.decoding import EncodingRefused
 from clientdock.pipeline.headers import CANONICAL_FIELDS, match_headers
 from clientdock.pipeline.parse import TableInfo, open_table
@@ -29,13 +29,12 @@ from clientdock.settings import Settings
 from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 from clientdock.users.service import SignedIn
-from clientdock.web import import_views, uploads
+from clientdock.web import import_review, import_views, uploads
 from clientdock.web.templating import field_label
 from clientdock.web.uploads import KeptUpload
 
 #: How long a request waits for a dry run before the dialog polls for it instead.
 DRY_RUN_WAIT_SECONDS = 8.0
-FIRST_FAILURES = 5
 SAMPLES = 2
 _SAMPLE_ROWS = 25
 _CHOICE_LABELS = {"id": "Client ID (from an export)", "name": "Full name", "created": "Created", "clientGroupId": "Client group ID"}
@@ -45,6 +44,15 @@ FIELD_CHOICES: tuple[tuple[str, str], ...] = (
     *sorted(((name, _CHOICE_LABELS.get(name) or field_label(name)) for name in CANONICAL_FIELDS), key=lambda pair: pair[1].casefold()),
 )
 _FIELDS = frozenset(CANONICAL_FIELDS)
+#: What an import does to a client that is already in the list (the job option ``onExisting``).
+ON_EXISTING: tuple[tuple[str, str, str], ...] = (
+    ("update", "Update them", "Fields in the file replace what the client has."),
+    ("fillEmpty", "Fill empty fields only", "Only fields the client has no value for are written."),
+    ("skip", "Skip them", "Clients already in your list are left as they are."),
+)
+#: Rows the review grid and the update preview show at most (fixed rows leave, the next come).
+REVIEW_ROWS = 50
+UPDATES_SHOWN = 50
 
 
 def actor(user: SignedIn) -> str:
@@ -120,27 +128,69 @@ def read_columns(kept: KeptUpload, mapping: Mapping[str, str] | None = None) -> 
     return FileColumns(info, columns)
 
 
-def dry_run(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None) -> str:
-    """Check the file and start a dry run of it (nothing is written); returns the job id."""
+def on_existing(value: str | None) -> str:
+    """The "Existing clients" choice of the dialog's forms (``onExisting``; "update" when absent)."""
+    if value is None or value == "":
+        return "update"
+    if value not in {choice for choice, _text, _help in ON_EXISTING}:
+        raise ValidationFailed.for_field("onExisting", f"{value!r} is not one of update, fillEmpty, skip")
+    return value
+
+
+def dry_run(
+    db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None, existing: str
+) -> str:
+    """Check the file with a dry run kept as a preview (nothing is written, Imports does not
+    list it); returns the job id."""
     path = uploads.copy_for_job(settings, kept)
     wanted = FileImport(path=path, filename=kept.filename, mapping=mapping, dry_run=True, started_by=actor(user))
     try:
-        return _submit(db, engine, settings, user, wanted)
+        return _submit(db, engine, settings, user, wanted, kept, {"onExisting": existing}, preview=True)
     finally:
         path.unlink(missing_ok=True)  # the job took it, unless the file was refused
 
 
-def start(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None) -> str:
-    """Start the confirmed import of the kept file (the job takes the file); returns its id."""
-    wanted = FileImport(path=kept.path, filename=kept.filename, mapping=mapping, started_by=actor(user))
-    job_id = _submit(db, engine, settings, user, wanted)
+def start(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, checked: ImportJob, existing: str) -> str:
+    """Start the confirmed import of the kept file as its last check showed it (the same
+    mapping and corrections; the job takes the file); returns its id. The mapping is
+    remembered for the next file with the same headers."""
+    wanted = FileImport(path=kept.path, filename=kept.filename, mapping=explicit_mapping(checked), started_by=actor(user))
+    job_id = _submit(db, engine, settings, user, wanted, kept, {"onExisting": existing, "previewId": checked.id}, preview=False)
     uploads.forget(kept)
     return job_id
 
 
-def _submit(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, wanted: FileImport) -> str:
+def _submit(
+    db: Database,
+    engine: JobEngine,
+    settings: Settings,
+    user: SignedIn,
+    wanted: FileImport,
+    kept: KeptUpload,
+    options: dict[str, Any],
+    *,
+    preview: bool,
+) -> str:
     with db.session() as session:
-        return files.submit(session, engine, settings, load_context(session, user.tenant), wanted).id
+        job = files.submit(session, engine, settings, load_context(session, user.tenant), wanted)
+        job.preview = preview
+        job.options = {**job.options, **options, **({"fixes": kept.fixes} if kept.fixes else {})}
+        if not preview:
+            header = [str(text) for text in job.summary.get("header") or []]
+            file_mappings.remember(session, user.tenant.id, header, used_mapping(job))
+        return job.id
+
+
+def used_mapping(job: ImportJob) -> dict[str, str]:
+    """Every column of a file job's header with the field it was imported as ("" = not imported)."""
+    mapped = job.summary.get("mapping") or {}
+    return {str(text): str(mapped.get(text) or "") for text in job.summary.get("header") or []}
+
+
+def remembered(db: Database, tenant: Tenant, header: list[str]) -> dict[str, str] | None:
+    """The mapping of the last import of a file with this header set, if any."""
+    with db.session() as session:
+        return file_mappings.recall(session, tenant.id, header)
 
 
 def wait(db: Database, cap: WaiterCap, job_id: str, seconds: float = DRY_RUN_WAIT_SECONDS) -> None:
@@ -156,7 +206,9 @@ class DryRun:
     """A dry run as the dialog shows it."""
 
     job: ImportJob
-    failures: list[ImportRow]
+    review: list[import_review.ReviewRow]
+    to_review: int
+    updates: list[import_review.Update]
     queue_position: int | None
 
     @property
@@ -171,6 +223,10 @@ class DryRun:
     def importable(self) -> int:
         job = self.job
         return job.created + job.updated + job.unchanged
+
+    @property
+    def on_existing(self) -> str:
+        return str(self.job.options.get("onExisting") or "update")
 
     @property
     def date_orders(self) -> list[tuple[str, str, str]]:
@@ -192,8 +248,10 @@ def load_dry_run(db: Database, tenant: Tenant, job_id: str) -> DryRun:
         job = service.get_job(session, load_context(session, tenant), job_id)
         if job.door != files.DOOR or not job.dry_run:
             raise NotFound(f"no dry run '{job_id}' in this tenant")
-        failures, _total = service.job_rows(session, job, "failed", 1, FIRST_FAILURES)
-        return DryRun(job, failures, service.queue_position(session, job))
+        review, to_review = import_review.review_rows(session, job, REVIEW_ROWS)
+        updated, _total = service.job_rows(session, job, "updated", 1, UPDATES_SHOWN)
+        updates = [import_review.update_of(row) for row in updated if row.changes]
+        return DryRun(job, review, to_review, updates, service.queue_position(session, job))
 
 
 @dataclass(frozen=True)

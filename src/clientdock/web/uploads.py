@@ -6,6 +6,11 @@ is kept once under ``<data>/uploads/web/<tenant id>/<token>.upload`` (beside a s
 its name and size) and each job gets a copy; the confirmed import takes the kept file itself.
 A token names a file of one tenant only; files left behind by abandoned dialogs are removed
 after a day, whenever the tenant uploads again.
+
+The cells a person corrects in the dialog's review grid are kept in that JSON too (``fixes``:
+``{"<row number>": {"<column index>": value}}``); every job made from the kept file gets them
+as its option ``fixes`` (applied by ``file_records.read_records``), so the file itself stays as
+it was sent.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from clientdock.errors import NotFound
@@ -41,6 +47,7 @@ class KeptUpload:
     path: Path
     filename: str | None
     size: int
+    fixes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -70,7 +77,18 @@ def find(settings: Settings, tenant_id: str, token: str) -> KeptUpload:
         raise UploadGone() from exc
     if not path.is_file():
         raise UploadGone()
-    return KeptUpload(token, path, meta.get("filename"), int(meta.get("size") or 0))
+    fixes = meta.get("fixes") if isinstance(meta.get("fixes"), dict) else {}
+    return KeptUpload(token, path, meta.get("filename"), int(meta.get("size") or 0), fixes)
+
+
+def with_fixes(kept: KeptUpload, row: int, cells: Mapping[int, str]) -> KeptUpload:
+    """The kept file with ``cells`` (column index -> value) of record ``row`` corrected, kept
+    beside it for the next check and the import."""
+    fixes = {key: dict(value) for key, value in kept.fixes.items()}
+    fixes.setdefault(str(row), {}).update({str(column): value for column, value in cells.items()})
+    meta = {"filename": kept.filename, "size": kept.size, "fixes": fixes}
+    kept.path.with_suffix(".json").write_text(json.dumps(meta))
+    return KeptUpload(kept.token, kept.path, kept.filename, kept.size, fixes)
 
 
 def copy_for_job(settings: Settings, kept: KeptUpload) -> Path:

@@ -6,6 +6,8 @@
   // toasts (#toasts, an aria-live region) move into the dialog and back out when it closes.
   const openModal = (dialog) => {
     dialog.showModal();
+    // The Import dialog starts on its file picker (or whatever its current step marks).
+    dialog.querySelector("[data-step-focus]")?.focus();
     const toasts = document.getElementById("toasts");
     if (toasts) dialog.append(toasts);
     dialog.addEventListener("close", () => {
@@ -91,6 +93,53 @@
     const target = event.detail?.target;
     if (!(target instanceof Element) || !target.isConnected) return;
     target.querySelector("[data-step-focus]")?.focus();
+  });
+
+  // --- Import dialog: the column table (owned by the dialog; keep it in this block) ---
+  // A change of the column table is checked again (a dry run) only once it is meant: a pick
+  // with the mouse or a radio at once, but arrow keys through a dropdown only when the
+  // dropdown is left or Enter is pressed - not one check per key press.
+  const MAPPING = "#import-mapping";
+  const BROWSE_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"]);
+  let browsing = null;  // the dropdown being browsed with the keyboard, changed but not yet checked
+  const commitMapping = (form) => {
+    browsing = null;
+    form.dispatchEvent(new CustomEvent("mapping-commit", { bubbles: false }));
+  };
+  document.addEventListener("keydown", (event) => {
+    const select = event.target instanceof HTMLSelectElement ? event.target : null;
+    const form = select?.closest(MAPPING);
+    if (!select || !form) return;
+    if (BROWSE_KEYS.has(event.key) || event.key.length === 1) select.dataset.browsing = "1";
+    if (event.key === "Enter" && browsing === select) {
+      event.preventDefault();
+      commitMapping(form);
+    }
+  });
+  document.addEventListener("change", (event) => {
+    const control = event.target;
+    const form = control instanceof Element ? control.closest(MAPPING) : null;
+    if (!form) return;
+    if (control instanceof HTMLSelectElement && control.dataset.browsing) {
+      delete control.dataset.browsing;
+      browsing = control;
+      return;
+    }
+    commitMapping(form);
+  });
+  document.addEventListener("focusout", (event) => {
+    if (event.target !== browsing) return;
+    const form = browsing.closest(MAPPING);
+    if (form) commitMapping(form);
+  });
+  document.addEventListener("mousedown", (event) => {
+    if (event.target instanceof HTMLSelectElement) delete event.target.dataset.browsing;
+  });
+  // A row of the review grid checked again: its form is gone with the old check, so focus
+  // moves to the check's title, whose status says what happened.
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const source = event.detail?.elt;
+    if (source instanceof Element && source.matches(".review__row")) document.getElementById("dry-run-title")?.focus();
   });
 
   // Toasts leave after a while, unless the pointer or the focus is on them.
