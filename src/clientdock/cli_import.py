@@ -31,6 +31,7 @@ from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.logs import configure
 from clientdock.migrate import upgrade
+from clientdock.pipeline.existing import parse_on_existing
 from clientdock.pipeline.report import ACTIONS
 from clientdock.settings import Settings
 from clientdock.tenants import service as tenants
@@ -48,6 +49,8 @@ class CliImport:
     dry_run: bool = False
     encoding: str | None = None
     sheet: str | None = None
+    #: ``--on-existing`` as typed: update (default), fillEmpty or skip.
+    on_existing: str | None = None
 
 
 class RowsPerSecond(ProgressColumn):
@@ -84,10 +87,11 @@ def _run(settings: Settings, db: Database, wanted: CliImport, console: Console) 
     with db.session() as session:
         tenant = tenants.get_tenant(session, wanted.tenant)
     mapping = _read_mapping(wanted.mapping_file)
+    on_existing = parse_on_existing(wanted.on_existing, "--on-existing")
     upload = _copy_upload(settings, wanted.file)
     request = files.FileImport(
         path=upload, filename=wanted.file.name, mapping=mapping, encoding=wanted.encoding, sheet=wanted.sheet,
-        dry_run=wanted.dry_run, started_by="cli",
+        dry_run=wanted.dry_run, started_by="cli", on_existing=on_existing,
     )  # fmt: skip
     engine = job_engine(settings, db)
     try:
