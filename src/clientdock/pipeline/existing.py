@@ -56,7 +56,7 @@ def keep_empty_only(values: dict[str, Any], current: Mapping[str, Any], *, unass
     given fields whose different value was not written, so the row can say so.
     """
     kept: list[str] = []
-    for attr in [a for a in values if a in BY_ATTR]:
+    for attr in [a for a in BY_ATTR if a in values]:
         # created_at is never updated (apply.NO_UPDATE_ON); a derived name follows its parts.
         if attr == "created_at" or (attr == "name" and derived_name):
             continue
