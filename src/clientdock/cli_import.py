@@ -2,9 +2,10 @@
 
 The same checks and the same job as ``POST .../clients/import/csv``, against the database
 directly: a job engine runs in this process, a progress bar follows the job row (rows/s and
-time left), and a summary table ends the run. Exit codes: 0 every row imported, 2 some rows
-failed (their report is written to errors.csv and its path printed), 1 the file or the
-request was refused (or the job itself failed).
+time left), and a summary table ends the run, followed by the first updates, before → after
+(``--on-existing`` says what a match does: update, fillEmpty, skip). Exit codes: 0 every row
+imported, 2 some rows failed (their report is written to errors.csv and its path printed), 1
+the file or the request was refused (or the job itself failed).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from clientdock.errors import BadRequest, ClientdockError
 from clientdock.imports import files, service
 from clientdock.imports.upload import too_large
 from clientdock.jobs.models import ImportJob
+from clientdock.jobs.policy import on_existing_of
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.logs import configure
 from clientdock.migrate import upgrade
@@ -39,6 +41,7 @@ from clientdock.tenants.context import load_context
 
 OK, REFUSED, SOME_FAILED = 0, 1, 2
 POLL_SECONDS = 0.25
+UPDATES_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,8 @@ def _follow(db: Database, job_id: str, console: Console) -> ImportJob:
 
 
 def _report(settings: Settings, db: Database, job: ImportJob, console: Console) -> int:
-    table = Table(title=f"{'Dry run' if job.dry_run else 'Import'} {job.status}", caption=f"job {job.id}", show_header=True)
+    caption = f"job {job.id} · existing clients: {on_existing_of(job.options or {})}"
+    table = Table(title=f"{'Dry run' if job.dry_run else 'Import'} {job.status}", caption=caption, show_header=True)
     table.add_column("outcome")
     table.add_column("rows", justify="right")
     for action in ACTIONS:
@@ -169,6 +173,8 @@ def _report(settings: Settings, db: Database, job: ImportJob, console: Console) 
     if blank:
         table.add_row("blank (skipped)", f"{blank:,}")
     console.print(table)
+    if job.updated:
+        _print_updates(db, job, console)
     unknown = job.summary.get("unknownColumns") or []
     if unknown:
         console.print(f"columns not imported: {json.dumps(unknown, ensure_ascii=False)}", highlight=False, markup=False)
@@ -180,6 +186,19 @@ def _report(settings: Settings, db: Database, job: ImportJob, console: Console) 
     path = _write_errors(settings, db, job)
     console.print(f"{job.failed:,} row(s) failed; their report (fix and re-upload): {path}", highlight=False, markup=False)
     return SOME_FAILED
+
+
+def _print_updates(db: Database, job: ImportJob, console: Console) -> None:
+    """The first updated rows, field by field: before → after (what a dry run would change)."""
+    with db.session() as session:
+        rows, total = service.job_rows(session, job, "updated", 1, UPDATES_SHOWN)
+    verb = "would change" if job.dry_run else "changed"
+    console.print(f"{total:,} existing client(s) {verb}" + (f"; the first {len(rows)}:" if total > len(rows) else ":"), markup=False)
+    for row in rows:
+        where = f"line {row.line}" if row.line else f"row {row.row_index}"
+        for field, change in (row.changes or {}).items():
+            before, after = (json.dumps(change.get(k), ensure_ascii=False) for k in ("before", "after"))
+            console.print(f"  {where} {field}: {before} → {after}", highlight=False, markup=False)
 
 
 def _write_errors(settings: Settings, db: Database, job: ImportJob) -> Path:

@@ -228,7 +228,7 @@ def test_the_form_field_wins_over_the_query(client: TestClient, tenant: TenantIn
 
 @pytest.mark.parametrize("where", ["data", "params"])
 def test_file_door_refuses_another_value_before_anything_is_written(client: TestClient, tenant: TenantInfo, where: str) -> None:
-    response = upload(client, tenant, SEED, **{where: {"onExisting": "replace"}})  # type: ignore[arg-type]
+    response = upload(client, tenant, SEED, **{where: {"onExisting": "replace"}})
     assert problem_of(response) == {"onExisting": f"{ALLOWED}, not 'replace'"}
     assert client.get(tenant.path("/imports"), headers=tenant.headers).json()["total"] == 0
     assert clients_by_email(client, tenant) == {}

@@ -78,14 +78,17 @@ def test_another_value_is_refused_naming_the_option_and_the_values(sent: Any, sh
 
 
 def test_empty_means_no_value_an_empty_text_or_an_empty_list() -> None:
-    assert all(is_empty(value) for value in (None, "", [], {}))
-    assert not any(is_empty(value) for value in (" x", 0, False, ["a"], {"a": 1}))
+    empties: tuple[Any, ...] = (None, "", [], {})
+    values: tuple[Any, ...] = (" x", 0, False, ["a"], {"a": 1})
+    assert all(is_empty(value) for value in empties)
+    assert not any(is_empty(value) for value in values)
 
 
 def test_keep_empty_only_drops_filled_fields_with_their_derived_values() -> None:
-    values = {"email": "new@firm.co", "email_key": "new@firm.co", "phone": "+44 20 7946 0000", "phone_e164": "+442079460000",
-              "mobile": "07700 900001", "mobile_e164": "+447700900001", "tags": ["vip"], "note": "same"}  # fmt: skip
-    current = {"email": "old@firm.co", "phone": None, "mobile": "07700 900999", "tags": [], "note": "same"}
+    values: dict[str, Any] = {"email": "new@firm.co", "email_key": "new@firm.co", "phone": "+44 20 7946 0000",
+              "phone_e164": "+442079460000", "mobile": "07700 900001",
+              "mobile_e164": "+447700900001", "tags": ["vip"], "note": "same"}  # fmt: skip
+    current: dict[str, Any] = {"email": "old@firm.co", "phone": None, "mobile": "07700 900999", "tags": [], "note": "same"}
     kept = keep_empty_only(values, current, unassigned_group_id="g0", derived_name=False)
     assert values == {"phone": "+44 20 7946 0000", "phone_e164": "+442079460000", "tags": ["vip"]}
     assert kept == ["email", "mobile"], "a value equal to the stored one is not reported as kept"
