@@ -163,8 +163,7 @@ def _follow(db: Database, job_id: str, console: Console) -> ImportJob:
 
 
 def _report(settings: Settings, db: Database, job: ImportJob, console: Console) -> int:
-    caption = f"job {job.id} · existing clients: {on_existing_of(job.options or {})}"
-    table = Table(title=f"{'Dry run' if job.dry_run else 'Import'} {job.status}", caption=caption, show_header=True)
+    table = Table(title=f"{'Dry run' if job.dry_run else 'Import'} {job.status}", caption=f"job {job.id}", show_header=True)
     table.add_column("outcome")
     table.add_column("rows", justify="right")
     for action in ACTIONS:
@@ -173,6 +172,7 @@ def _report(settings: Settings, db: Database, job: ImportJob, console: Console) 
     if blank:
         table.add_row("blank (skipped)", f"{blank:,}")
     console.print(table)
+    console.print(f"existing clients: {on_existing_of(job.options or {})}", highlight=False, markup=False)
     if job.updated:
         _print_updates(db, job, console)
     unknown = job.summary.get("unknownColumns") or []
