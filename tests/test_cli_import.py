@@ -175,3 +175,32 @@ def test_on_existing_fill_empty_and_skip_show_their_updates(data_dir: Path, tmp_
     refused = run(["import", str(again), "--tenant", code, "--on-existing", "overwrite"], data_dir)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "--on-existing: must be one of update, fillEmpty, skip, not 'overwrite'" in refused.stdout
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="CLIENTDOCK_TEST_POSTGRES_URL not set")
+def test_on_existing_on_postgresql(tmp_path: Path) -> None:
+    import psycopg
+
+    name = f"cdcli_{uuid.uuid4().hex[:10]}"
+    assert POSTGRES_URL
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_url_for(name)
+    try:
+        upgrade(url)
+        database = Database(url)
+        tenant = make_tenant(database, code="pgfill")
+        database.dispose()
+        first, again = tmp_path / "first.csv", tmp_path / "again.csv"
+        first.write_bytes(csv_bytes([["firstName", "email", "company"], ["Ann", "ann@firm.example.org", ""]]))
+        again.write_bytes(csv_bytes([["firstName", "email", "company"], ["Annie", "ann@firm.example.org", "Ann Ltd"]]))
+        base = ["--tenant", tenant.code, "--database-url", url]
+        assert run(["import", str(first), *base], tmp_path / "data").returncode == 0
+        skipped = run(["import", str(again), *base, "--on-existing", "skip"], tmp_path / "data")
+        assert re.search(r"skipped\s*│\s*1", skipped.stdout), skipped.stdout + skipped.stderr
+        filled = run(["import", str(again), *base, "--on-existing", "fillEmpty"], tmp_path / "data")
+        assert filled.returncode == 0, filled.stdout + filled.stderr
+        assert 'line 2 company: null → "Ann Ltd"' in filled.stdout
+        assert "firstName" not in filled.stdout.split("changed:")[1]
+    finally:
+        pg_drop(name)
