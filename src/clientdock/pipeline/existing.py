@@ -9,7 +9,7 @@ that decides what ``fillEmpty`` writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from clientdock.clients.fields import BY_ATTR
 from clientdock.errors import ValidationFailed
@@ -36,8 +36,7 @@ def parse_on_existing(value: Any, name: str = OPTION) -> OnExisting:
     if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT
     if isinstance(value, str) and value.strip() in ON_EXISTING:
-        found: OnExisting = next(choice for choice in ON_EXISTING if choice == value.strip())
-        return found
+        return cast(OnExisting, value.strip())
     shown = repr(value) if isinstance(value, str) else type(value).__name__
     raise ValidationFailed.for_field(name, f"must be one of {', '.join(ON_EXISTING)}, not {shown}")
 
