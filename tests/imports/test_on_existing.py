@@ -271,3 +271,24 @@ def test_undo_after_skip_deletes_only_what_it_created(client: TestClient, tenant
     assert {e: (c["phone"], c["company"], c["updatedAt"]) for e, c in after.items()} == {
         e: (c["phone"], c["company"], c["updatedAt"]) for e, c in before.items()
     }
+
+
+# --- the OpenAPI document ------------------------------------------------------------------------
+
+
+def test_openapi_documents_the_option_at_every_door_and_the_changes(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for path in ("/tenants/{tenant}/clients/upsert", "/tenants/{tenant}/clients/import/csv",
+                 "/tenants/{tenant}/clients/import/from-connection", "/business/clients/v1/apps/{app_code_name}/import"):  # fmt: skip
+        (param,) = [p for p in paths[path]["post"]["parameters"] if p["name"] == "onExisting"]
+        assert (param["in"], param["schema"]["type"], param["schema"]["enum"]) == ("query", "string", ["update", "fillEmpty", "skip"])
+        assert "fillEmpty" in param["schema"]["description"]
+    form = paths["/tenants/{tenant}/clients/import/csv"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["onExisting"]["enum"] == ["update", "fillEmpty", "skip"]
+    assert "onExisting" in paths["/users/bulk/sourceId"]["post"]["description"]
+    schemas = spec["components"]["schemas"]
+    changes = schemas["ImportRow"]["properties"]["changes"]
+    assert {"additionalProperties": {"$ref": "#/components/schemas/FieldChange"}, "type": "object"} in changes["anyOf"]
+    assert set(schemas["FieldChange"]["required"]) == {"before", "after"}
+    assert "onExisting" in schemas["ImportJob"]["required"]
