@@ -132,3 +132,75 @@ def test_database_url_imports_into_postgresql(tmp_path: Path) -> None:
         assert re.search(r"created\s*│\s*1", result.stdout)
     finally:
         pg_drop(name)
+
+
+def phones_of(data_dir: Path, code: str) -> dict[str, str | None]:
+    from clientdock.clients.models import Client
+    from clientdock.tenants.service import get_tenant
+
+    database = Database(f"sqlite:///{data_dir / 'clientdock.db'}")
+    try:
+        with database.session() as session:
+            tenant = get_tenant(session, code)
+            return {c.email: c.phone for c in session.query(Client).filter(Client.tenant_id == tenant.id) if c.email}
+    finally:
+        database.dispose()
+
+
+def test_on_existing_fill_empty_and_skip_show_their_updates(data_dir: Path, tmp_path: Path) -> None:
+    code = new_tenant(data_dir)
+    first, again = tmp_path / "first.csv", tmp_path / "again.csv"
+    first.write_bytes(csv_bytes([["First Name", "Email", "Phone"], ["Ann", "ann@firm.example.org", "+44 20 7946 0001"],
+                                 ["Bo", "bo@firm.example.org", ""]]))  # fmt: skip
+    again.write_bytes(csv_bytes([["First Name", "Email", "Phone"], ["Ann", "ann@firm.example.org", "+44 20 7946 0999"],
+                                 ["Bo", "bo@firm.example.org", "+44 20 7946 0002"]]))  # fmt: skip
+    assert run(["import", str(first), "--tenant", code], data_dir).returncode == 0
+
+    dry = run(["import", str(again), "--tenant", code, "--on-existing", "fillEmpty", "--dry-run"], data_dir)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "existing clients: fillEmpty" in dry.stdout
+    assert "1 existing client(s) would change:" in dry.stdout
+    assert 'line 3 phone: null → "+44 20 7946 0002"' in dry.stdout
+    assert "line 2 phone" not in dry.stdout
+
+    skipped = run(["import", str(again), "--tenant", code, "--on-existing", "skip"], data_dir)
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert re.search(r"skipped\s*│\s*2", skipped.stdout)
+    assert phones_of(data_dir, code) == {"ann@firm.example.org": "+44 20 7946 0001", "bo@firm.example.org": None}
+
+    filled = run(["import", str(again), "--tenant", code, "--on-existing", "fillEmpty"], data_dir)
+    assert "1 existing client(s) changed:" in filled.stdout
+    assert phones_of(data_dir, code) == {"ann@firm.example.org": "+44 20 7946 0001", "bo@firm.example.org": "+44 20 7946 0002"}
+
+    refused = run(["import", str(again), "--tenant", code, "--on-existing", "overwrite"], data_dir)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "--on-existing: must be one of update, fillEmpty, skip, not 'overwrite'" in refused.stdout
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="CLIENTDOCK_TEST_POSTGRES_URL not set")
+def test_on_existing_on_postgresql(tmp_path: Path) -> None:
+    import psycopg
+
+    name = f"cdcli_{uuid.uuid4().hex[:10]}"
+    assert POSTGRES_URL
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_url_for(name)
+    try:
+        upgrade(url)
+        database = Database(url)
+        tenant = make_tenant(database, code="pgfill")
+        database.dispose()
+        first, again = tmp_path / "first.csv", tmp_path / "again.csv"
+        first.write_bytes(csv_bytes([["firstName", "email", "company"], ["Ann", "ann@firm.example.org", ""]]))
+        again.write_bytes(csv_bytes([["firstName", "email", "company"], ["Annie", "ann@firm.example.org", "Ann Ltd"]]))
+        base = ["--tenant", tenant.code, "--database-url", url]
+        assert run(["import", str(first), *base], tmp_path / "data").returncode == 0
+        skipped = run(["import", str(again), *base, "--on-existing", "skip"], tmp_path / "data")
+        assert re.search(r"skipped\s*│\s*1", skipped.stdout), skipped.stdout + skipped.stderr
+        filled = run(["import", str(again), *base, "--on-existing", "fillEmpty"], tmp_path / "data")
+        assert filled.returncode == 0, filled.stdout + filled.stderr
+        assert 'line 2 company: null → "Ann Ltd"' in filled.stdout
+        assert "firstName" not in filled.stdout.split("changed:")[1]
+    finally:
+        pg_drop(name)

@@ -156,6 +156,10 @@ def import_file(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count; write nothing.")] = False,
     encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding of a CSV (detected by default).")] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="Sheet of a workbook (default: the first).")] = None,
+    on_existing: Annotated[
+        str | None,
+        typer.Option("--on-existing", help="A row matching a client: update (default), fillEmpty (only its empty fields) or skip."),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Import clients from a file, as the upload does; exit 0 all imported, 2 some rows failed, 1 refused."""
@@ -165,7 +169,7 @@ def import_file(
 
     base = get_settings()
     settings = base.model_copy(update={"database_url": database_url or base.database_url, "executor_id": f"cli-{uuid.uuid4().hex[:12]}"})
-    wanted = CliImport(file, tenant, mapping, dry_run, encoding, sheet)
+    wanted = CliImport(file, tenant, mapping, dry_run, encoding, sheet, on_existing)
     raise typer.Exit(code=run_import(settings, wanted, Console()))
 
 

@@ -2,9 +2,10 @@
 
 The same checks and the same job as ``POST .../clients/import/csv``, against the database
 directly: a job engine runs in this process, a progress bar follows the job row (rows/s and
-time left), and a summary table ends the run. Exit codes: 0 every row imported, 2 some rows
-failed (their report is written to errors.csv and its path printed), 1 the file or the
-request was refused (or the job itself failed).
+time left), and a summary table ends the run, followed by the first updates, before → after
+(``--on-existing`` says what a match does: update, fillEmpty, skip). Exit codes: 0 every row
+imported, 2 some rows failed (their report is written to errors.csv and its path printed), 1
+the file or the request was refused (or the job itself failed).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from clientdock.errors import BadRequest, ClientdockError
 from clientdock.imports import files, service
 from clientdock.imports.upload import too_large
 from clientdock.jobs.models import ImportJob
+from clientdock.jobs.policy import on_existing_of
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.logs import configure
 from clientdock.migrate import upgrade
 from clientdock.pipeline.decoding import EncodingRefused
+from clientdock.pipeline.existing import parse_on_existing
 from clientdock.pipeline.report import ACTIONS
 from clientdock.settings import Settings
 from clientdock.tenants import service as tenants
@@ -39,6 +42,7 @@ from clientdock.tenants.context import load_context
 
 OK, REFUSED, SOME_FAILED = 0, 1, 2
 POLL_SECONDS = 0.25
+UPDATES_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class CliImport:
     dry_run: bool = False
     encoding: str | None = None
     sheet: str | None = None
+    #: ``--on-existing`` as typed: update (default), fillEmpty or skip.
+    on_existing: str | None = None
 
 
 class RowsPerSecond(ProgressColumn):
@@ -93,10 +99,11 @@ def _run(settings: Settings, db: Database, wanted: CliImport, console: Console) 
     with db.session() as session:
         tenant = tenants.get_tenant(session, wanted.tenant)
     mapping = _read_mapping(wanted.mapping_file)
+    on_existing = parse_on_existing(wanted.on_existing, "--on-existing")
     upload = _copy_upload(settings, wanted.file)
     request = files.FileImport(
         path=upload, filename=wanted.file.name, mapping=mapping, encoding=wanted.encoding, sheet=wanted.sheet,
-        dry_run=wanted.dry_run, started_by="cli",
+        dry_run=wanted.dry_run, started_by="cli", on_existing=on_existing,
     )  # fmt: skip
     engine = job_engine(settings, db)
     try:
@@ -174,6 +181,9 @@ def _report(settings: Settings, db: Database, job: ImportJob, console: Console) 
     if blank:
         table.add_row("blank (skipped)", f"{blank:,}")
     console.print(table)
+    console.print(f"existing clients: {on_existing_of(job.options or {})}", highlight=False, markup=False)
+    if job.updated:
+        _print_updates(db, job, console)
     unknown = job.summary.get("unknownColumns") or []
     if unknown:
         console.print(f"columns not imported: {json.dumps(unknown, ensure_ascii=False)}", highlight=False, markup=False)
@@ -185,6 +195,19 @@ def _report(settings: Settings, db: Database, job: ImportJob, console: Console) 
     path = _write_errors(settings, db, job)
     console.print(f"{job.failed:,} row(s) failed; their report (fix and re-upload): {path}", highlight=False, markup=False)
     return SOME_FAILED
+
+
+def _print_updates(db: Database, job: ImportJob, console: Console) -> None:
+    """The first updated rows, field by field: before → after (what a dry run would change)."""
+    with db.session() as session:
+        rows, total = service.job_rows(session, job, "updated", 1, UPDATES_SHOWN)
+    verb = "would change" if job.dry_run else "changed"
+    console.print(f"{total:,} existing client(s) {verb}" + (f"; the first {len(rows)}:" if total > len(rows) else ":"), markup=False)
+    for row in rows:
+        where = f"line {row.line}" if row.line else f"row {row.row_index}"
+        for field, change in (row.changes or {}).items():
+            before, after = (json.dumps(change.get(k), ensure_ascii=False) for k in ("before", "after"))
+            console.print(f"  {where} {field}: {before} → {after}", highlight=False, markup=False)
 
 
 def _write_errors(settings: Settings, db: Database, job: ImportJob) -> Path:

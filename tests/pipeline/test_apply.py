@@ -226,17 +226,17 @@ def test_allow_create_off_fails_unmatched_rows_only(database: Database, tenant: 
     assert count(database, ExternalRef) == 1, "a failed row writes no reference"
 
 
-def test_allow_update_off_skips_matched_rows_and_still_creates(database: Database, tenant: TenantInfo) -> None:
+def test_on_existing_skip_skips_matched_rows_and_still_creates(database: Database, tenant: TenantInfo) -> None:
     (seeded,) = apply_batch(database, tenant, [item(0, "a", {"name": "Ada", "email": "ada@firm.co", "note": "kept"})], BY_EMAIL)
     assert seeded.client_id is not None
-    no_override = Policy(match_on=("email",), allow_update=False, job_id="job-skip")
+    no_override = Policy(match_on=("email",), on_existing="skip", job_id="job-skip")
     records = [
         RawRecord(index=0, fields={"name": "Ada Changed", "email": "ADA@firm.co", "note": "ignored"}),
         RawRecord(index=1, fields={"name": "Bob", "email": "bob@firm.co"}),
     ]
     outcomes = apply_batch(database, tenant, records, no_override)
     assert (outcomes[0].action, outcomes[0].client_id, outcomes[0].changes) == ("skipped", seeded.client_id, {})
-    assert outcomes[0].warnings == ["an existing client matches; left unchanged (override is off)"]
+    assert outcomes[0].warnings == ["an existing client matches; left unchanged (onExisting: skip)"]
     assert outcomes[1].action == "created"
     ada = load(database, seeded.client_id)
     assert (ada.name, ada.email, ada.note) == ("Ada", "ada@firm.co", "kept")

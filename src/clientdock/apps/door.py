@@ -4,7 +4,8 @@ Keys are client fields in snake_case (the model's attribute names). An unknown k
 its row, with a message naming the key (and the field it probably meant): an app that
 misspells ``emial`` must not create a client with no email that the next import cannot
 match. Other rows of a bulk upload still import. Existing clients are matched by email
-(case-insensitive); ``should_override`` decides between ``skipped`` and ``updated``.
+(case-insensitive); ``onExisting`` (update, fillEmpty, skip) or, without it, the seed's
+``should_override`` (false = skip, true = update) decides what a match does.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from clientdock.apps.schemas import AppImportIn
+from clientdock.apps.schemas import AppImportIn, ImportParams
 from clientdock.clients.fields import APP_KEYS, BY_JSON
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.jobs.models import ImportRow
+from clientdock.pipeline.existing import OPTION, OnExisting, parse_on_existing
 from clientdock.pipeline.records import Policy, RawRecord
 
 DOOR = "app"
@@ -27,8 +29,23 @@ DOCUMENTED_KEYS = (*_NAME_PARTS, *(key for key in FIELD_KEYS if key not in _NAME
 NO_EMAIL = "no email: this client cannot be matched to an existing one, so importing it again creates another client"
 
 
-def policy(should_override: bool) -> Policy:
-    return Policy(match_on=("email",), allow_update=should_override)
+def on_existing_of(params: ImportParams, on_existing: str | None) -> OnExisting:
+    """``onExisting`` when given, else the seed's ``should_override`` (false: skip, true: update).
+
+    Both may be sent when they agree (``should_override`` true with update or fillEmpty, false
+    with skip); a contradiction is 400 naming ``onExisting``.
+    """
+    if on_existing is None or not on_existing.strip():
+        return "update" if params.should_override else "skip"
+    chosen = parse_on_existing(on_existing)
+    if "should_override" in params.model_fields_set and params.should_override != (chosen != "skip"):
+        said = str(params.should_override).lower()
+        raise ValidationFailed.for_field(OPTION, f"{chosen} contradicts import_params.should_override {said}; send only one of them")
+    return chosen
+
+
+def policy(on_existing: OnExisting) -> Policy:
+    return Policy(match_on=("email",), on_existing=on_existing)
 
 
 def items_of(body: AppImportIn, limit: int) -> list[Any]:

@@ -26,7 +26,7 @@ from clientdock.deps import DbSession
 from clientdock.errors import Forbidden
 from clientdock.imports import respond
 from clientdock.imports import service as imports
-from clientdock.imports.deps import AppSettings, Engine, Waiters
+from clientdock.imports.deps import AppSettings, Engine, OnExistingQuery, Waiters
 from clientdock.imports.schemas import job_json
 from clientdock.jobs.models import ImportJob
 from clientdock.tenants.auth import Authenticated
@@ -193,7 +193,11 @@ tags, client_group_id, note, project, desk, tracking_id, attributes, addresses).
 fails its item** (action `failed`, a message naming the key and the field it probably meant); the
 other items still import. Existing clients are matched by email (case-insensitive):
 `should_override` false → `skipped` (left as it is), true → `updated` (keys not sent stay
-unchanged). An item without email is created (with a warning: it cannot be matched later).
+unchanged). The query parameter `onExisting` says the same in the words of every other door and
+wins when given: `update`, `fillEmpty` (only the client's empty fields are written) or `skip`;
+sent together with a `should_override` that says otherwise (false with update/fillEmpty, true
+with skip) it is 400 naming `onExisting`, as is a value not among the three. An item without
+email is created (with a warning: it cannot be matched later).
 `send_notifications_when_done` true → when the job ends the business gets an in-app notification
 and its webhooks fire (`import.completed` / `import.failed`). 400 names the field for a bad body.
 """
@@ -230,19 +234,27 @@ def _render(access: AppBusiness) -> Callable[[Session, ImportJob], dict[str, Any
     },
 )
 def import_via_app(
-    request: Request, body: AppImportIn, access: AppImportAccess, session: DbSession, engine: Engine, settings: AppSettings, cap: Waiters
+    request: Request,
+    body: AppImportIn,
+    access: AppImportAccess,
+    session: DbSession,
+    engine: Engine,
+    settings: AppSettings,
+    cap: Waiters,
+    on_existing: OnExistingQuery = None,
 ) -> JSONResponse:
+    params = body.import_params
+    chosen = door.on_existing_of(params, on_existing)
     items = door.items_of(body, settings.bulk_batch_limit)
     records = [door.to_record(index, item) for index, item in enumerate(items)]
-    params = body.import_params
     code = access.app.app_code_name
     new_job = imports.NewJob(
         door=door.DOOR,
-        policy=door.policy(params.should_override),
+        policy=door.policy(chosen),
         records=records,
         options={
             "app": code, "notify": params.send_notifications_when_done, "upload_type": params.upload_type,
-            "should_override": params.should_override, "send_notifications_when_done": params.send_notifications_when_done,
+            "should_override": chosen != "skip", "send_notifications_when_done": params.send_notifications_when_done,
         },
         started_by=access.actor,
     )  # fmt: skip

@@ -45,7 +45,8 @@ class ImportParams(SeedModel):
     should_override: StrictBool = Field(
         default=False,
         description="false: a client that already exists (same email, case-insensitive) is left as it is and reported as "
-        "`skipped`; true: it is updated from the mapping (fields not in the mapping stay unchanged).",
+        "`skipped`; true: it is updated from the mapping (fields not in the mapping stay unchanged). The query parameter "
+        "`onExisting` (update, fillEmpty, skip) wins when given.",
     )
     upload_type: Literal["single", "bulk"] = Field(
         default="single",
@@ -168,7 +169,7 @@ class AppImportParamsOut(SeedOut):
     """The import_params the import was made with."""
 
     upload_type: str = Field(description="single or bulk")
-    should_override: bool
+    should_override: bool = Field(description="false when existing clients were skipped (onExisting skip)")
     send_notifications_when_done: bool
 
 

@@ -170,7 +170,7 @@ class Client(_ClientBase):
 class UpsertedClient(Client):
     """The S2 upsert's answer: the client and whether it was created or updated."""
 
-    result: str = Field(description="created or updated")
+    result: str = Field(description="created, updated, or skipped (onExisting=skip: the client as it is)")
 
 
 class ClientPage(CamelModel):

@@ -4,13 +4,14 @@ The request is checked whole before anything is written or the platform is calle
 (:func:`request_of`); the job is then queued with what to fetch, and the worker's stager
 (:func:`stage`) reads the platform page by page, outside any transaction, mapping each
 contact on its own (a contact that cannot be mapped fails its row alone). Clients are
-matched on (connection code, external id), then on email for clients without that ref.
+matched on (connection code, external id), then on email for clients without that ref; what a
+match does is the request's ``onExisting`` (update, fillEmpty, skip).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from clientdock.imports import enrich
 from clientdock.imports import service as imports
 from clientdock.imports.files import flag
 from clientdock.jobs import ImportJob, JobEngine
+from clientdock.pipeline.existing import OnExisting, parse_on_existing
 from clientdock.pipeline.records import Policy, RawRecord
 from clientdock.settings import Settings
 from clientdock.tenants.context import TenantContext
@@ -41,10 +43,16 @@ class ConnectionImport:
     external_ids: list[str]
     since_last: bool = False
     enrich: bool = False
+    on_existing: OnExisting = "update"
 
 
 def request_of(
-    connection_code: str | None, import_all: str | None, since: str | None, body: Any, enrich_from_companies_house: str | None = None
+    connection_code: str | None,
+    import_all: str | None,
+    since: str | None,
+    body: Any,
+    enrich_from_companies_house: str | None = None,
+    on_existing: str | None = None,
 ) -> ConnectionImport:
     """The import asked for; 400 naming the field for anything wrong (S0.1, S0.2)."""
     code = (connection_code or "").strip()
@@ -52,10 +60,11 @@ def request_of(
         raise ValidationFailed.for_field("connectionCode", "is required: the code of the tenant's connection, e.g. xero-3f9a1c")
     everything = flag("importAll", import_all)
     enriching = flag("enrichFromCompaniesHouse", enrich_from_companies_house)
+    existing = parse_on_existing(on_existing)
     if since not in (None, "", "last"):
         raise ValidationFailed.for_field("since", "must be 'last' (only what changed since the last successful import)")
     if everything:
-        return ConnectionImport(code, True, [], since == "last", enriching)
+        return ConnectionImport(code, True, [], since == "last", enriching, existing)
     ids = body.get("externalIds") if isinstance(body, dict) else None
     if not isinstance(ids, list) or not ids:
         raise ValidationFailed.for_field("externalIds", 'is required when importAll is false: send {"externalIds": ["..."]}')
@@ -66,7 +75,7 @@ def request_of(
     unique = list(dict.fromkeys(value.strip() for value in ids))
     if len(unique) > 10_000:
         raise ValidationFailed.for_field("externalIds", f"{len(unique)} ids; at most 10,000 per import (use importAll)")
-    return ConnectionImport(code, False, unique, since == "last", enriching)
+    return ConnectionImport(code, False, unique, since == "last", enriching, existing)
 
 
 def start(session: Session, engine: JobEngine, settings: Settings, ctx: TenantContext, wanted: ConnectionImport, actor: str) -> ImportJob:
@@ -79,7 +88,8 @@ def start(session: Session, engine: JobEngine, settings: Settings, ctx: TenantCo
         "importAll": wanted.import_all, "externalIds": wanted.external_ids, "sinceLast": wanted.since_last,
         "since": connection.last_imported_at.isoformat() if wanted.since_last and connection.last_imported_at else None,
     }  # fmt: skip
-    return imports.start(session, engine, settings, ctx, imports.NewJob(door=DOOR, policy=POLICY, options=options, started_by=actor))
+    policy = replace(POLICY, on_existing=wanted.on_existing)
+    return imports.start(session, engine, settings, ctx, imports.NewJob(door=DOOR, policy=policy, options=options, started_by=actor))
 
 
 def stage(db: Database, settings: Settings, job: ImportJob) -> Iterator[RawRecord]:

@@ -12,7 +12,7 @@ from clientdock.connections import door, mapping, service
 from clientdock.connections.schemas import Connected, ConnectionList, PlatformContactList, connection_json
 from clientdock.deps import Db, DbSession
 from clientdock.imports import respond
-from clientdock.imports.deps import AppSettings, Engine, Waiters
+from clientdock.imports.deps import AppSettings, Engine, OnExistingQuery, Waiters
 from clientdock.imports.schemas import ImportJob
 from clientdock.tenants.auth import ClientsRead, ImportsWrite, TenantAdmin
 
@@ -36,7 +36,9 @@ naming it. Nothing is written and the platform is not called for a refused reque
 
 **Matching**: a client this connection imported before (connection code + external id) is
 updated, never duplicated; then a client with the same email; else a new client. An unchanged
-contact is reported `unchanged`.
+contact is reported `unchanged`. `onExisting` decides what a match does: `update` (default),
+`fillEmpty` (only the client's empty fields are written) or `skip` (the client is left as it is,
+reference included; the row is `skipped`); another value is 400 naming `onExisting`.
 
 **Enrichment**: `enrichFromCompaniesHouse=true` enriches the private limited companies the import
 created from Companies House once it succeeds (a job of its own; 400 when not configured).
@@ -135,8 +137,9 @@ async def import_from_connection(
     import_all: Annotated[str | None, Query(alias="importAll")] = None,
     since: str | None = None,
     enrich_from_companies_house: Annotated[str | None, Query(alias="enrichFromCompaniesHouse")] = None,
+    on_existing: OnExistingQuery = None,
     body: Any = Body(default=None),
 ) -> JSONResponse:
-    wanted = door.request_of(connection_code, import_all, since, body, enrich_from_companies_house)
+    wanted = door.request_of(connection_code, import_all, since, body, enrich_from_companies_house, on_existing)
     job = await run_in_threadpool(door.start, session, engine, settings, scope.ctx, wanted, scope.actor)
     return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id)

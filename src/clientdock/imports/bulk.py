@@ -1,13 +1,15 @@
 """S4: ``POST /users/bulk/sourceId`` — the pipeline run synchronously on a small batch.
 
 Items are keyed by (source, sourceId, language); a parent in the same request resolves
-whatever the order; a bad item fails alone. The batch is recorded as a finished import job
+whatever the order; a bad item fails alone. ``onExisting`` beside ``users`` says what a match
+does (update, fillEmpty, skip). The batch is recorded as a finished import job
 so it shows among the tenant's imports, with its audit trail and undo.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,6 +18,7 @@ from clientdock.clients.fields import BULK_KEYS, BY_JSON, REF_MAX_LENGTHS
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.imports import service
 from clientdock.jobs.engine import JobEngine
+from clientdock.pipeline.existing import ON_EXISTING, OPTION, OnExisting, parse_on_existing
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.report import outcome_json
 from clientdock.pipeline.values import NUL_MESSAGE, json_type
@@ -99,8 +102,9 @@ def entry(outcome: RowOutcome, record: RawRecord) -> dict[str, Any]:
     """An item's outcome in S4's words: the shared result shape, renamed."""
     result = outcome_json(outcome)
     failed = result["action"] == "failed"
+    action = result["action"] if result["action"] in ("created", "skipped", "failed") else "updated"
     return {
-        "action": "failed" if failed else ("created" if result["action"] == "created" else "updated"),
+        "action": action,
         "id": None if failed else result["id"],
         "key": record.refs[0].external_id if record.refs else None,
         "lookupKey": result["lookupKey"],
@@ -127,7 +131,8 @@ def _as_sent(field: str) -> str:
 
 
 def users_of(body: Any, limit: int) -> list[Any]:
-    """The request's ``users``; 400 naming the field when the body is not ``{"users": [...]}``, 413 over ``limit``."""
+    """The request's ``users``; 400 naming the field when the body is not ``{"users": [...]}``
+    (beside it only ``onExisting``), 413 over ``limit``."""
     if not isinstance(body, dict) or "users" not in body:
         raise ValidationFailed.for_field("users", 'is required: send {"users": [...]}')
     users = body["users"]
@@ -135,18 +140,34 @@ def users_of(body: Any, limit: int) -> list[Any]:
         raise ValidationFailed.for_field("users", "must be a list")
     if len(users) > limit:
         raise PayloadTooLarge(f"{len(users)} users sent; at most {limit} per request", [FieldError("users", "too many items")])
-    unknown = sorted(set(body) - {"users"})
+    unknown = sorted(set(body) - {"users", OPTION})
     if unknown:
-        raise ValidationFailed.for_field(unknown[0], 'is not a known field; send {"users": [...]}')
+        raise ValidationFailed.for_field(unknown[0], 'is not a known field; send {"users": [...], "onExisting": "update"}')
     return users
 
 
+def on_existing_of(body: Any) -> OnExisting:
+    """The body's ``onExisting`` beside ``users`` (default ``update``); 400 naming it otherwise."""
+    value = body.get(OPTION) if isinstance(body, dict) else None
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed.for_field(OPTION, f"must be one of {', '.join(ON_EXISTING)}, not {json_type(value)}")
+    return parse_on_existing(value)
+
+
 def upsert(
-    session: Session, engine: JobEngine, ctx: TenantContext, users: list[Any], actor: str, *, options: dict[str, Any] | None = None
+    session: Session,
+    engine: JobEngine,
+    ctx: TenantContext,
+    users: list[Any],
+    actor: str,
+    *,
+    options: dict[str, Any] | None = None,
+    on_existing: OnExisting = "update",
 ) -> dict[str, Any]:
     """Run the batch in this transaction, recorded as a finished import; the S4 answer."""
     records = [to_record(i, item) for i, item in enumerate(users)]
-    request = service.NewJob(door=DOOR, policy=BULK_POLICY, started_by=actor, options=options)
+    policy = replace(BULK_POLICY, on_existing=on_existing)
+    request = service.NewJob(door=DOOR, policy=policy, started_by=actor, options=options)
     job, outcomes = service.run_inline(session, engine, ctx, request, records)
     return {
         "data": [entry(o, r) for o, r in zip(outcomes, records, strict=True)],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from clientdock.imports.upload import too_large
 from clientdock.jobs import staging
 from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import ImportJob
+from clientdock.pipeline.existing import OPTION, OnExisting, parse_on_existing
 from clientdock.pipeline.records import Policy
 from clientdock.settings import Settings
 from clientdock.tenants.context import TenantContext
@@ -46,6 +47,8 @@ class FileImport:
     started_by: str | None = None
     #: Enrich the private limited companies it creates from Companies House once it succeeds.
     enrich: bool = False
+    #: What a row that matches a client does (``pipeline.existing``).
+    on_existing: OnExisting = "update"
 
 
 def uploads_dir(settings: Settings) -> Path:
@@ -76,9 +79,8 @@ def submit(session: Session, engine: JobEngine, settings: Settings, ctx: TenantC
 def create(session: Session, engine: JobEngine, settings: Settings, ctx: TenantContext, request: FileImport, found: Survey) -> ImportJob:
     """Create and enqueue the job of a checked file in the caller's transaction; the file moves
     into the job's folder before that transaction commits (and is removed if it rolls back)."""
-    new = service.NewJob(
-        door=DOOR, policy=CSV_POLICY, options=_options(request, found), dry_run=request.dry_run, started_by=request.started_by
-    )
+    policy = replace(CSV_POLICY, on_existing=request.on_existing)
+    new = service.NewJob(door=DOOR, policy=policy, options=_options(request, found), dry_run=request.dry_run, started_by=request.started_by)
     job = service.start(session, engine, settings, ctx, new)
     job.total = found.importable
     job.summary = summary(found, request)
@@ -203,4 +205,5 @@ def file_import(received: upload.Received, query: dict[str, str | None], started
         dry_run=flag("dryRun", _option(fields, "dryRun", query["dryRun"])),
         started_by=started_by,
         enrich=enrich.wanted(_option(fields, "enrich", query.get("enrich"))),
+        on_existing=parse_on_existing(_option(fields, OPTION, query.get(OPTION))),
     )

@@ -19,7 +19,7 @@ from clientdock.clients.repository import client_body
 from clientdock.clients.schemas import Client, ClientCreate, ClientFields, ClientUpsert, UpsertedClient, present_fields
 from clientdock.deps import Db, DbSession
 from clientdock.imports import bulk, enrich, files, respond, service, single, undo, upload
-from clientdock.imports.deps import AppSettings, Engine, Waiters
+from clientdock.imports.deps import AppSettings, Engine, OnExistingQuery, Waiters
 from clientdock.imports.schemas import (
     IMPORT_DESCRIPTION,
     IMPORT_FORM,
@@ -31,6 +31,7 @@ from clientdock.imports.schemas import (
     job_json,
     row_json,
 )
+from clientdock.pipeline.existing import parse_on_existing
 from clientdock.pipeline.records import Ref
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, ImportsWrite, KeyImportsWrite
 
@@ -61,17 +62,23 @@ def create_client(body: ClientCreate, session: DbSession, scope: ClientsWrite) -
     description=(
         "Creates the client when no client of the tenant has this trackingId (201, result=created), "
         "else updates it (200, result=updated). Omitted fields are unchanged; tags [] clears; "
-        "clientGroupId defaults to the Unassigned group on create. Idempotent."
+        "clientGroupId defaults to the Unassigned group on create. Idempotent. `onExisting` decides what happens to "
+        "an existing client: `update` (default), `fillEmpty` (only its empty fields are written) or `skip` (200, "
+        "result=skipped, the client as it is); another value is 400 naming `onExisting`."
     ),
     response_model=UpsertedClient,
     responses={201: {"description": "created", "model": UpsertedClient}, 200: {"description": "updated"}},
 )
-def upsert_client(body: ClientUpsert, session: DbSession, scope: ClientsWrite, response: Response) -> dict[str, Any]:
-    outcome = single.upsert(session, scope.ctx, present_fields(body), actor=scope.actor)
+def upsert_client(
+    body: ClientUpsert, session: DbSession, scope: ClientsWrite, response: Response, on_existing: OnExistingQuery = None
+) -> dict[str, Any]:
+    wanted = parse_on_existing(on_existing)
+    outcome = single.upsert(session, scope.ctx, present_fields(body), actor=scope.actor, on_existing=wanted)
     assert outcome.client_id is not None
     created = outcome.action == "created"
     response.status_code = 201 if created else 200
-    return {**client_body(session, scope.ctx, outcome.client_id), "result": "created" if created else "updated"}
+    result = outcome.action if outcome.action in ("created", "skipped") else "updated"
+    return {**client_body(session, scope.ctx, outcome.client_id), "result": result}
 
 
 @router.patch(f"{CLIENTS}/{{client_id}}", tags=["clients"], summary="Change a client (omitted fields unchanged)", response_model=Client)
@@ -166,9 +173,12 @@ async def import_csv(
     encoding: OptionalText = None,
     sheet: OptionalText = None,
     enrich_option: Annotated[str | None, Query(alias="enrich")] = None,
+    on_existing: OnExistingQuery = None,
 ) -> JSONResponse:
     received = await upload.receive(request, files.uploads_dir(settings), settings.max_upload_bytes)
-    query = {"mapping": mapping, "dryRun": dry_run, "encoding": encoding, "sheet": sheet, "enrich": enrich_option}
+    query = {
+        "mapping": mapping, "dryRun": dry_run, "encoding": encoding, "sheet": sheet, "enrich": enrich_option, "onExisting": on_existing,
+    }  # fmt: skip
     try:
         wanted = files.file_import(received, query, scope.actor)
         job = await run_in_threadpool(files.submit, session, engine, settings, scope.ctx, wanted)
@@ -202,7 +212,9 @@ def import_template(tenant: str) -> StreamingResponse:
         "Each item is matched by (source, sourceId, language); no match creates, a match updates (omitted fields unchanged). "
         "A parent given in the same request resolves whatever the order. A bad item fails alone (success false, its reasons "
         "in `messages` as `users[i].field: …`). At most 1,000 items (413 above). `changed` is false when an update changed "
-        "nothing. The batch is recorded as an import (see `importId`)."
+        "nothing. The batch is recorded as an import (see `importId`). Beside `users`, `onExisting` decides what a match "
+        "does: `update` (default), `fillEmpty` (only the client's empty fields are written) or `skip` (action `skipped`, "
+        "the client as it is, a message says so); another value is 400 naming `onExisting`."
     ),
     response_model=BulkResult,
 )
@@ -215,8 +227,9 @@ def bulk_upsert_by_source_id(
     enrich_option: Annotated[str | None, Query(alias="enrich", description="companies-house: enrich the companies it creates")] = None,
 ) -> dict[str, Any]:
     users = bulk.users_of(body, settings.bulk_batch_limit)
+    on_existing = bulk.on_existing_of(body)
     options = enrich.options(settings, enrich.wanted(enrich_option))
-    return bulk.upsert(session, engine, scope.ctx, users, scope.actor, options=options)
+    return bulk.upsert(session, engine, scope.ctx, users, scope.actor, options=options, on_existing=on_existing)
 
 
 # --- jobs ----------------------------------------------------------------------------------------

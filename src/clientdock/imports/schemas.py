@@ -15,6 +15,8 @@ from clientdock.clients.schemas import CamelModel
 from clientdock.imports.service import queue_position
 from clientdock.jobs.models import ImportJob as ImportJobRow
 from clientdock.jobs.models import ImportRow as ImportRowRow
+from clientdock.jobs.policy import on_existing_of
+from clientdock.pipeline.existing import DOC, ON_EXISTING
 from clientdock.pipeline.report import ACTIONS
 
 
@@ -52,6 +54,13 @@ class FieldErrorOut(BaseModel):
     code: str | None = None
 
 
+class FieldChange(BaseModel):
+    """One field of an updated client: its value before the row and the value the row wrote (or, in a dry run, would write)."""
+
+    before: Any = Field(description="The client's value before the row (null: it had none)")
+    after: Any = Field(description="The value written, or that a dry run would write")
+
+
 class ImportRow(CamelModel):
     """One input item's outcome: the one result shape of every door."""
 
@@ -62,7 +71,10 @@ class ImportRow(CamelModel):
     id: str | None = Field(description="The client's id")
     messages: list[str]
     errors: list[FieldErrorOut]
-    changes: dict[str, Any] | None = Field(description="Per field: {before, after} (updates and dry runs)")
+    changes: dict[str, FieldChange] | None = Field(
+        description="An updated row (real or dry run): each field it changes (camelCase) with its value before and after; "
+        "under onExisting=fillEmpty only the fields that were empty on the client. Null for other rows."
+    )
 
 
 class ImportRowPage(CamelModel):
@@ -91,6 +103,7 @@ class ImportJob(CamelModel):
     preview: bool = Field(
         default=False, description="A check made while mapping in the web import dialog: a dry run that the import lists leave out"
     )
+    on_existing: str = Field(description="What the import does to a client that already exists: update, fillEmpty or skip")
     progress: Progress
     counts: Counts
     queue_position: int | None = Field(description="1 = next to start for this tenant; null when not waiting")
@@ -132,7 +145,7 @@ class UndoResult(CamelModel):
 
 
 class BulkItem(CamelModel):
-    action: str = Field(description="created, updated or failed")
+    action: str = Field(description="created, updated, skipped (onExisting=skip) or failed")
     id: str | None
     key: str | None = Field(description="The item's sourceId")
     lookup_key: str | None
@@ -159,6 +172,7 @@ def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str,
         "status": job.status,
         "dryRun": job.dry_run,
         "preview": job.preview,
+        "onExisting": on_existing_of(job.options or {}),
         "progress": {"done": job.done, "total": job.total, "percent": percent},
         "counts": {action: getattr(job, action) for action in ACTIONS},
         "queuePosition": queue_position(session, job),
@@ -196,8 +210,14 @@ the first 100 row outcomes in `rows`) when it finishes within the wait, else 202
 **Form** (multipart/form-data): `file` (required); optional `mapping` (a JSON object
 `{"Column header": "clientField"}`; `""` ignores a column), `dryRun` (true: nothing is
 written; the answer shows the mapping, the counts and per-field changes before → after),
-`encoding` (e.g. `cp1252`, honoured strictly; detected otherwise), `sheet`. The options may also be given as
-query parameters.
+`encoding` (e.g. `cp1252`, honoured strictly; detected otherwise), `sheet`, `onExisting` (what a row that matches
+a client does: `update`, the default, writes its values; `fillEmpty` writes only the fields
+that are empty on the client; `skip` leaves the client as it is, the row `skipped`; another
+value is 400 naming `onExisting`). The options may also be given as query parameters.
+
+**Updates, before → after**: every updated row, in a dry run as in a real import, carries
+`changes` (`{"phone": {"before": "…", "after": "…"}}`); list them with
+`GET /tenants/{tenant}/imports/{id}/rows?outcome=updated`.
 
 **Refused before anything is written**: over the byte limit (413), not a CSV or a macro-free
 spreadsheet by content — executables, archives, xlsm/xlsb, NUL bytes (415), unreadable (400),
@@ -238,6 +258,7 @@ IMPORT_FORM: dict[str, Any] = {
                         },
                         "sheet": {"type": "string", "description": "Sheet of a workbook (default: the first visible one)."},
                         "enrich": {"type": "string", "enum": ["companies-house"], "description": "Enrich the companies it creates."},
+                        "onExisting": {"type": "string", "enum": list(ON_EXISTING), "default": "update", "description": DOC},
                     },
                 }
             }

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from clientdock.clients import repository
 from clientdock.errors import Conflict, FieldError, ValidationFailed
 from clientdock.pipeline import run as pipeline
+from clientdock.pipeline.existing import OnExisting
 from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
 from clientdock.tenants.context import TenantContext
 
@@ -33,8 +34,10 @@ def run_single(session: Session, ctx: TenantContext, record: RawRecord, policy: 
     return outcome
 
 
-def upsert(session: Session, ctx: TenantContext, fields: dict[str, Any], actor: str | None = None) -> RowOutcome:
-    policy = replace(UPSERT_POLICY, actor=actor)
+def upsert(
+    session: Session, ctx: TenantContext, fields: dict[str, Any], actor: str | None = None, on_existing: OnExisting = "update"
+) -> RowOutcome:
+    policy = replace(UPSERT_POLICY, actor=actor, on_existing=on_existing)
     return run_single(session, ctx, RawRecord(index=0, fields=fields, lookup_key=fields.get("trackingId")), policy)
 
 

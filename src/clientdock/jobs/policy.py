@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from clientdock.pipeline.existing import OPTION, OnExisting, parse_on_existing
 from clientdock.pipeline.records import MatchKey, Policy
 
 
@@ -13,8 +14,15 @@ def to_options(policy: Policy) -> dict[str, Any]:
         "required": list(policy.required),
         "requiredOnCreate": list(policy.required_on_create),
         "allowCreate": policy.allow_create,
-        "allowUpdate": policy.allow_update,
+        OPTION: policy.on_existing,
     }
+
+
+def on_existing_of(options: dict[str, Any]) -> OnExisting:
+    """The job's ``onExisting``; a job queued before it existed kept ``allowUpdate`` (false = skip)."""
+    if OPTION in options:
+        return parse_on_existing(options[OPTION])
+    return "update" if options.get("allowUpdate", True) else "skip"
 
 
 def from_options(options: dict[str, Any], *, job_id: str, actor: str | None) -> Policy:
@@ -23,7 +31,7 @@ def from_options(options: dict[str, Any], *, job_id: str, actor: str | None) -> 
         required=tuple(options.get("required", [])),
         required_on_create=tuple(options.get("requiredOnCreate", [])),
         allow_create=bool(options.get("allowCreate", True)),
-        allow_update=bool(options.get("allowUpdate", True)),
+        on_existing=on_existing_of(options),
         job_id=job_id,
         actor=actor,
     )

@@ -1,5 +1,8 @@
 """Apply: create, update or skip matched candidates in set-based batches.
 
+A matched client is treated as the policy's ``on_existing`` says (``pipeline.existing``):
+updated, filled where empty, or skipped (left alone, no new reference).
+
 Runs inside the caller's transaction and only flushes. Creates are multi-row
 ``INSERT … ON CONFLICT DO NOTHING RETURNING id``; a row that another writer created
 meanwhile comes back missing and is matched again, so concurrent identical requests
@@ -22,6 +25,7 @@ from clientdock.clients.fields import BY_ATTR, DERIVED_ATTRS
 from clientdock.clients.models import Client, ExternalRef
 from clientdock.clients.repository import Change, record_changes
 from clientdock.db import new_id, table_of, utcnow
+from clientdock.pipeline.existing import SKIPPED, keep_empty_only, kept_message
 from clientdock.pipeline.match import Existing, chunked, lookup
 from clientdock.pipeline.normalise import follow_derived_name
 from clientdock.pipeline.records import Action, Candidate, Policy, Ref, RowOutcome
@@ -53,18 +57,18 @@ def apply(session: Session, ctx: TenantContext, candidates: Sequence[Candidate],
     created = {c.index for c in creates}
     for candidate in candidates:
         if candidate.client_id is not None and not candidate.failed and candidate.index not in created:
-            if not policy.allow_update:
+            if policy.on_existing == "skip":
                 outcomes[candidate.index] = RowOutcome(
-                    candidate.index, candidate.lookup_key, "skipped", candidate.client_id,
-                    warnings=[*candidate.warnings, "an existing client matches; left unchanged (override is off)"],
-                )  # fmt: skip
+                    candidate.index, candidate.lookup_key, "skipped", candidate.client_id, warnings=[*candidate.warnings, SKIPPED]
+                )
     ref_map = _ref_map(candidates, existing)
     updates = [c for c in candidates if c.client_id and not c.failed and c.index not in created and c.index not in outcomes]
     _set_parents(candidates, ref_map)
     _fail_parent_cycles(session, ctx, updates)
     changed = _update_clients(session, ctx, [c for c in updates if not c.failed], policy, now)
     _set_created_parents(session, creates)
-    _insert_refs(session, ctx, [c for c in candidates if c.client_id and not c.failed], existing)
+    # A skipped client is left alone: it gets no new reference either.
+    _insert_refs(session, ctx, [c for c in candidates if c.client_id and not c.failed and c.index not in outcomes], existing)
     for candidate in candidates:
         if candidate.index in outcomes:
             continue
@@ -244,6 +248,8 @@ def _update_clients(
     for candidate in updates:
         assert candidate.client_id is not None
         before = current[candidate.client_id]
+        if policy.on_existing == "fillEmpty":
+            _fill_empty_only(candidate, before, ctx)
         follow_derived_name(candidate, before)
         diff = {a: (before.get(a), v) for a, v in candidate.values.items() if a not in NO_UPDATE_ON and before.get(a) != v}
         if not diff:
@@ -262,6 +268,14 @@ def _update_clients(
         _update_by_id(session, keys, rows)
     _audit(session, ctx, policy, audit)
     return changed
+
+
+def _fill_empty_only(candidate: Candidate, before: dict[str, Any], ctx: TenantContext) -> None:
+    """``fillEmpty``: keep only the values for fields empty on the client; the row names the others."""
+    derived = candidate.name_from is not None
+    kept = keep_empty_only(candidate.values, before, unassigned_group_id=ctx.unassigned_group_id, derived_name=derived)
+    if kept:
+        candidate.warnings.append(kept_message(kept))
 
 
 def _load_for_update(session: Session, ctx: TenantContext, ids: list[str]) -> dict[str, dict[str, Any]]:

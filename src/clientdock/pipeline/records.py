@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from clientdock.errors import FieldError
+from clientdock.pipeline.existing import OnExisting
 
 Action = Literal["created", "updated", "unchanged", "skipped", "failed"]
 MatchKey = Literal["id", "trackingId", "ref", "email"]
@@ -77,7 +78,8 @@ class Policy:
     required: tuple[str, ...] = ()
     required_on_create: tuple[str, ...] = ()
     allow_create: bool = True
-    allow_update: bool = True
+    #: A matched client: update it, fill only its empty fields, or skip it (``pipeline.existing``).
+    on_existing: OnExisting = "update"
     job_id: str | None = None
     actor: str | None = None
     #: The audit action of a changed field ("undone" when an undo restores it).
