@@ -26,6 +26,7 @@ from clientdock.imports import upload
 from clientdock.imports.deps import AppSettings, Engine, Waiters
 from clientdock.imports.respond import WaiterCap
 from clientdock.jobs.engine import JobEngine
+from clientdock.pipeline.existing import OnExisting
 from clientdock.settings import Settings
 from clientdock.tenants.context import load_context
 from clientdock.users.service import SignedIn
@@ -269,7 +270,7 @@ def _dry_run_context(
     kept: KeptUpload,
     columns: FileColumns,
     mapping: dict[str, str] | None,
-    existing: str,
+    existing: OnExisting,
 ) -> dict[str, Any]:
     """Start the dry run and wait a little for it. A refusal about the mapping (a required
     column missing, a field picked twice) is shown beside the dropdowns; any other refusal of

@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any
 
 from clientdock.db import Database
-from clientdock.errors import ClientdockError, FieldError, NotFound, ValidationFailed
+from clientdock.errors import ClientdockError, FieldError, NotFound
 from clientdock.imports import file_mappings, files, service
 from clientdock.imports.file_records import REQUIRED_COLUMNS, is_blank
 from clientdock.imports.files import FileImport
@@ -22,7 +22,9 @@ from clientdock.imports.respond import WaiterCap, wait_for
 from clientdock.jobs import workflow
 from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import ImportJob
+from clientdock.jobs.policy import on_existing_of
 from clientdock.pipeline.decoding import EncodingRefused
+from clientdock.pipeline.existing import OnExisting, parse_on_existing
 from clientdock.pipeline.headers import CANONICAL_FIELDS, match_headers
 from clientdock.pipeline.parse import TableInfo, open_table
 from clientdock.settings import Settings
@@ -128,34 +130,40 @@ def read_columns(kept: KeptUpload, mapping: Mapping[str, str] | None = None) -> 
     return FileColumns(info, columns)
 
 
-def on_existing(value: str | None) -> str:
+def on_existing(value: str | None) -> OnExisting:
     """The "Existing clients" choice of the dialog's forms (``onExisting``; "update" when absent)."""
-    if value is None or value == "":
-        return "update"
-    if value not in {choice for choice, _text, _help in ON_EXISTING}:
-        raise ValidationFailed.for_field("onExisting", f"{value!r} is not one of update, fillEmpty, skip")
-    return value
+    return parse_on_existing(value or None)
 
 
 def dry_run(
-    db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, mapping: dict[str, str] | None, existing: str
+    db: Database,
+    engine: JobEngine,
+    settings: Settings,
+    user: SignedIn,
+    kept: KeptUpload,
+    mapping: dict[str, str] | None,
+    existing: OnExisting,
 ) -> str:
     """Check the file with a dry run kept as a preview (nothing is written, Imports does not
     list it); returns the job id."""
     path = uploads.copy_for_job(settings, kept)
-    wanted = FileImport(path=path, filename=kept.filename, mapping=mapping, dry_run=True, started_by=actor(user))
+    wanted = FileImport(path=path, filename=kept.filename, mapping=mapping, dry_run=True, started_by=actor(user), on_existing=existing)
     try:
-        return _submit(db, engine, settings, user, wanted, kept, {"onExisting": existing}, preview=True)
+        return _submit(db, engine, settings, user, wanted, kept, {}, preview=True)
     finally:
         path.unlink(missing_ok=True)  # the job took it, unless the file was refused
 
 
-def start(db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, checked: ImportJob, existing: str) -> str:
+def start(
+    db: Database, engine: JobEngine, settings: Settings, user: SignedIn, kept: KeptUpload, checked: ImportJob, existing: OnExisting
+) -> str:
     """Start the confirmed import of the kept file as its last check showed it (the same
     mapping and corrections; the job takes the file); returns its id. The mapping is
     remembered for the next file with the same headers."""
-    wanted = FileImport(path=kept.path, filename=kept.filename, mapping=explicit_mapping(checked), started_by=actor(user))
-    job_id = _submit(db, engine, settings, user, wanted, kept, {"onExisting": existing, "previewId": checked.id}, preview=False)
+    wanted = FileImport(
+        path=kept.path, filename=kept.filename, mapping=explicit_mapping(checked), started_by=actor(user), on_existing=existing
+    )
+    job_id = _submit(db, engine, settings, user, wanted, kept, {"previewId": checked.id}, preview=False)
     uploads.forget(kept)
     return job_id
 
@@ -225,8 +233,8 @@ class DryRun:
         return job.created + job.updated + job.unchanged
 
     @property
-    def on_existing(self) -> str:
-        return str(self.job.options.get("onExisting") or "update")
+    def on_existing(self) -> OnExisting:
+        return on_existing_of(self.job.options or {})
 
     @property
     def date_orders(self) -> list[tuple[str, str, str]]:
