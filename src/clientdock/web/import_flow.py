@@ -15,7 +15,7 @@ from typing import Any
 
 from clientdock.db import Database
 from clientdock.errors import ClientdockError, FieldError, NotFound
-from clientdock.imports import files, service
+from clientdock.imports import file_records, files, service
 from clientdock.imports.file_records import REQUIRED_COLUMNS, is_blank
 from clientdock.imports.files import FileImport
 from clientdock.imports.respond import WaiterCap, wait_for
@@ -67,7 +67,7 @@ class Column:
 
     @property
     def required(self) -> bool:
-        return self.field in REQUIRED_COLUMNS
+        return any(self.field in group for group in REQUIRED_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ class FileColumns:
         return {column.header: column.field for column in self.columns if not column.repeated}
 
     def missing(self) -> list[str]:
-        """Required fields no column is mapped to."""
-        return [name for name in REQUIRED_COLUMNS if all(column.field != name for column in self.columns)]
+        """Required fields no column is mapped to ("firstName" standing for any name column)."""
+        return file_records.missing_columns([column.field for column in self.columns])
 
     def twice(self) -> list[str]:
         """Fields picked for more than one column."""
