@@ -49,8 +49,8 @@ def test_infer_type_reads_names_then_the_company_number_then_the_name_parts() ->
 
 
 def test_every_type_but_individual_is_an_organisation_sole_traders_included() -> None:
-    assert not is_organisation("Individual") and not is_organisation(None) and not is_organisation("Alien")
-    assert is_organisation("SoleTrader") and is_organisation("Other") and is_organisation("Trust")
+    assert [is_organisation(kind) for kind in ("Individual", None, "Alien")] == [False, False, False]
+    assert [is_organisation(kind) for kind in ("SoleTrader", "Other", "Trust")] == [True, True, True]
     assert "Individual" not in ORGANISATION_TYPES
 
 
@@ -91,7 +91,9 @@ def classified(**fields: str) -> RawRecord:
         ({"email": "x@example.org"}, None),
     ],
 )
-def test_classify_infers_an_organisation_s_type_and_leaves_people_to_the_tenant_default(fields: dict[str, str], inferred: str | None) -> None:
+def test_classify_infers_an_organisation_s_type_and_leaves_people_to_the_tenant_default(
+    fields: dict[str, str], inferred: str | None
+) -> None:
     assert classified(**fields).inferred_type == inferred
 
 
@@ -102,7 +104,11 @@ def test_classify_splits_an_individual_s_full_name_and_leaves_organisations_alon
     }  # fmt: skip
     assert classified(name="Jo Bloggs", company="Acme Ltd").fields == {"company": "Acme Ltd", "firstName": "Jo", "lastName": "Bloggs"}
     assert classified(type="Sole trader", name="Jo Bloggs").fields == {"type": "Sole trader", "name": "Jo Bloggs"}
-    assert classified(type="Individual", name="Jo Bloggs", firstName="Joanne").fields == {"type": "Individual", "name": "Jo Bloggs", "firstName": "Joanne"}
+    assert classified(type="Individual", name="Jo Bloggs", firstName="Joanne").fields == {
+        "type": "Individual",
+        "name": "Jo Bloggs",
+        "firstName": "Joanne",
+    }
     assert classified(type="Trust", name="Ada Lovelace").fields == {"type": "Trust", "name": "Ada Lovelace"}
 
 
@@ -140,7 +146,9 @@ def test_the_file_policy_needs_a_first_name_of_an_individual_and_a_name_of_an_or
 
 
 def test_an_unknown_type_leaves_the_kind_to_the_name() -> None:
-    assert ("name", "is required for an organisation (this row's type is Other)") not in file_row(type="Corporation", name="Acme", email="a@example.org")
+    assert ("name", "is required for an organisation (this row's type is Other)") not in file_row(
+        type="Corporation", name="Acme", email="a@example.org"
+    )
 
 
 def test_the_kind_rules_travel_with_the_job() -> None:

@@ -3,7 +3,8 @@ into raw records inside the worker.
 
 :func:`survey` reads the whole table once, in the request (streaming, memory flat), so that
 every refusal comes before anything is written: not a table (415), unreadable (400), no
-column for the client's name (firstName, name or company) or no email column (400), a bad mapping (400), more records than the tenant allows (413).
+column for the client's name (firstName, name or company) or no email column (400), a bad
+mapping (400), more records than the tenant allows (413).
 On the way it counts blank and ragged records and decides each date column's order.
 
 :func:`stage` is the worker's side (registered with the job engine for door ``"csv"``): it reads the

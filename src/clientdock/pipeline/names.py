@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-_HONORIFICS = frozenset(
-    "mr mrs ms miss mx dr prof sir dame lady lord rev herr frau mme mlle sr sra srta dhr mevr".split()
-)
+_HONORIFICS = frozenset("mr mrs ms miss mx dr prof sir dame lady lord rev herr frau mme mlle sr sra srta dhr mevr".split())
 
 
 @dataclass(frozen=True)
