@@ -37,7 +37,7 @@ DRY_RUN_WAIT_SECONDS = 8.0
 FIRST_FAILURES = 5
 SAMPLES = 2
 _SAMPLE_ROWS = 25
-_CHOICE_LABELS = {"id": "Client ID (from an export)", "name": "Full name", "created": "Created", "clientGroupId": "Client group ID"}
+_CHOICE_LABELS = {"id": "Client ID (from an export)", "name": "Client name", "created": "Created", "clientGroupId": "Client group ID"}
 #: The mapping dropdown's options: "" (not imported), then every field the header matcher knows.
 FIELD_CHOICES: tuple[tuple[str, str], ...] = (
     ("", "Don't import"),
