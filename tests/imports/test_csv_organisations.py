@@ -122,9 +122,9 @@ def test_missing_name_or_email_fails_the_row_naming_field_and_row(csv_service: C
     body = imported(csv_service, tenant, rows)
     assert (body["counts"]["created"], body["counts"]["failed"]) == (1, 5)
     assert failures(csv_service, tenant, body) == {
-        2: [("name", "is required for an organisation (this row's type is PrivateLimitedCompany)", 2)],
+        2: [("name", "is required for an organisation (type: private limited company)", 2)],
         3: [("email", "is required", 3)],
-        4: [("email", "is required", 4), ("name", "is required for an organisation (this row's type is Trust)", 4)],
+        4: [("email", "is required", 4), ("name", "is required for an organisation (type: trust)", 4)],
         5: [("firstName", "is required", 5)],
         6: [("email", "'not-an-email' is not a valid email address", 6)],
     }

@@ -46,11 +46,17 @@ _SUFFIXES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:&|\band)\s*(?:co|company|partners)" + _END, re.IGNORECASE), "Partnership"),
 )
 _PERSON_PARTS = ("firstName", "middleName", "lastName")
+_CAPITAL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
 def is_organisation(client_type: str | None) -> bool:
     """Whether a client of this type is an organisation (needs a name rather than a first name)."""
     return client_type in ORGANISATION_TYPES
+
+
+def type_words(client_type: str) -> str:
+    """A type as words for messages: "PrivateLimitedCompany" -> "private limited company"."""
+    return _CAPITAL.sub(" ", client_type).lower()
 
 
 def type_from_name(name: Any) -> str | None:

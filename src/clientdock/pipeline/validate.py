@@ -8,7 +8,7 @@ with its name and row and never reaches the database.
 from __future__ import annotations
 
 from clientdock.clients.fields import BY_JSON
-from clientdock.pipeline.organisations import is_organisation
+from clientdock.pipeline.organisations import is_organisation, type_words
 from clientdock.pipeline.records import Candidate, Policy
 
 
@@ -28,8 +28,8 @@ def check_required(candidate: Candidate, fields: tuple[str, ...], message: str =
 def validate(candidate: Candidate, policy: Policy) -> None:
     check_required(candidate, policy.required)
     kind = candidate.client_type
-    if is_organisation(kind):
-        check_required(candidate, policy.required_of_organisations, f"is required for an organisation (this row's type is {kind})")
+    if kind is not None and is_organisation(kind):
+        check_required(candidate, policy.required_of_organisations, f"is required for an organisation (type: {type_words(kind)})")
     else:
         check_required(candidate, policy.required_of_individuals)
 
