@@ -150,6 +150,9 @@ def qbo(**customer: Any) -> RawRecord:
         ({"Name": "Jo Bloggs", "FirstName": "Jo", "LastName": "Bloggs"}, "Individual"),
         ({"Name": "Jo Bloggs Ltd", "FirstName": "Jo", "LastName": "Bloggs"}, "PrivateLimitedCompany"),
         ({"Name": "Ltdbury Farm"}, "Other"),
+        ({"Name": "Hart Family Trust"}, "Trust"),
+        ({"Name": "Riverside Food Bank CIO"}, "Charity"),
+        ({"Name": "Bloggs & Co"}, "Partnership"),
         ({"Name": "Madonna", "FirstName": "Madonna"}, None),
     ],
 )
