@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clientdock.connections.mapping import MAPPING_DOC, WRITTEN_ADDRESS_KEYS, client_type, quickbooks_record, xero_record
+from clientdock.connections.mapping import MAPPING_DOC, WRITTEN_ADDRESS_KEYS, quickbooks_record, xero_record
 from clientdock.pipeline.normalise import ADDRESS_KEYS
+from clientdock.pipeline.organisations import infer_type
 from clientdock.pipeline.records import Policy, RawRecord, Ref
 from clientdock.pipeline.run import prepare
 from clientdock.tenants.context import DEFAULT_SETTINGS, TenantContext
@@ -149,6 +150,9 @@ def qbo(**customer: Any) -> RawRecord:
         ({"Name": "Jo Bloggs", "FirstName": "Jo", "LastName": "Bloggs"}, "Individual"),
         ({"Name": "Jo Bloggs Ltd", "FirstName": "Jo", "LastName": "Bloggs"}, "PrivateLimitedCompany"),
         ({"Name": "Ltdbury Farm"}, "Other"),
+        ({"Name": "Hart Family Trust"}, "Trust"),
+        ({"Name": "Riverside Food Bank CIO"}, "Charity"),
+        ({"Name": "Bloggs & Co"}, "Partnership"),
         ({"Name": "Madonna", "FirstName": "Madonna"}, None),
     ],
 )
@@ -173,7 +177,7 @@ def test_quickbooks_type_rules(customer: dict[str, Any], expected: str | None) -
 
 
 def test_client_type_without_anything_is_other() -> None:
-    assert client_type([None], person_parts=False, first_and_last=False, company_number=False, company_name=False) == "Other"
+    assert infer_type([None], person_parts=False, first_and_last=False, company_number=False, company_name=False) == "Other"
 
 
 @pytest.mark.parametrize(

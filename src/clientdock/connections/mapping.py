@@ -16,6 +16,7 @@ from typing import Any
 
 from clientdock.clients.fields import REF_MAX_LENGTHS
 from clientdock.errors import FieldError
+from clientdock.pipeline.organisations import infer_type
 from clientdock.pipeline.records import RawRecord, Ref
 from clientdock.pipeline.values import json_type
 
@@ -24,9 +25,6 @@ QUICKBOOKS = "quickbooks"
 #: The role of a Xero contact person among the client's ``contacts``.
 CONTACT_PERSON = "contact person"
 
-_PLC = re.compile(r"(?:^|[\s,.(])(?:plc|p\.l\.c)\.?\)?$", re.IGNORECASE)
-_LLP = re.compile(r"(?:^|[\s,.(])(?:llp|l\.l\.p)\.?\)?$", re.IGNORECASE)
-_LTD = re.compile(r"(?:^|[\s,.(])(?:ltd|limited)\.?\)?$", re.IGNORECASE)
 _MASKED = re.compile(r"[*•]|[xX]{2,}")
 
 #: Xero's AddressType -> our address ``type``.
@@ -150,29 +148,6 @@ def quickbooks_record(index: int, customer: dict[str, Any], connection_code: str
     return _guarded(index, customer, connection_code, "Customer", _quickbooks)
 
 
-def client_type(names: list[Any], *, person_parts: bool, first_and_last: bool, company_number: bool, company_name: bool) -> str | None:
-    """The client type from the issue's rules: a legal suffix of the (organisation) name first,
-    then a company number, then an organisation without a person's name (or with a company
-    name), then a person with a first and last name; None (the tenant's default) otherwise."""
-    for name in names:
-        if not isinstance(name, str):
-            continue
-        text = name.strip()
-        if _PLC.search(text):
-            return "PublicLimitedCompany"
-        if _LLP.search(text):
-            return "LimitedLiabilityPartnership"
-        if _LTD.search(text):
-            return "PrivateLimitedCompany"
-    if company_number:
-        return "PrivateLimitedCompany"
-    if company_name or not person_parts:
-        return "Other"
-    if first_and_last:
-        return "Individual"
-    return None
-
-
 def _has_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -207,7 +182,7 @@ def _xero(index: int, contact: dict[str, Any], connection_code: str) -> RawRecor
     m.given("CompanyNumber", "companyNumber")
     m.given("TaxNumber", "taxNumber")
     first, last = _has_text(contact.get("FirstName")), _has_text(contact.get("LastName"))
-    kind = client_type(
+    kind = infer_type(
         [contact.get("Name")], person_parts=first or last, first_and_last=first and last,
         company_number=_has_text(contact.get("CompanyNumber")), company_name=False,
     )  # fmt: skip
@@ -265,7 +240,7 @@ def _quickbooks(index: int, customer: dict[str, Any], connection_code: str) -> R
     first, last = _has_text(customer.get("GivenName")), _has_text(customer.get("FamilyName"))
     parts = first or last or _has_text(customer.get("MiddleName"))
     company = _has_text(customer.get("CompanyName"))
-    kind = client_type(
+    kind = infer_type(
         [customer.get("CompanyName"), customer.get("DisplayName")], person_parts=parts, first_and_last=first and last,
         company_number=False, company_name=company,
     )  # fmt: skip
@@ -332,7 +307,8 @@ values are then checked like any other door's):
    person without a name is left out, with a warning.
 4. A name (Xero `Name`; QuickBooks `CompanyName`, then `DisplayName`) ending in `PLC` →
    `PublicLimitedCompany`, `LLP` → `LimitedLiabilityPartnership`, `Ltd`/`Limited` →
-   `PrivateLimitedCompany`; else a company number → `PrivateLimitedCompany`; else an
+   `PrivateLimitedCompany`, `Trust` → `Trust`, `Charity`/`CIO` → `Charity`, `Partnership`,
+   `& Co` or `& Partners` → `Partnership` (the same rules as the file door's); else a company number → `PrivateLimitedCompany`; else an
    organisation (no first, middle or last name, or a QuickBooks `CompanyName`) → `Other`;
    else a person with a first and a last name → `Individual`; else the tenant's default type.
 

@@ -3,7 +3,8 @@ into raw records inside the worker.
 
 :func:`survey` reads the whole table once, in the request (streaming, memory flat), so that
 every refusal comes before anything is written: not a table (415), unreadable (400), no
-firstName/email column (400), a bad mapping (400), more records than the tenant allows (413).
+column for the client's name (firstName, name or company) or no email column (400), a bad
+mapping (400), more records than the tenant allows (413).
 On the way it counts blank and ragged records and decides each date column's order.
 
 :func:`stage` is the worker's side (registered with the job engine for door ``"csv"``): it reads the
@@ -12,6 +13,9 @@ table again and yields one :class:`RawRecord` per non-blank record, streaming.
 Rules (SPEC "Decisions where the seeds are silent"):
 
 * an empty cell is omitted from the record: unchanged on update, the tenant default on create;
+* a row is an individual or an organisation (``pipeline.organisations.classify``): the type
+  comes from the Type column, else from the name; an individual given only a full name gets
+  first and last name from it;
 * a record whose every cell is empty is blank: neither created nor failed;
 * cells beyond the header's width are ignored and reported on their row;
 * ``dd/mm/yyyy`` vs ``mm/dd/yyyy``: the whole column decides - the first unambiguous value
@@ -25,7 +29,7 @@ Rules (SPEC "Decisions where the seeds are silent"):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,12 +42,14 @@ from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.jobs import staging
 from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.headers import HeaderMatch, match_headers
+from clientdock.pipeline.organisations import classify
 from clientdock.pipeline.parse import ParsedRow, TableInfo, open_table
 from clientdock.pipeline.records import RawRecord
 from clientdock.settings import Settings
 
-#: Columns every file must have (S3.2).
-REQUIRED_COLUMNS = ("firstName", "email")
+#: Columns every file must have, each group by any one of its fields: a column naming the
+#: client (firstName for individuals, S3.2; a name or company for organisations) and email.
+REQUIRED_COLUMNS: tuple[tuple[str, ...], ...] = (("firstName", "name", "company"), ("email",))
 #: Header fields whose pipeline name differs.
 #: A file field named otherwise than the canonical field ("created" -> "createdAt").
 RENAMED = {spec.file_name: spec.json for spec in FIELDS if spec.file_name and spec.file_name != spec.json}
@@ -201,20 +207,36 @@ def survey(
     return found
 
 
+def missing_columns(fields: Collection[str | None]) -> list[str]:
+    """The first field of each group of ``REQUIRED_COLUMNS`` that no column maps to."""
+    return [group[0] for group in REQUIRED_COLUMNS if not any(name in fields for name in group)]
+
+
+_MISSING = {
+    "firstName": "no column for the client's name: firstName (individuals), name or company (organisations)",
+    "email": "no email column",
+}
+_UNMAPPED = {
+    "firstName": "no column of the file maps to firstName, name or company; one of them is required",
+    "email": "no column of the file maps to email, a required column",
+}
+
+
 def require_columns(info: TableInfo, match: HeaderMatch) -> None:
-    """400 naming firstName/email when no column of the header maps to them."""
-    missing = [name for name in REQUIRED_COLUMNS if name not in match.fields]
+    """400 naming firstName (standing for any name column) or email when no column maps to them."""
+    missing = missing_columns(match.fields)
     if not missing:
         return
     shown = ", ".join(repr(text) for text in info.header[:12]) + (", ..." if len(info.header) > 12 else "")
     where = f"line {info.header_line}" if info.kind == "csv" else f"row {info.header_line} of the sheet {info.sheet!r}"
     detail = (
-        f"The file has no {' and no '.join(missing)} column; firstName and email are required. "
-        f"Its header ({where}) is: {shown}. Name the columns firstName and email (headers such as 'First Name' and "
-        '\'E-mail\' work too), send a mapping such as {"Given Name": "firstName"}, or, if the column names are on a '
-        "later line, delete the lines above them."
+        f"The file has {' and '.join(_MISSING[name] for name in missing)}. Every row needs an email and a name: "
+        "firstName for an individual, name (or company) for a company, trust, partnership or other organisation. "
+        f"Its header ({where}) is: {shown}. Name the columns firstName, name or company, and email (headers such as "
+        "'First Name', 'Client Name', 'Company Name' and 'E-mail' work too), send a mapping such as "
+        '{"Given Name": "firstName"}, or, if the column names are on a later line, delete the lines above them.'
     )
-    errors = [FieldError(name, f"no column of the file maps to {name}, a required column", code="missing") for name in missing]
+    errors = [FieldError(name, _UNMAPPED[name], code="missing") for name in missing]
     raise ValidationFailed(detail, errors)
 
 
@@ -245,6 +267,7 @@ class RecordBuilder:
                 if not cell:
                     continue
             record.fields[name] = cell
+        classify(record)
         if _has_extra(cells, self.width):
             extra = [cell for cell in cells[self.width :] if cell and not cell.isspace()]
             shown = ", ".join(repr(cell[:40]) for cell in extra[:5])

@@ -30,8 +30,11 @@ from clientdock.settings import Settings
 from clientdock.tenants.context import TenantContext
 
 DOOR = "csv"
-#: Match on our client id (the export's ID column), then email; firstName and email required.
-CSV_POLICY = Policy(match_on=("id", "email"), required=("firstName", "email"))
+#: Match on our client id (the export's ID column), then email. Every row needs an email; an
+#: individual a first name (S3.2), an organisation (any other type) a name.
+CSV_POLICY = Policy(
+    match_on=("id", "email"), required=("email",), required_of_individuals=("firstName",), required_of_organisations=("name",)
+)
 
 
 @dataclass(frozen=True)

@@ -223,13 +223,25 @@ value is 400 naming `onExisting`). The options may also be given as query parame
 spreadsheet by content — executables, archives, xlsm/xlsb, NUL bytes (415), unreadable (400),
 empty or only blank lines (400 naming `file`), not wholly valid in one encoding — e.g. UTF-8
 except for some lines — (400 naming `encoding`, one error per line, `row` = the line), no
-column for `firstName` or `email` after header matching (400 naming them), a bad `mapping`
+column for the client's name (`firstName`, `name` or `company`; the error names `firstName`)
+or for `email` after header matching (400 naming them), a bad `mapping`
 (400 naming `mapping`), more non-blank records than the tenant's `importRowLimit` (413 naming
 the limit and the count).
 
 **Rows**: headers match case-, space- and underscore-insensitively with synonyms (First Name,
-Vorname, Prénom, E-mail, Courriel...). `firstName` and `email` are required on every row; a
-failing row names the field and its row (record number; `line` is the physical line) and the
+Vorname, Prénom, E-mail, Courriel, Client Name, Company Name, Raison sociale...). A row is an
+individual or an organisation: `email` is required on every row, `firstName` of an individual,
+`name` of an organisation (every other type; SoleTrader included: its trading name or its
+owner's name). The type comes from the `type` column (aliases such as "Private limited
+company", "Limited company", "Sole trader", "LLP"), else from the name: a name or company ending
+in Ltd/Limited → `PrivateLimitedCompany`, PLC, LLP, Trust, Charity/CIO, Partnership, "& Co" or
+"& Partners"; a company number → `PrivateLimitedCompany`; a name or company without a person's
+first/last name → `Other`. A type read from the name is given to new clients only (an existing
+client keeps its type unless the file has a `type`); a person's row without one gets the
+tenant's default type. A company column beside a person's name is their employer. An
+individual with only a full name is split: "Ada Lovelace" and "Lovelace, Ada" → first name Ada,
+last name Lovelace (the first word is the first name; a leading Mr/Mrs/Dr... becomes the title).
+A failing row names the field and its row (record number; `line` is the physical line) and the
 others still import. A row matches our client by `ID` (the export's column), then by email
 (case-insensitive); two rows with one email: the first wins. An empty cell leaves the field
 unchanged (the tenant default on create). A record of only empty cells is skipped (counted in

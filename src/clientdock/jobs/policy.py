@@ -13,6 +13,8 @@ def to_options(policy: Policy) -> dict[str, Any]:
         "matchOn": list(policy.match_on),
         "required": list(policy.required),
         "requiredOnCreate": list(policy.required_on_create),
+        "requiredOfIndividuals": list(policy.required_of_individuals),
+        "requiredOfOrganisations": list(policy.required_of_organisations),
         "allowCreate": policy.allow_create,
         OPTION: policy.on_existing,
     }
@@ -30,6 +32,8 @@ def from_options(options: dict[str, Any], *, job_id: str, actor: str | None) -> 
         match_on=tuple(cast(list[MatchKey], options.get("matchOn", []))),
         required=tuple(options.get("required", [])),
         required_on_create=tuple(options.get("requiredOnCreate", [])),
+        required_of_individuals=tuple(options.get("requiredOfIndividuals", [])),
+        required_of_organisations=tuple(options.get("requiredOfOrganisations", [])),
         allow_create=bool(options.get("allowCreate", True)),
         on_existing=on_existing_of(options),
         job_id=job_id,

@@ -44,6 +44,7 @@ def encode(record: RawRecord) -> str:
             "w": record.warnings,
             "l": record.line,
             "s": record.source,
+            "t": record.inferred_type,
         },
         ensure_ascii=False,
         default=str,
@@ -62,6 +63,7 @@ def decode(line: str) -> RawRecord:
         warnings=data["w"],
         line=data["l"],
         source=data["s"],
+        inferred_type=data.get("t"),
     )
 
 

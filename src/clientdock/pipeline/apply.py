@@ -118,6 +118,8 @@ def new_row(ctx: TenantContext, candidate: Candidate, now: datetime) -> dict[str
         row.setdefault(spec_attr, None)
     for derived in DERIVED_ATTRS:
         row.setdefault(derived, None)
+    if candidate.inferred_type:
+        row["type"] = candidate.inferred_type
     row.update(candidate.values)
     row["id"] = candidate.client_id or new_id()
     row["tenant_id"] = ctx.tenant_id

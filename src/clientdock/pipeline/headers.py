@@ -13,7 +13,12 @@ firstName); we go further so that real exports import without a mapping:
 * a field is never filled from two columns: the first column wins, later ones are reported as
   duplicates (and as unknown, since they are not imported);
 * a column headed only "Mobile" (no phone column in the file) fills ``phone``, the one phone
-  field S3 knows; beside a phone column it fills ``mobile``.
+  field S3 knows; beside a phone column it fills ``mobile``;
+* "Client Name"/"Name" fill ``name``, "Company"/"Company Name"/"Organisation"/"Firma"/
+  "Raison sociale"/"Empresa"/"Bedrijfsnaam" fill ``company``, whatever else the file has: the
+  row, not the header, decides what a company column means (``pipeline.organisations``) -
+  beside a person's name it is their employer, alone it is the organisation's own name (the
+  client's name is then taken from it).
 
 An explicit mapping ``{"Column header": "clientField"}`` takes precedence over all of this; the
 columns it does not name are still matched automatically, but cannot take a field it assigned.
@@ -40,10 +45,14 @@ CANONICAL_FIELDS: tuple[str, ...] = FILE_FIELDS
 _SYNONYM_TEXT: dict[str, str] = {
     "id": "ID|Client ID|Clientdock ID",
     "trackingId": "Tracking ID|Tracking Number",
-    "type": "Type|Client Type|Customer Type|Entity Type|Typ|Kundentyp|Type de client|Tipo|Tipo de cliente|Klanttype|Soort klant",
+    "type": (
+        "Type|Client Type|Customer Type|Entity Type|Legal Form|Business Type|Typ|"
+        "Kundentyp|Rechtsform|Type de client|Forme juridique|Tipo|Tipo de cliente|Forma jurídica|Klanttype|Soort klant|"
+        "Rechtsvorm"
+    ),
     "name": (
         "Name|Full Name|Display Name|Client Name|Customer Name|Contact Name|File As|Vollständiger Name|Anzeigename|"
-        "Nom complet|Nombre completo|Naam|Volledige naam|Weergavenaam"
+        "Kundenname|Nom complet|Nom du client|Nombre completo|Nombre del cliente|Naam|Volledige naam|Weergavenaam|Klantnaam"
     ),
     "firstName": "First Name|Given Name|Forename|Christian Name|Vorname|Prénom|Nombre|Nombre de pila|Voornaam",
     "middleName": (
@@ -70,8 +79,9 @@ _SYNONYM_TEXT: dict[str, str] = {
     ),
     "company": (
         "Company|Company Name|Organization|Organisation|Organization Name|Organisation Name|Organization 1 - Name|"
-        "Business Name|Employer|Firma|Firmenname|Unternehmen|Société|Entreprise|Empresa|Compañía|Organización|"
-        "Nombre de la empresa|Bedrijf|Bedrijfsnaam|Organisatie"
+        "Business Name|Trading Name|Legal Name|Entity Name|Employer|Firma|Firmenname|Firmenbezeichnung|Unternehmen|"
+        "Société|Entreprise|Raison sociale|Dénomination sociale|Nom de l'entreprise|Nom de la société|Empresa|Compañía|"
+        "Organización|Razón social|Nombre de la empresa|Bedrijf|Bedrijfsnaam|Handelsnaam|Organisatie"
     ),
     "companyNumber": (
         "Company Number|Company No|Company Registration Number|Registration Number|Company Reg No|"

@@ -36,6 +36,7 @@ def normalise(record: RawRecord, ctx: TenantContext) -> Candidate:
         parent=record.parent,
         errors=list(record.errors),
         warnings=list(record.warnings),
+        inferred_type=record.inferred_type,
     )
     for name, raw in record.fields.items():
         if name == "id":

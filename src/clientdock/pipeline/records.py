@@ -42,6 +42,9 @@ class RawRecord:
     warnings: list[str] = field(default_factory=list)
     line: int | None = None
     source: Any = None
+    #: The type the door inferred from the record's names (``pipeline.organisations``): a new
+    #: client gets it unless ``fields`` gives a type; an existing client keeps its own.
+    inferred_type: str | None = None
 
 
 @dataclass
@@ -61,6 +64,14 @@ class Candidate:
     #: How ``values["name"]`` was derived when the record gave no name: "parts" (first, middle,
     #: last) or "company"; None when the record named it or none was derived.
     name_from: NameSource | None = None
+    #: ``RawRecord.inferred_type``: the type a client this candidate creates gets, unless ``values`` has one.
+    inferred_type: str | None = None
+
+    @property
+    def client_type(self) -> str | None:
+        """The type the record gives, else the one inferred from its names."""
+        given = self.values.get("type")
+        return given if isinstance(given, str) and given else self.inferred_type
 
     @property
     def failed(self) -> bool:
@@ -77,6 +88,10 @@ class Policy:
     match_on: tuple[MatchKey, ...]
     required: tuple[str, ...] = ()
     required_on_create: tuple[str, ...] = ()
+    #: Required of an individual's record (beside ``required``), and of an organisation's
+    #: (any other type, given or inferred: ``pipeline.organisations``).
+    required_of_individuals: tuple[str, ...] = ()
+    required_of_organisations: tuple[str, ...] = ()
     allow_create: bool = True
     #: A matched client: update it, fill only its empty fields, or skip it (``pipeline.existing``).
     on_existing: OnExisting = "update"

@@ -1,12 +1,14 @@
 """Validate: the rules a record must meet beyond the shape of each value.
 
-Required fields (always, or only when the record would create a client) are checked here,
-so that a missing field is reported with its name and row and never reaches the database.
+Required fields (always, or only when the record would create a client, or by the record's
+kind: an individual or an organisation) are checked here, so that a missing field is reported
+with its name and row and never reaches the database.
 """
 
 from __future__ import annotations
 
 from clientdock.clients.fields import BY_JSON
+from clientdock.pipeline.organisations import is_organisation, type_words
 from clientdock.pipeline.records import Candidate, Policy
 
 
@@ -15,16 +17,21 @@ def _attr(json_name: str) -> str:
     return spec.attr if spec else json_name
 
 
-def check_required(candidate: Candidate, fields: tuple[str, ...]) -> None:
+def check_required(candidate: Candidate, fields: tuple[str, ...], message: str = "is required") -> None:
     for name in fields:
         if candidate.values.get(_attr(name)) in (None, "", []):
             already = any(e.field == name for e in candidate.errors)
             if not already:
-                candidate.fail(name, "is required", code="missing")
+                candidate.fail(name, message, code="missing")
 
 
 def validate(candidate: Candidate, policy: Policy) -> None:
     check_required(candidate, policy.required)
+    kind = candidate.client_type
+    if kind is not None and is_organisation(kind):
+        check_required(candidate, policy.required_of_organisations, f"is required for an organisation (type: {type_words(kind)})")
+    else:
+        check_required(candidate, policy.required_of_individuals)
 
 
 def validate_create(candidate: Candidate, policy: Policy) -> None:

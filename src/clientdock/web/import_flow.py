@@ -15,7 +15,7 @@ from typing import Any
 
 from clientdock.db import Database
 from clientdock.errors import ClientdockError, FieldError, NotFound
-from clientdock.imports import file_mappings, files, service
+from clientdock.imports import file_mappings, file_records, files, service
 from clientdock.imports.file_records import REQUIRED_COLUMNS, is_blank
 from clientdock.imports.files import FileImport
 from clientdock.imports.respond import WaiterCap, wait_for
@@ -39,7 +39,7 @@ from clientdock.web.uploads import KeptUpload
 DRY_RUN_WAIT_SECONDS = 8.0
 SAMPLES = 2
 _SAMPLE_ROWS = 25
-_CHOICE_LABELS = {"id": "Client ID (from an export)", "name": "Full name", "created": "Created", "clientGroupId": "Client group ID"}
+_CHOICE_LABELS = {"id": "Client ID (from an export)", "name": "Client name", "created": "Created", "clientGroupId": "Client group ID"}
 #: The mapping dropdown's options: "" (not imported), then every field the header matcher knows.
 FIELD_CHOICES: tuple[tuple[str, str], ...] = (
     ("", "Don't import"),
@@ -78,7 +78,7 @@ class Column:
 
     @property
     def required(self) -> bool:
-        return self.field in REQUIRED_COLUMNS
+        return any(self.field in group for group in REQUIRED_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,8 @@ class FileColumns:
         return {column.header: column.field for column in self.columns if not column.repeated}
 
     def missing(self) -> list[str]:
-        """Required fields no column is mapped to."""
-        return [name for name in REQUIRED_COLUMNS if all(column.field != name for column in self.columns)]
+        """Required fields no column is mapped to ("firstName" standing for any name column)."""
+        return file_records.missing_columns([column.field for column in self.columns])
 
     def twice(self) -> list[str]:
         """Fields picked for more than one column."""
