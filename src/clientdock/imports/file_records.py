@@ -37,6 +37,7 @@ from clientdock.db import Database
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.jobs import staging
 from clientdock.jobs.models import ImportJob
+from clientdock.pipeline.addresses import gather
 from clientdock.pipeline.headers import HeaderMatch, match_headers
 from clientdock.pipeline.parse import ParsedRow, TableInfo, open_table
 from clientdock.pipeline.records import RawRecord
@@ -245,6 +246,7 @@ class RecordBuilder:
                 if not cell:
                     continue
             record.fields[name] = cell
+        gather(record.fields)
         if _has_extra(cells, self.width):
             extra = [cell for cell in cells[self.width :] if cell and not cell.isspace()]
             shown = ", ".join(repr(cell[:40]) for cell in extra[:5])

@@ -29,8 +29,9 @@ from clientdock.settings import Settings
 from clientdock.tenants.context import TenantContext
 
 DOOR = "csv"
-#: Match on our client id (the export's ID column), then email; firstName and email required.
-CSV_POLICY = Policy(match_on=("id", "email"), required=("firstName", "email"))
+#: Match on our client id (the export's ID column), then email; firstName and email required;
+#: a row's addresses update the client's addresses of the same types only.
+CSV_POLICY = Policy(match_on=("id", "email"), required=("firstName", "email"), addresses_by_type=True)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ def to_options(policy: Policy) -> dict[str, Any]:
         "requiredOnCreate": list(policy.required_on_create),
         "allowCreate": policy.allow_create,
         "allowUpdate": policy.allow_update,
+        "addressesByType": policy.addresses_by_type,
     }
 
 
@@ -24,6 +25,7 @@ def from_options(options: dict[str, Any], *, job_id: str, actor: str | None) -> 
         required_on_create=tuple(options.get("requiredOnCreate", [])),
         allow_create=bool(options.get("allowCreate", True)),
         allow_update=bool(options.get("allowUpdate", True)),
+        addresses_by_type=bool(options.get("addressesByType", False)),
         job_id=job_id,
         actor=actor,
     )

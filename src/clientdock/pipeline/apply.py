@@ -22,6 +22,7 @@ from clientdock.clients.fields import BY_ATTR, DERIVED_ATTRS
 from clientdock.clients.models import Client, ExternalRef
 from clientdock.clients.repository import Change, record_changes
 from clientdock.db import new_id, table_of, utcnow
+from clientdock.pipeline.addresses import merge_by_type
 from clientdock.pipeline.match import Existing, chunked, lookup
 from clientdock.pipeline.normalise import follow_derived_name
 from clientdock.pipeline.records import Action, Candidate, Policy, Ref, RowOutcome
@@ -245,6 +246,8 @@ def _update_clients(
         assert candidate.client_id is not None
         before = current[candidate.client_id]
         follow_derived_name(candidate, before)
+        if policy.addresses_by_type and "addresses" in candidate.values:
+            candidate.values["addresses"] = merge_by_type(before.get("addresses"), candidate.values["addresses"])
         diff = {a: (before.get(a), v) for a, v in candidate.values.items() if a not in NO_UPDATE_ON and before.get(a) != v}
         if not diff:
             continue

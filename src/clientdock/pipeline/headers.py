@@ -30,6 +30,7 @@ from rapidfuzz import fuzz, process
 
 from clientdock.clients.fields import FILE_FIELDS
 from clientdock.errors import FieldError, ValidationFailed
+from clientdock.pipeline.address_headers import ADDRESS_SYNONYMS
 
 #: The fields a column can map to (the file door's field names).
 CANONICAL_FIELDS: tuple[str, ...] = FILE_FIELDS
@@ -104,8 +105,8 @@ _SYNONYM_TEXT: dict[str, str] = {
     ),
 }
 
-#: The synonym table as tuples.
-SYNONYMS: dict[str, tuple[str, ...]] = {name: tuple(text.split("|")) for name, text in _SYNONYM_TEXT.items()}
+#: The synonym table as tuples, the address parts' (``pipeline.address_headers``) included.
+SYNONYMS: dict[str, tuple[str, ...]] = {**{name: tuple(text.split("|")) for name, text in _SYNONYM_TEXT.items()}, **ADDRESS_SYNONYMS}
 
 #: A near miss must score at least this (rapidfuzz ``ratio``, 0-100) to be matched.
 FUZZY_CUTOFF = 88.0
