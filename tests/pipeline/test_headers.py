@@ -214,7 +214,8 @@ def test_outlook_export_maps_without_a_mapping() -> None:
         assert match.mapping[header] == field
     assert match.mapping["Mobile Phone"] == "mobile"
     deliberate = {"Middle Name", "Title", "Business Phone", "Birthday", "Notes"}  # mapped on purpose to real fields
-    deliberate |= {f"{kind} {part}" for kind in ("Business", "Home") for part in ("Street", "City", "State", "Postal Code", "Country/Region")}
+    address_parts = ("Street", "City", "State", "Postal Code", "Country/Region")
+    deliberate |= {f"{kind} {part}" for kind in ("Business", "Home") for part in address_parts}
     assert {name for name in entry["import"]["unknown_columns"] if name not in match.unknown} == deliberate
 
 
