@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from clientdock.clients.fields import FILE_FIELDS
+from clientdock.clients.fields import ADDRESS_FILE_FIELDS, ADDRESS_FILE_TYPES, ADDRESS_PARTS, FILE_FIELDS
 from clientdock.errors import FieldError, ValidationFailed
 from clientdock.pipeline.address_headers import ADDRESS_SYNONYMS
 
@@ -257,8 +257,9 @@ def _explicit_problem(
     handled: set[int],
 ) -> str | None:
     if name is None:
-        known = ", ".join(CANONICAL_FIELDS)
-        return f"{wanted!r} (for column {text!r}) is not a client field; fields are: {known}"
+        known = ", ".join(name for name in CANONICAL_FIELDS if name not in ADDRESS_FILE_FIELDS)
+        addresses = f"addresses.<type>.<part> (types {', '.join(ADDRESS_FILE_TYPES)}; parts {', '.join(ADDRESS_PARTS)})"
+        return f"{wanted!r} (for column {text!r}) is not a client field; fields are: {known} and {addresses}"
     if index is None:
         return f"column {text!r} is not in the file's header"
     if index in handled:
