@@ -96,9 +96,21 @@ def test_address_headers(header: str, field: str) -> None:
     assert match_headers([header]).fields == [field]
 
 
-@pytest.mark.parametrize("header", ["Other Street", "Address 1 - Formatted", "Address 1 - Type", "POAttentionTo", "Department"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Other Street", "Address 1 - Formatted", "Address 1 - Type", "POAttentionTo", "Department", "Business", "Shipping",
+        "Registered", "Registered Date", "Postal", "Invoice Number", "Home Phone", "Shipping Method", "Countries", "Billing Adress",
+    ],
+)  # fmt: skip
 def test_headers_that_are_not_taken(header: str) -> None:
     assert match_headers([header]).fields == [None]
+
+
+def test_a_near_miss_matches_an_address_header_without_a_prefix_only() -> None:
+    match = match_headers(["Adress Line 1", "Post Cod"])
+    assert match.fields == ["addresses.postal.line1", "addresses.postal.postalCode"]
+    assert match.guessed == {"Adress Line 1": "addresses.postal.line1", "Post Cod": "addresses.postal.postalCode"}
 
 
 def test_an_explicit_mapping_names_address_fields() -> None:

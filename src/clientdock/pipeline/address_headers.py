@@ -133,3 +133,7 @@ def _synonyms() -> dict[str, tuple[str, ...]]:
 
 #: ``addresses.<type>.<part>`` -> the headers that name it.
 ADDRESS_SYNONYMS: dict[str, tuple[str, ...]] = _synonyms()
+#: The only address headers a near miss may match ("Adress Line 1"): those without a type
+#: prefix. A prefix and a short part make headers so alike ("Business" + "CP", "Registered" +
+#: "State") that other columns ("Business", "Registered Date") would be taken for them.
+NEAR_MISS_HEADERS: tuple[str, ...] = tuple(header for text in _BARE.values() for header in _split(text))

@@ -30,7 +30,7 @@ from rapidfuzz import fuzz, process
 
 from clientdock.clients.fields import ADDRESS_FILE_FIELDS, ADDRESS_FILE_TYPES, ADDRESS_PARTS, FILE_FIELDS
 from clientdock.errors import FieldError, ValidationFailed
-from clientdock.pipeline.address_headers import ADDRESS_SYNONYMS
+from clientdock.pipeline.address_headers import ADDRESS_SYNONYMS, NEAR_MISS_HEADERS
 
 #: The fields a column can map to (the file door's field names).
 CANONICAL_FIELDS: tuple[str, ...] = FILE_FIELDS
@@ -133,7 +133,9 @@ def _build_lookup() -> dict[str, str]:
 
 
 _LOOKUP = _build_lookup()
-_KEYS = list(_LOOKUP)
+#: The keys a near miss may match: every field's, but of the address parts only the un-prefixed.
+_NEAR_MISS_ADDRESS_KEYS = {normalize_header(header) for header in NEAR_MISS_HEADERS}
+_KEYS = [key for key, name in _LOOKUP.items() if name not in ADDRESS_FILE_FIELDS or key in _NEAR_MISS_ADDRESS_KEYS]
 _FIELD_BY_KEY = {normalize_header(name): name for name in CANONICAL_FIELDS}
 
 
