@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from clientdock.clients.models import Client, ClientChange
 from clientdock.clients.repository import DUE_FILTERS, ClientFilter
 from clientdock.web.import_views import who_label
-from clientdock.web.templating import field_label, humanize, shown, when
+from clientdock.web.templating import ADDRESS_TYPE_LABELS, field_label, humanize, shown, when
 
 PAGE_SIZE = 25
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T)")
@@ -136,7 +136,8 @@ def address_lines(client: Client) -> list[tuple[str, list[str]]]:
     out = []
     for address in client.addresses or []:
         lines = [str(address[key]) for key in ADDRESS_ORDER if address.get(key)]
-        out.append((humanize(str(address.get("type") or "Address")), lines))
+        kind = str(address.get("type") or "Address")
+        out.append((ADDRESS_TYPE_LABELS.get(kind) or humanize(kind), lines))
     return out
 
 
