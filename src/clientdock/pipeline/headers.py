@@ -12,6 +12,8 @@ firstName); we go further so that real exports import without a mapping:
   points at one field, so an unrelated header is never pulled in;
 * a field is never filled from two columns: the first column wins, later ones are reported as
   duplicates (and as unknown, since they are not imported);
+* an address column fills one part of one address, ``addresses.<type>.<part>`` (the headers are
+  in ``pipeline.address_headers``; near misses are tried only for those without a type prefix);
 * a column headed only "Mobile" (no phone column in the file) fills ``phone``, the one phone
   field S3 knows; beside a phone column it fills ``mobile``.
 
@@ -259,7 +261,7 @@ def _explicit_problem(
     handled: set[int],
 ) -> str | None:
     if name is None:
-        known = ", ".join(name for name in CANONICAL_FIELDS if name not in ADDRESS_FILE_FIELDS)
+        known = ", ".join(known_name for known_name in CANONICAL_FIELDS if known_name not in ADDRESS_FILE_FIELDS)
         addresses = f"addresses.<type>.<part> (types {', '.join(ADDRESS_FILE_TYPES)}; parts {', '.join(ADDRESS_PARTS)})"
         return f"{wanted!r} (for column {text!r}) is not a client field; fields are: {known} and {addresses}"
     if index is None:
