@@ -60,6 +60,84 @@ def test_address_columns_become_the_clients_addresses(csv_service: CsvService) -
     ]
 
 
+LAYOUTS = {
+    "xero": (
+        ["ContactName", "EmailAddress", "FirstName", "POAttentionTo", "POAddressLine1", "POAddressLine2", "POCity", "PORegion",
+         "POPostalCode", "POCountry", "SAAddressLine1", "SACity", "SAPostalCode"],
+        ["Ann Lee", "ann@firm.example.org", "Ann", "Accounts", "PO Box 12", "Mill Lane", "Leeds", "West Yorkshire", "LS1 4AP",
+         "United Kingdom", "3 Dock St", "Hull", "HU1 1AA"],
+        [{"type": "postal", "line1": "PO Box 12", "line2": "Mill Lane", "city": "Leeds", "region": "West Yorkshire",
+          "postalCode": "LS1 4AP", "country": "United Kingdom"},
+         {"type": "street", "line1": "3 Dock St", "city": "Hull", "postalCode": "HU1 1AA"}],
+    ),
+    "quickbooks online": (
+        ["Name", "First Name", "Email", "Billing Address Line 1", "Billing Address City", "Billing Address Postal Code",
+         "Shipping Address Line 1", "Shipping Address Country"],
+        ["Ann Lee", "Ann", "ann@firm.example.org", "1 Mill Lane", "Leeds", "LS1 4AP", "3 Dock St", "United Kingdom"],
+        [{"type": "billing", "line1": "1 Mill Lane", "city": "Leeds", "postalCode": "LS1 4AP"},
+         {"type": "shipping", "line1": "3 Dock St", "country": "United Kingdom"}],
+    ),
+    "quickbooks desktop": (
+        ["Customer", "First Name", "Email", "Bill to 1", "Bill to 2", "Bill to 3", "Ship to 1"],
+        ["Lee Ltd", "Ann", "ann@firm.example.org", "Lee Ltd", "1 Mill Lane", "Leeds LS1 4AP", "3 Dock St"],
+        [{"type": "billing", "line1": "Lee Ltd", "line2": "1 Mill Lane", "line3": "Leeds LS1 4AP"},
+         {"type": "shipping", "line1": "3 Dock St"}],
+    ),
+    "sage": (
+        ["Account Reference", "Contact Name", "First Name", "Email", "Street1", "Street2", "Town", "County", "Post Code", "Country"],
+        ["LEE01", "Ann Lee", "Ann", "ann@firm.example.org", "1 Mill Lane", "Holbeck", "Leeds", "West Yorkshire", "LS11 5AA", "GB"],
+        [{"type": "postal", "line1": "1 Mill Lane", "line2": "Holbeck", "city": "Leeds", "region": "West Yorkshire",
+          "postalCode": "LS11 5AA", "country": "GB"}],
+    ),
+    "freeagent": (
+        ["Organisation", "First Name", "Last Name", "Email", "Address 1", "Address 2", "Address 3", "Town", "Region", "Postcode",
+         "Country"],
+        ["Lee Ltd", "Ann", "Lee", "ann@firm.example.org", "Unit 4", "1 Mill Lane", "Holbeck", "Leeds", "West Yorkshire", "LS11 5AA",
+         "United Kingdom"],
+        [{"type": "postal", "line1": "Unit 4", "line2": "1 Mill Lane", "line3": "Holbeck", "city": "Leeds", "region": "West Yorkshire",
+          "postalCode": "LS11 5AA", "country": "United Kingdom"}],
+    ),
+    "google contacts": (
+        ["Given Name", "E-mail 1 - Value", "Address 1 - Type", "Address 1 - Formatted", "Address 1 - Street", "Address 1 - City",
+         "Address 1 - Region", "Address 1 - Postal Code", "Address 1 - Country", "Address 1 - Extended Address"],
+        ["Ann", "ann@firm.example.org", "Home", "1 Mill Lane\nLeeds LS1 4AP", "1 Mill Lane", "Leeds", "", "LS1 4AP", "United Kingdom",
+         "Flat 2"],
+        [{"type": "postal", "line1": "1 Mill Lane", "line2": "Flat 2", "city": "Leeds", "postalCode": "LS1 4AP",
+          "country": "United Kingdom"}],
+    ),
+    "outlook": (
+        ["First Name", "E-mail Address", "Business Street", "Business Street 2", "Business City", "Business State",
+         "Business Postal Code", "Business Country/Region", "Home Street", "Home City", "Home Postal Code", "Other Street"],
+        ["Ann", "ann@firm.example.org", "1 Mill Lane", "Floor 2", "Leeds", "West Yorkshire", "LS1 4AP", "United Kingdom",
+         "9 Park Rd", "York", "YO1 7HH", "5 Other St"],
+        [{"type": "business", "line1": "1 Mill Lane", "line2": "Floor 2", "city": "Leeds", "region": "West Yorkshire",
+          "postalCode": "LS1 4AP", "country": "United Kingdom"},
+         {"type": "home", "line1": "9 Park Rd", "city": "York", "postalCode": "YO1 7HH"}],
+    ),
+    "mailchimp": (
+        ["Email Address", "First Name", "Last Name", "Address"],
+        ["ann@firm.example.org", "Ann", "Lee", "1 Mill Lane  Leeds  West Yorkshire  LS1 4AP  GB"],
+        [{"type": "postal", "line1": "1 Mill Lane  Leeds  West Yorkshire  LS1 4AP  GB"}],
+    ),
+    "hubspot": (
+        ["First Name", "Last Name", "Email", "Street Address", "City", "State/Region", "Postal Code", "Country/Region"],
+        ["Ann", "Lee", "ann@firm.example.org", "1 Mill Lane", "Leeds", "West Yorkshire", "LS1 4AP", "United Kingdom"],
+        [{"type": "postal", "line1": "1 Mill Lane", "city": "Leeds", "region": "West Yorkshire", "postalCode": "LS1 4AP",
+          "country": "United Kingdom"}],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("tool", list(LAYOUTS))
+def test_the_address_columns_of_the_tools_firms_export_from(csv_service: CsvService, tool: str) -> None:
+    header, row, addresses = LAYOUTS[tool]
+    tenant = csv_service.tenant()
+    body = imported(csv_service, tenant, csv_bytes([header, row]))
+    assert body["counts"]["created"] == 1, body
+    (client,) = csv_service.clients(tenant)
+    assert client["addresses"] == addresses
+
+
 def test_a_continental_file_in_its_own_words(csv_service: CsvService) -> None:
     tenant = csv_service.tenant()
     rows = [

@@ -11,11 +11,12 @@ A header names a part ("City", "PLZ", "Code postal") and, by a prefix, the addre
   "Address 1 - Region", "Address 1 - Postal Code", "Address 1 - Country" -> ``postal``
   ("Address 1 - Formatted" repeats those parts and is not taken; nor is "Address 2 - …");
 * QuickBooks: "Billing Address Line 1", "Billing Street", "Billing City", "Billing ZIP",
-  "Shipping Address …" -> ``billing``/``shipping``;
+  "Shipping Address …", Desktop's "Bill to 1"…"Bill to 4", "Ship to 1"… -> ``billing``/``shipping``;
 * Xero: "POAddressLine1"…"POCountry" -> ``postal``, "SAAddressLine1"… -> ``street`` (Xero's
   postal and street addresses, as the Xero connection maps them);
-* FreeAgent, Sage, HubSpot: "Address 1", "Address Line 1", "Street Address", "Town", "County",
-  "Postcode", "State/Region", "Country" -> ``postal``.
+* FreeAgent, Sage, HubSpot: "Address 1", "Address Line 1", "Street1", "Street Address", "Town",
+  "County", "Post Code", "State/Region", "Country/Region" -> ``postal``; Mailchimp's one-line
+  "Address" is the first line, as it is.
 
 A bare "Street" (beside "House Number", "Straße" beside "Hausnummer") is the ``street`` part;
 after a type prefix ("Business Street", "Billing Street") it is the first line, as those
@@ -58,10 +59,10 @@ _BARE: dict[str, str] = {
 #: Headers of a part after a type prefix ("Billing" + "City"); "Street" is a first line here.
 _AFTER_PREFIX: dict[str, str] = {
     **_BARE,
-    "line1": _BARE["line1"] + "|Street|Line 1|Address Street",
-    "line2": _BARE["line2"] + "|Line 2|Extended Address",
-    "line3": _BARE["line3"] + "|Line 3",
-    "line4": _BARE["line4"] + "|Line 4",
+    "line1": _BARE["line1"] + "|Street|Line 1|Address Street|1",
+    "line2": _BARE["line2"] + "|Line 2|Extended Address|2",
+    "line3": _BARE["line3"] + "|Line 3|3",
+    "line4": _BARE["line4"] + "|Line 4|4",
     "street": "Street Name|Straße|Strasse|Straßenname|Rue|Calle|Straat|Straatnaam",
 }
 
