@@ -266,3 +266,12 @@ def test_merge_by_type_replaces_parts_of_the_same_type_and_keeps_the_rest() -> N
     ]
     assert stored[1]["line1"] == "1 Old Rd"
     assert merge_by_type(None, [{"type": "home", "city": "York"}]) == [{"type": "home", "city": "York"}]
+
+
+def test_merge_by_type_can_fill_only_the_empty_parts() -> None:
+    stored = [{"type": "postal", "line1": "1 Old Rd", "city": ""}]
+    given = [{"type": "postal", "line1": "2 New Rd", "city": "Leeds", "postalCode": "LS1 4AP"}, {"type": "home", "city": "York"}]
+    assert merge_by_type(stored, given, only_empty=True) == [
+        {"type": "postal", "line1": "1 Old Rd", "city": "Leeds", "postalCode": "LS1 4AP"},
+        {"type": "home", "city": "York"},
+    ]

@@ -182,14 +182,17 @@ def _fold(text: str) -> str:
 # --- updates ---------------------------------------------------------------------------------
 
 
-def merge_by_type(stored: list[dict[str, Any]] | None, given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def merge_by_type(stored: list[dict[str, Any]] | None, given: list[dict[str, Any]], *, only_empty: bool = False) -> list[dict[str, Any]]:
     """The stored addresses with each given one merged, part by part, into the first of its
-    type (appended when the client has none of that type)."""
+    type (appended when the client has none of that type). ``only_empty``: a part the stored
+    address already has is kept (for ``onExisting=fillEmpty``)."""
     out = [dict(address) for address in stored or []]
     for address in given:
         same = next((i for i, old in enumerate(out) if old.get("type") == address.get("type")), None)
         if same is None:
             out.append(dict(address))
+        elif only_empty:
+            out[same] = {**address, **{key: value for key, value in out[same].items() if value not in (None, "")}}
         else:
             out[same] = {**out[same], **address}
     return out
