@@ -10,7 +10,7 @@ import pytest
 from clientdock.clients.fields import ADDRESS_FILE_FIELDS, ADDRESS_FILE_TYPES, ADDRESS_PARTS
 from clientdock.errors import ValidationFailed
 from clientdock.pipeline import values as v
-from clientdock.pipeline.addresses import ADDRESS_KEYS, clean_item, gather, is_country, is_uk_postcode, merge_by_type, split_lines
+from clientdock.pipeline.addresses import ADDRESS_KEYS, clean_item, gather, is_country, is_postcode, merge_by_type, split_lines
 from clientdock.pipeline.headers import CANONICAL_FIELDS, SYNONYMS, match_headers
 from clientdock.web.templating import field_label
 
@@ -173,6 +173,17 @@ def test_a_split_keeps_what_columns_gave_and_joins_lines_beyond_four() -> None:
 
 def test_a_postcode_that_is_not_alone_stays_in_its_line() -> None:
     assert split_lines({"line1": "1 High St\nLondon SW1A 1AA"}) == {"line1": "1 High St", "line2": "London SW1A 1AA"}
+    assert split_lines({"line1": "Hauptstr. 5\n10117 Berlin\nDeutschland"}) == {
+        "line1": "Hauptstr. 5",
+        "line2": "10117 Berlin",
+        "country": "Deutschland",
+    }
+
+
+def test_a_continental_postcode_alone_on_its_line() -> None:
+    assert split_lines({"line1": "Postfach 12\nBerlin\n10117\nDeutschland"}) == {
+        "line1": "Postfach 12", "line2": "Berlin", "postalCode": "10117", "country": "Deutschland"
+    }  # fmt: skip
 
 
 def test_a_single_line_or_one_with_more_line_columns_is_not_split() -> None:
@@ -180,14 +191,16 @@ def test_a_single_line_or_one_with_more_line_columns_is_not_split() -> None:
     assert split_lines({"line1": "a\nb", "line2": "c"}) == {"line1": "a\nb", "line2": "c"}
 
 
-@pytest.mark.parametrize("text", ["SW1A 1AA", "EC1A1BB", "m1 1ae", "B33 8TH", "CR2 6XH", "DN55 1PT", "GIR 0AA"])
-def test_uk_postcodes(text: str) -> None:
-    assert is_uk_postcode(text)
+@pytest.mark.parametrize(
+    "text", ["SW1A 1AA", "EC1A1BB", "m1 1ae", "B33 8TH", "CR2 6XH", "DN55 1PT", "GIR 0AA", "1012 LG", "10117", "1000", "94105-1234"]
+)
+def test_postcodes(text: str) -> None:
+    assert is_postcode(text)
 
 
-@pytest.mark.parametrize("text", ["London", "1012 AB", "SW1A", "12345"])
-def test_not_uk_postcodes(text: str) -> None:
-    assert not is_uk_postcode(text)
+@pytest.mark.parametrize("text", ["London", "SW1A", "123", "123456", "10 Downing St", "10117 Berlin"])
+def test_not_postcodes(text: str) -> None:
+    assert not is_postcode(text)
 
 
 @pytest.mark.parametrize("text", ["United Kingdom", "UK", "Nederland", "Pays-Bas", "España", "espana", "Germany", "Frankreich"])

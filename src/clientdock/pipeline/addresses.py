@@ -4,7 +4,8 @@
   per type (``{"type": "billing", "line1": ..., "postalCode": ...}``); a type whose cells are
   all empty gives no object. A lone multi-line first line (an ``Address`` column holding the
   whole address) is split into ``line1``…``line4``, and its last lines are read as the
-  ``postalCode`` (a UK postcode) and the ``country`` (a country's name in English, German,
+  ``postalCode`` (a UK or Dutch postcode, a US ZIP+4, or 4 or 5 digits as most of Europe
+  writes them) and the ``country`` (a country's name in English, German,
   French, Spanish or Dutch) when they stand alone and the row has no such column filled.
 * :func:`clean_item` (every door, through ``normalise``): one address item checked and
   trimmed. Besides our keys (:data:`ADDRESS_KEYS`) it takes the Propeller API's own:
@@ -45,7 +46,8 @@ NOTES_MAX_LENGTH = 4000
 #: ``line1``…``line4``: what a split address fills; lines beyond the fourth join the fourth.
 LINES = ("line1", "line2", "line3", "line4")
 
-_UK_POSTCODE = re.compile(r"(GIR ?0AA|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})", re.IGNORECASE)
+#: A postcode on a line of its own: UK ("SW1A 1AA"), Dutch ("1012 LG"), US ZIP+4, or 4-5 digits.
+_POSTCODE = re.compile(r"GIR ?0AA|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{4} ?[A-Z]{2}|\d{5}-\d{4}|\d{4,5}", re.IGNORECASE)
 _LANGUAGES = ("en", "de", "fr", "es", "nl")
 _MORE_COUNTRY_NAMES = (
     "UK", "U.K.", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland", "USA", "U.S.A.", "Holland",
@@ -136,7 +138,7 @@ def split_lines(parts: Mapping[str, Any]) -> dict[str, Any]:
     out = {key: value for key, value in parts.items() if key != "line1"}
     if len(lines) > 1 and "country" not in out and is_country(lines[-1]):
         out["country"] = lines.pop()
-    if len(lines) > 1 and "postalCode" not in out and is_uk_postcode(lines[-1]):
+    if len(lines) > 1 and "postalCode" not in out and is_postcode(lines[-1]):
         out["postalCode"] = lines.pop()
     head, rest = lines[: len(LINES) - 1], lines[len(LINES) - 1 :]
     if rest:
@@ -144,8 +146,8 @@ def split_lines(parts: Mapping[str, Any]) -> dict[str, Any]:
     return {**dict(zip(LINES, head, strict=False)), **out}
 
 
-def is_uk_postcode(text: str) -> bool:
-    return _UK_POSTCODE.fullmatch(text.strip()) is not None
+def is_postcode(text: str) -> bool:
+    return _POSTCODE.fullmatch(text.strip()) is not None
 
 
 def is_country(text: str) -> bool:
