@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 
 from clientdock.clients.fields import ADDRESS_FILE_FIELDS, ADDRESS_FILE_TYPES, ADDRESS_PARTS
+from clientdock.clients.models import Client
 from clientdock.errors import ValidationFailed
 from clientdock.pipeline import values as v
 from clientdock.pipeline.addresses import ADDRESS_KEYS, clean_item, gather, is_country, is_postcode, merge_by_type, split_lines
 from clientdock.pipeline.headers import CANONICAL_FIELDS, SYNONYMS, match_headers
 from clientdock.web.templating import field_label
+from clientdock.web.views import address_lines
 
 # --- the file door's fields ----------------------------------------------------------------
 
@@ -287,4 +289,16 @@ def test_merge_by_type_can_fill_only_the_empty_parts() -> None:
     assert merge_by_type(stored, given, only_empty=True) == [
         {"type": "postal", "line1": "1 Old Rd", "city": "Leeds", "postalCode": "LS1 4AP"},
         {"type": "home", "city": "York"},
+    ]
+
+
+def test_the_client_page_shows_everything_an_address_holds() -> None:
+    client = Client(addresses=[
+        {"type": "shipping", "street": "Damrak", "houseNumber": "12A", "city": "Amsterdam", "company": "Jansen BV",
+         "firstName": "Maria", "lastName": "Jansen", "email": "maria@example.nl", "notes": "Ring twice", "isDefault": True},
+        {"type": "work", "line1": "Office 1"},
+    ])  # fmt: skip
+    assert address_lines(client) == [
+        ("Shipping address (default)", ["Maria Jansen", "Jansen BV", "Damrak 12A", "Amsterdam", "maria@example.nl", "Ring twice"]),
+        ("Work", ["Office 1"]),
     ]
