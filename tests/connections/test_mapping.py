@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clientdock.connections.mapping import MAPPING_DOC, WRITTEN_ADDRESS_KEYS, quickbooks_record, xero_record
-from clientdock.pipeline.normalise import ADDRESS_KEYS
+from clientdock.pipeline.addresses import ADDRESS_KEYS
 from clientdock.pipeline.organisations import infer_type
 from clientdock.pipeline.records import Policy, RawRecord, Ref
 from clientdock.pipeline.run import prepare

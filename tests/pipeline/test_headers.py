@@ -24,7 +24,8 @@ def header_of(path: str) -> list[str]:
 
 
 def test_canonical_fields() -> None:
-    assert len(CANONICAL_FIELDS) == 28
+    assert len([name for name in CANONICAL_FIELDS if not name.startswith("addresses.")]) == 28
+    assert len(CANONICAL_FIELDS) == 28 + 7 * 11  # the address parts of each type
     assert set(SYNONYMS) <= set(CANONICAL_FIELDS)
     for name in CANONICAL_FIELDS:
         assert match_headers([name]).fields == [name if name != "mobile" else "phone"]
@@ -213,6 +214,8 @@ def test_outlook_export_maps_without_a_mapping() -> None:
         assert match.mapping[header] == field
     assert match.mapping["Mobile Phone"] == "mobile"
     deliberate = {"Middle Name", "Title", "Business Phone", "Birthday", "Notes"}  # mapped on purpose to real fields
+    address_parts = ("Street", "City", "State", "Postal Code", "Country/Region")
+    deliberate |= {f"{kind} {part}" for kind in ("Business", "Home") for part in address_parts}
     assert {name for name in entry["import"]["unknown_columns"] if name not in match.unknown} == deliberate
 
 

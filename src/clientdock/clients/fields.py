@@ -66,6 +66,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("desk", "desk", "text", 100, bulk=None),
     FieldSpec("createdAt", "created_at", "instant", file="created", bulk=None, app=False),
     FieldSpec("attributes", "attributes", "attributes", file=None),
+    # The file door takes addresses part by part, one column per (type, part): ADDRESS_FILE_FIELDS.
     FieldSpec("addresses", "addresses", "addresses", file=None),
     # The people of a client (contact persons of an accounting platform, Companies House officers):
     # written through the JSON API and the connection door only.
@@ -78,8 +79,21 @@ FIELDS: tuple[FieldSpec, ...] = (
 #: Writable through the JSON API (create, PATCH, upsert): every field but the creation time and
 #: what a register said (the enrichment door writes that).
 API_FIELDS: tuple[FieldSpec, ...] = tuple(spec for spec in FIELDS if spec.kind not in ("instant", "enrichment"))
-#: The file door's fields (header table, mapping, export): ``id`` (our client id) first.
-FILE_FIELDS: tuple[str, ...] = ("id", *(spec.file_name for spec in FIELDS if spec.file_name))
+#: The parts of an address object a file column can fill, in the order of a postal address
+#: (the pipeline's ``ADDRESS_KEYS`` without ``type``).
+ADDRESS_PARTS: tuple[str, ...] = (
+    "line1", "line2", "line3", "line4", "street", "houseNumber", "city", "region", "postalCode", "country", "countryCode",
+)  # fmt: skip
+#: The address types a file's columns name: a header's prefix picks one ("Billing City"); a
+#: header without one ("City", "Postcode") is the ``postal`` address.
+ADDRESS_FILE_TYPES: tuple[str, ...] = ("postal", "street", "billing", "shipping", "registered", "business", "home")
+#: The file door's address fields, ``addresses.<type>.<part>`` -> (type, part).
+ADDRESS_FILE_FIELDS: dict[str, tuple[str, str]] = {
+    f"addresses.{kind}.{part}": (kind, part) for kind in ADDRESS_FILE_TYPES for part in ADDRESS_PARTS
+}
+#: The file door's fields (header table, mapping, export): ``id`` (our client id) first, the
+#: address parts last.
+FILE_FIELDS: tuple[str, ...] = ("id", *(spec.file_name for spec in FIELDS if spec.file_name), *ADDRESS_FILE_FIELDS)
 #: An S4 item's client keys (as sent) -> the canonical field.
 BULK_KEYS: dict[str, str] = {spec.bulk_name: spec.json for spec in FIELDS if spec.bulk_name}
 #: A partner app's keys (snake_case model attributes) -> the canonical field.

@@ -57,7 +57,7 @@ _SENT: dict[str, Any] = {
     "bool": bool,
     "tags": list[str],
     "attributes": list[AttributeIn],
-    "addresses": list[dict[str, str | None]],
+    "addresses": list[dict[str, str | int | float | bool | None]],
     "contacts": list[ContactIn],
 }
 #: Fields whose sent type differs from their kind's: a debtor id may be a number (seed 004).

@@ -43,7 +43,7 @@ QUICKBOOKS_ADDRESS_KEYS = {
     "Line1": "line1", "Line2": "line2", "Line3": "line3", "Line4": "line4",
     "City": "city", "CountrySubDivisionCode": "region", "PostalCode": "postalCode", "Country": "country",
 }  # fmt: skip
-#: The address keys the mapping writes (all of them the pipeline's ``ADDRESS_KEYS``).
+#: The address keys the mapping writes (all of them ``pipeline.addresses.ADDRESS_KEYS``).
 WRITTEN_ADDRESS_KEYS = ("type", *XERO_ADDRESS_KEYS.values(), *QUICKBOOKS_ADDRESS_KEYS.values())
 
 

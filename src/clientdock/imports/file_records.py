@@ -41,6 +41,7 @@ from clientdock.db import Database
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.jobs import staging
 from clientdock.jobs.models import ImportJob
+from clientdock.pipeline.addresses import gather
 from clientdock.pipeline.headers import HeaderMatch, match_headers
 from clientdock.pipeline.organisations import classify
 from clientdock.pipeline.parse import ParsedRow, TableInfo, open_table
@@ -268,6 +269,7 @@ class RecordBuilder:
                     continue
             record.fields[name] = cell
         classify(record)
+        gather(record.fields)
         if _has_extra(cells, self.width):
             extra = [cell for cell in cells[self.width :] if cell and not cell.isspace()]
             shown = ", ".join(repr(cell[:40]) for cell in extra[:5])

@@ -31,9 +31,14 @@ from clientdock.tenants.context import TenantContext
 
 DOOR = "csv"
 #: Match on our client id (the export's ID column), then email. Every row needs an email; an
-#: individual a first name (S3.2), an organisation (any other type) a name.
+#: individual a first name (S3.2), an organisation (any other type) a name. A row's addresses
+#: update the client's addresses of the same types only.
 CSV_POLICY = Policy(
-    match_on=("id", "email"), required=("email",), required_of_individuals=("firstName",), required_of_organisations=("name",)
+    match_on=("id", "email"),
+    required=("email",),
+    required_of_individuals=("firstName",),
+    required_of_organisations=("name",),
+    addresses_by_type=True,
 )
 
 

@@ -192,7 +192,10 @@ async def import_csv(
     f"{CLIENTS}/import/template.csv",
     tags=["csv import"],
     summary="An import file to fill in: the import columns and an example row",
-    description="The same columns as the export. It holds no tenant data, so no API key is needed (the web page links to it).",
+    description=(
+        "The export's columns and those of a postal address (`addresses.postal.line1`, …). It holds no tenant data, so no API key "
+        "is needed (the web page links to it)."
+    ),
     response_class=StreamingResponse,
     responses=CSV_TEXT,
 )

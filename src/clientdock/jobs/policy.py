@@ -17,6 +17,7 @@ def to_options(policy: Policy) -> dict[str, Any]:
         "requiredOfOrganisations": list(policy.required_of_organisations),
         "allowCreate": policy.allow_create,
         OPTION: policy.on_existing,
+        "addressesByType": policy.addresses_by_type,
     }
 
 
@@ -36,6 +37,7 @@ def from_options(options: dict[str, Any], *, job_id: str, actor: str | None) -> 
         required_of_organisations=tuple(options.get("requiredOfOrganisations", [])),
         allow_create=bool(options.get("allowCreate", True)),
         on_existing=on_existing_of(options),
+        addresses_by_type=bool(options.get("addressesByType", False)),
         job_id=job_id,
         actor=actor,
     )

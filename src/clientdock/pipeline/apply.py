@@ -25,6 +25,7 @@ from clientdock.clients.fields import BY_ATTR, DERIVED_ATTRS
 from clientdock.clients.models import Client, ExternalRef
 from clientdock.clients.repository import Change, record_changes
 from clientdock.db import new_id, table_of, utcnow
+from clientdock.pipeline.addresses import merge_by_type
 from clientdock.pipeline.existing import SKIPPED, keep_empty_only, kept_message
 from clientdock.pipeline.match import Existing, chunked, lookup
 from clientdock.pipeline.normalise import follow_derived_name
@@ -250,9 +251,14 @@ def _update_clients(
     for candidate in updates:
         assert candidate.client_id is not None
         before = current[candidate.client_id]
+        # A file's addresses merge into the client's by type (part by part; under fillEmpty
+        # only the parts it has not): never judged as one whole list.
+        by_type = candidate.values.pop("addresses") if policy.addresses_by_type and "addresses" in candidate.values else None
         if policy.on_existing == "fillEmpty":
             _fill_empty_only(candidate, before, ctx)
         follow_derived_name(candidate, before)
+        if by_type is not None:
+            candidate.values["addresses"] = merge_by_type(before.get("addresses"), by_type, only_empty=policy.on_existing == "fillEmpty")
         diff = {a: (before.get(a), v) for a, v in candidate.values.items() if a not in NO_UPDATE_ON and before.get(a) != v}
         if not diff:
             continue

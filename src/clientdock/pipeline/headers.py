@@ -12,6 +12,8 @@ firstName); we go further so that real exports import without a mapping:
   points at one field, so an unrelated header is never pulled in;
 * a field is never filled from two columns: the first column wins, later ones are reported as
   duplicates (and as unknown, since they are not imported);
+* an address column fills one part of one address, ``addresses.<type>.<part>`` (the headers are
+  in ``pipeline.address_headers``; near misses are tried only for those without a type prefix);
 * a column headed only "Mobile" (no phone column in the file) fills ``phone``, the one phone
   field S3 knows; beside a phone column it fills ``mobile``;
 * "Client Name"/"Name" fill ``name``, "Company"/"Company Name"/"Organisation"/"Firma"/
@@ -33,8 +35,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from clientdock.clients.fields import FILE_FIELDS
+from clientdock.clients.fields import ADDRESS_FILE_FIELDS, ADDRESS_FILE_TYPES, ADDRESS_PARTS, FILE_FIELDS
 from clientdock.errors import FieldError, ValidationFailed
+from clientdock.pipeline.address_headers import ADDRESS_SYNONYMS, NEAR_MISS_HEADERS
 
 #: The fields a column can map to (the file door's field names).
 CANONICAL_FIELDS: tuple[str, ...] = FILE_FIELDS
@@ -114,8 +117,8 @@ _SYNONYM_TEXT: dict[str, str] = {
     ),
 }
 
-#: The synonym table as tuples.
-SYNONYMS: dict[str, tuple[str, ...]] = {name: tuple(text.split("|")) for name, text in _SYNONYM_TEXT.items()}
+#: The synonym table as tuples, the address parts' (``pipeline.address_headers``) included.
+SYNONYMS: dict[str, tuple[str, ...]] = {**{name: tuple(text.split("|")) for name, text in _SYNONYM_TEXT.items()}, **ADDRESS_SYNONYMS}
 
 #: A near miss must score at least this (rapidfuzz ``ratio``, 0-100) to be matched.
 FUZZY_CUTOFF = 88.0
@@ -142,7 +145,9 @@ def _build_lookup() -> dict[str, str]:
 
 
 _LOOKUP = _build_lookup()
-_KEYS = list(_LOOKUP)
+#: The keys a near miss may match: every field's, but of the address parts only the un-prefixed.
+_NEAR_MISS_ADDRESS_KEYS = {normalize_header(header) for header in NEAR_MISS_HEADERS}
+_KEYS = [key for key, name in _LOOKUP.items() if name not in ADDRESS_FILE_FIELDS or key in _NEAR_MISS_ADDRESS_KEYS]
 _FIELD_BY_KEY = {normalize_header(name): name for name in CANONICAL_FIELDS}
 
 
@@ -266,8 +271,9 @@ def _explicit_problem(
     handled: set[int],
 ) -> str | None:
     if name is None:
-        known = ", ".join(CANONICAL_FIELDS)
-        return f"{wanted!r} (for column {text!r}) is not a client field; fields are: {known}"
+        known = ", ".join(known_name for known_name in CANONICAL_FIELDS if known_name not in ADDRESS_FILE_FIELDS)
+        addresses = f"addresses.<type>.<part> (types {', '.join(ADDRESS_FILE_TYPES)}; parts {', '.join(ADDRESS_PARTS)})"
+        return f"{wanted!r} (for column {text!r}) is not a client field; fields are: {known} and {addresses}"
     if index is None:
         return f"column {text!r} is not in the file's header"
     if index in handled:

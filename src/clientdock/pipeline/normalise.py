@@ -13,15 +13,12 @@ from typing import Any
 
 from clientdock.clients.fields import BY_JSON, FieldSpec
 from clientdock.pipeline import values as v
+from clientdock.pipeline.addresses import clean_item
 from clientdock.pipeline.records import Candidate, NameSource, RawRecord
 from clientdock.tenants.context import TenantContext
 
 _NOT_NULL = ("type", "name", "active")
 ATTRIBUTE_TYPES = ("string", "text", "number", "integer", "boolean", "date", "datetime")
-ADDRESS_KEYS = (
-    "type", "line1", "line2", "line3", "line4", "street", "houseNumber", "city", "region",
-    "postalCode", "country", "countryCode",
-)  # fmt: skip
 CONTACT_KEYS = ("firstName", "lastName", "email", "role", "source", "appointedOn", "nationality", "occupation")
 CONTACT_MAX_LENGTH = 255
 _LISTS = ("tags", "attributes", "addresses", "contacts")
@@ -150,18 +147,10 @@ def _typed_attribute(kind: str, raw: Any, position: int) -> Any:
 
 
 def _addresses(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:
+    """Each item through :func:`clean_item` (our keys and the Propeller API's)."""
     if not isinstance(raw, list):
         raise v.InvalidValue("must be a list of address objects")
-    out: list[dict[str, Any]] = []
-    for position, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise v.InvalidValue(f"item {position} must be an object")
-        unknown = set(item) - set(ADDRESS_KEYS)
-        if unknown:
-            raise v.InvalidValue(f"item {position} has unknown keys {sorted(unknown)}; use {', '.join(ADDRESS_KEYS)}")
-        cleaned = {key: v.text(value, max_length=255) for key, value in item.items() if value is not None}
-        out.append({key: value for key, value in cleaned.items() if value is not None})
-    return out
+    return [clean_item(item, position) for position, item in enumerate(raw)]
 
 
 def _contacts(_spec: FieldSpec, raw: Any, _ctx: TenantContext) -> Any:

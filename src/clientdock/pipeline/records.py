@@ -99,6 +99,9 @@ class Policy:
     actor: str | None = None
     #: The audit action of a changed field ("undone" when an undo restores it).
     update_action: str = "updated"
+    #: An update's addresses are merged into the stored ones by type (the file door:
+    #: ``pipeline.addresses.merge_by_type``) instead of replacing the whole list.
+    addresses_by_type: bool = False
 
 
 @dataclass

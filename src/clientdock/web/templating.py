@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from clientdock.clients.fields import BY_ATTR, BY_JSON
+from clientdock.clients.fields import ADDRESS_FILE_FIELDS, BY_ATTR, BY_JSON
 from clientdock.web import import_views
 
 HERE = Path(__file__).parent
@@ -29,6 +29,15 @@ LABELS = {
     "dateOfBirth": "Date of birth", "cocNumber": "CoC number", "clientGroupId": "Group", "parentId": "Parent",
     "createdAt": "Created", "companiesHouse": "Companies House", "sicCodes": "SIC codes", "debtorId": "Debtor ID",
     "trackingId": "Tracking ID", "xero": "Xero", "quickbooks": "QuickBooks",
+}  # fmt: skip
+#: An address type and part for people: "Billing address – Postcode".
+ADDRESS_TYPE_LABELS = {
+    "postal": "Postal address", "street": "Street address", "billing": "Billing address", "shipping": "Shipping address",
+    "registered": "Registered office", "business": "Business address", "home": "Home address",
+}  # fmt: skip
+ADDRESS_PART_LABELS = {
+    "line1": "Line 1", "line2": "Line 2", "line3": "Line 3", "line4": "Line 4", "street": "Street", "houseNumber": "House number",
+    "city": "Town or city", "region": "County or region", "postalCode": "Postcode", "country": "Country", "countryCode": "Country code",
 }  # fmt: skip
 
 
@@ -53,7 +62,11 @@ def humanize(name: str) -> str:
 
 
 def field_label(name: str) -> str:
-    """A label for a client field given by its JSON name or model attribute."""
+    """A label for a client field given by its JSON name or model attribute, or for one of the
+    file door's address fields (``addresses.billing.postalCode``: "Billing address – Postcode")."""
+    if name in ADDRESS_FILE_FIELDS:
+        kind, part = ADDRESS_FILE_FIELDS[name]
+        return f"{ADDRESS_TYPE_LABELS[kind]} – {ADDRESS_PART_LABELS[part]}"
     spec = BY_JSON.get(name) or BY_ATTR.get(name)
     return humanize(spec.json if spec else name)
 

@@ -11,10 +11,12 @@ from urllib.parse import urlencode
 from clientdock.clients.models import Client, ClientChange
 from clientdock.clients.repository import DUE_FILTERS, ClientFilter
 from clientdock.web.import_views import who_label
-from clientdock.web.templating import field_label, humanize, shown, when
+from clientdock.web.templating import ADDRESS_TYPE_LABELS, field_label, humanize, shown, when
 
 PAGE_SIZE = 25
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T)")
+#: What an address may say besides where it is (the Propeller API's keys), after the address.
+ADDRESS_CONTACT_ORDER = ("email", "phone", "mobile", "notes")
 ADDRESS_ORDER = ("line1", "line2", "line3", "line4", "houseNumber", "street", "city", "region", "postalCode", "country", "countryCode")
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Person", ("title", "firstName", "middleName", "lastName", "dateOfBirth", "gender", "primaryLanguage")),
@@ -133,10 +135,19 @@ def _item(client: Client, name: str, group_name: str, parent: Client | None) -> 
 
 
 def address_lines(client: Client) -> list[tuple[str, list[str]]]:
+    """Each address as on an envelope: who it is for (a person, a company), the address (the
+    street and house number on one line, "Damrak 12A"), then how to reach them there and its
+    notes; "(default)" after the heading of a default one."""
     out = []
     for address in client.addresses or []:
-        lines = [str(address[key]) for key in ADDRESS_ORDER if address.get(key)]
-        out.append((humanize(str(address.get("type") or "Address")), lines))
+        person = " ".join(str(address[key]) for key in ("firstName", "middleName", "lastName") if address.get(key))
+        lines = [line for line in (person, str(address.get("company") or "")) if line]
+        street = " ".join(str(address[key]) for key in ("street", "houseNumber") if address.get(key))
+        parts = {**address, "street": street, "houseNumber": None}
+        lines += [str(parts[key]) for key in (*ADDRESS_ORDER, *ADDRESS_CONTACT_ORDER) if parts.get(key)]
+        kind = str(address.get("type") or "Address")
+        heading = ADDRESS_TYPE_LABELS.get(kind) or humanize(kind)
+        out.append((f"{heading} (default)" if address.get("isDefault") is True else heading, lines))
     return out
 
 
