@@ -17,7 +17,7 @@ from clientdock.pipeline.report import ACTIONS
 from clientdock.tenants.context import TenantContext
 from clientdock.web import import_views as iv
 from clientdock.web import views
-from clientdock.web.templating import field_label
+from clientdock.web.templating import field_label, value_text
 
 UNDO_SHOWN = 20
 
@@ -63,7 +63,7 @@ def import_detail(session: Session, ctx: TenantContext, job_id: str, filters: iv
     job = service.get_job(session, ctx, job_id)
     rows, total = service.job_rows(session, job, filters.outcome or None, page, iv.ROWS_PAGE_SIZE)
     there = existing_ids(session, ctx, (row.client_id for row in rows if row.client_id))
-    shown = [iv.row_view(row, field_label, row.client_id in there) for row in rows]
+    shown = [iv.row_view(row, field_label, value_text, row.client_id in there) for row in rows]
     return ImportDetail(job, shown, views.Pager(page, total, iv.ROWS_PAGE_SIZE), filters, service.queue_position(session, job))
 
 

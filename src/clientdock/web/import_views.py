@@ -129,27 +129,18 @@ class RowView:
     client_exists: bool = True
 
 
-def row_view(row: ImportRow, label: Callable[[str], str], exists: bool = True) -> RowView:
-    """``label`` names a field for people (``firstName`` -> ``First name``)."""
+def row_view(row: ImportRow, label: Callable[[str], str], value: Callable[[Any], str], exists: bool = True) -> RowView:
+    """``label`` names a field for people (``firstName`` -> ``First name``); ``value`` writes a
+    value as the client's page does (``templating.value_text``: one date format everywhere)."""
     errors = [(label(str(e["field"])) if e.get("field") else "", str(e.get("message") or "")) for e in row.errors or []]
     messages = [str(m) for m in row.messages or []]
     warnings = messages[len(errors) :]
     changes = [
-        (label(name), _text(change.get("before")), _text(change.get("after")))
+        (label(name), value(change.get("before")), value(change.get("after")))
         for name, change in (row.changes or {}).items()
         if isinstance(change, dict)
     ]
     return RowView(row.row_index, row.line, row.lookup_key or "", row.action, row.client_id, errors, warnings, changes, exists)
-
-
-def _text(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
 
 
 def summary_items(job: ImportJob) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from clientdock.clients.models import Client, ClientChange
 from clientdock.clients.repository import DUE_FILTERS, ClientFilter
 from clientdock.web.import_views import who_label
-from clientdock.web.templating import field_label, humanize, shown, when
+from clientdock.web.templating import field_label, humanize, shown, value_text, when
 
 PAGE_SIZE = 25
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T)")
@@ -225,7 +225,7 @@ def _in_history(value: Any) -> str:
         return f"{humanize(str(value['source']))} data" + (f" of {fetched}" if fetched else "")
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
         return f"{len(value)} item{'' if len(value) == 1 else 's'}"
-    return shown(value)
+    return value_text(value)
 
 
 def history_entries(changes: list[ClientChange]) -> list[HistoryEntry]:
