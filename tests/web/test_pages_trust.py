@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from clientdock.db import Database
 from clientdock.notify.models import Notification
+from clientdock.web.templating import human_text, value_text
 from tests.conftest import TenantInfo
 from tests.web.helpers import HX, PASSWORD, UserInfo, make_client, page_token, sign_in
 
@@ -184,3 +185,18 @@ def test_a_client_is_edited_through_the_patch_with_errors_by_their_fields(signed
     assert "· anna@acme.test" in detail
     assert signed_in.get("/clients/nosuchclient/edit").status_code == 404
     assert signed_in.post("/clients/nosuchclient/edit", data={"csrf_token": token, **fields}).status_code == 404
+
+
+def test_field_names_in_messages_become_labels() -> None:
+    assert human_text("email: email domain 'x.example' is reserved") == "Email: email domain 'x.example' is reserved"
+    assert human_text("duplicate: trackingId already used by row 3") == "duplicate: tracking ID already used by row 3"
+    assert human_text("column 'Geb' was taken as dateOfBirth") == "column 'Geb' was taken as date of birth"
+    assert human_text("no client group 'emailing'") == "no client group 'emailing'"
+
+
+def test_one_way_to_write_a_value() -> None:
+    assert value_text("1980-03-14") == "14 Mar 1980"
+    assert value_text("2026-03-03T14:05:00+00:00") == "3 Mar 2026, 14:05"
+    assert value_text("03/14") == "03/14"
+    assert value_text(["vat", "payroll"]) == "vat, payroll"
+    assert value_text(None) == ""

@@ -72,6 +72,9 @@ def human_text(message: str) -> str:
             return text
         return text[:1].lower() + text[1:]
 
+    named, sep, rest = message.partition(": ")
+    if sep and named in BY_JSON:
+        return f"{field_label(named)}: {_FIELD_NAMES.sub(label, rest)}"
     return _FIELD_NAMES.sub(label, message)
 
 
