@@ -130,6 +130,8 @@ def test_an_undo_whose_counts_moved_shows_the_new_counts_and_does_nothing(signed
     assert len(by_email(signed_in, tenant)) == 3
     without_script = signed_in.post(f"/imports/{first}/undo", data={"csrf_token": token, **expect})
     assert without_script.status_code == 409
+    assert "<html" in without_script.text
+    assert "would now delete 1, restore 0 and leave alone 1 clients; nothing was undone" in without_script.text
     assert len(by_email(signed_in, tenant)) == 3
 
 

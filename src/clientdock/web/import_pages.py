@@ -131,19 +131,12 @@ def undo_import(
     try:
         job, undone = import_queries.undo(session, ctx, job_id, import_flow.actor(user), expect)
     except CountsChanged:
+        if not is_htmx(request):
+            raise  # the error page says what undo would do now; nothing was undone
         job, plan = import_queries.undo_preview(session, ctx, job_id)
         headers = {"HX-Retarget": "#undo-confirm", "HX-Reswap": "innerHTML"}
-        status = 200 if is_htmx(request) else 409
-        return render(
-            request,
-            "imports/_undo_confirm.html",
-            status=status,
-            headers=headers,
-            job=job,
-            plan=plan,
-            changed=True,
-            shown=import_queries.UNDO_SHOWN,
-        )
+        shown = import_queries.UNDO_SHOWN
+        return render(request, "imports/_undo_confirm.html", headers=headers, job=job, plan=plan, changed=True, shown=shown)
     detail = import_queries.import_detail(session, ctx, job_id, iv.RowFilters(job_id), 1)
     context: dict[str, Any] = {**detail.context(), "undo": undone}
     if is_htmx(request):
