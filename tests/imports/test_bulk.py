@@ -254,7 +254,10 @@ def test_undo_leaves_later_changes_alone(client: TestClient, tenant: TenantInfo)
     second = bulk(client, tenant, [{"source": "erp", "sourceId": 1, "note": "n2", "title": "t2"}]).json()
     client.patch(tenant.path(f"/clients/{client_id}"), json={"note": "edited by hand"}, headers=tenant.headers)
     result = client.post(tenant.path(f"/imports/{second['importId']}/undo"), headers=tenant.headers).json()
-    assert result["conflicts"] == [{"clientId": client_id, "field": "note", "reason": "changed after this import; left as it is"}]
+    assert result["conflicts"] == [
+        {"clientId": client_id, "field": "note", "reason": "edited after this import; left as it is", "laterJobIds": []}
+    ]
+    assert result["counts"] == {"deleted": 0, "restored": 1, "leftAlone": 0}  # the title is set back, the note kept
     stored = fetch(client, tenant, client_id)
     assert (stored["note"], stored["title"]) == ("edited by hand", "t1")
     history = client.get(tenant.path(f"/clients/{client_id}/history"), headers=tenant.headers).json()["items"]

@@ -78,7 +78,10 @@ def test_a_client_changed_after_the_import_is_not_deleted(client: TestClient, te
     body = undo(client, tenant, created["importId"]).json()
 
     assert body["deleted"] == [untouched_id]
-    assert body["conflicts"] == [{"clientId": edited_id, "field": "*", "reason": "changed after this import; not deleted"}]
+    assert body["conflicts"] == [
+        {"clientId": edited_id, "field": "*", "reason": "edited after this import; not deleted", "laterJobIds": []}
+    ]
+    assert body["counts"] == {"deleted": 1, "restored": 0, "leftAlone": 1}
     assert set(clients(client, tenant)) == {edited_id}
 
 

@@ -334,8 +334,14 @@ def test_undo_says_what_it_deleted_restored_and_left_alone(signed_in: TestClient
     job_id = imported(signed_in, token)
     page = signed_in.get(f"/imports/{job_id}").text
     assert "Undo import" in page
-    assert f'action="/imports/{job_id}/undo"' in page
-    undone = signed_in.post(f"/imports/{job_id}/undo", data={"csrf_token": token}, headers=HX)
+    assert f'hx-get="/imports/{job_id}/undo"' in page
+    confirm = signed_in.get(f"/imports/{job_id}/undo", headers=HX).text
+    assert f'action="/imports/{job_id}/undo"' in confirm
+    counts = dict(re.findall(r'data-count="([a-z-]+)">(\d+)<', confirm))
+    assert counts == {"deleted": "1", "restored": "1", "left-alone": "0"}
+    expect = dict(re.findall(r'name="(expect_[a-z_]+)" value="(\d+)"', confirm))
+    assert expect == {"expect_deleted": "1", "expect_restored": "1", "expect_left_alone": "0"}
+    undone = signed_in.post(f"/imports/{job_id}/undo", data={"csrf_token": token, **expect}, headers=HX)
     assert undone.status_code == 200
     for text in (
         "Import undone",
@@ -370,7 +376,7 @@ def test_undo_without_script_shows_the_result_on_the_page(signed_in: TestClient,
     assert undone.status_code == 200
     assert "<html" in undone.text
     assert "Left alone (1)" in undone.text
-    assert "changed after this import; not deleted" in undone.text
+    assert "Edited after this import; not deleted" in undone.text
 
 
 def test_the_import_page_reloads_itself_when_its_import_ends(signed_in: TestClient) -> None:

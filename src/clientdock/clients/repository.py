@@ -85,6 +85,15 @@ def get_client(session: Session, ctx: TenantContext, client_id: str) -> Client:
     return client
 
 
+def existing_ids(session: Session, ctx: TenantContext, client_ids: Iterable[str]) -> set[str]:
+    """Which of these clients of the tenant are still there (an import's rows may name deleted ones)."""
+    wanted = sorted(set(client_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), KEY_CHUNK):
+        found.update(session.scalars(readable_columns(ctx, Client.id).where(Client.id.in_(wanted[start : start + KEY_CHUNK]))))
+    return found
+
+
 def refs_of(session: Session, ctx: TenantContext, client_ids: list[str]) -> dict[str, list[ExternalRef]]:
     out: dict[str, list[ExternalRef]] = {cid: [] for cid in client_ids}
     if client_ids:

@@ -12,12 +12,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from clientdock.clients.export import template_lines
 from clientdock.clients.repository import client_body
 from clientdock.clients.schemas import Client, ClientCreate, ClientFields, ClientUpsert, UpsertedClient, present_fields
 from clientdock.deps import Db, DbSession
+from clientdock.errors import ValidationFailed
 from clientdock.imports import bulk, enrich, files, respond, service, single, undo, upload
 from clientdock.imports.deps import AppSettings, Engine, OnExistingQuery, Waiters
 from clientdock.imports.schemas import (
@@ -27,10 +29,12 @@ from clientdock.imports.schemas import (
     ImportJob,
     ImportJobPage,
     ImportRowPage,
+    UndoPreview,
     UndoResult,
     job_json,
     row_json,
 )
+from clientdock.jobs.models import ImportJob as ImportJobModel
 from clientdock.pipeline.existing import parse_on_existing
 from clientdock.pipeline.records import Ref
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, ImportsWrite, KeyImportsWrite
@@ -304,14 +308,46 @@ def cancel_import(job_id: str, session: DbSession, engine: Engine, settings: App
     return job_json(session, job, scope.tenant.code)
 
 
+@router.get(
+    f"{JOBS}/{{job_id}}/undo",
+    tags=["imports"],
+    summary="What undoing this import would do now: counts and clients (nothing changes)",
+    description=(
+        "The undo is run and rolled back, so `counts` are exactly what `POST .../undo` does at this moment. Pass them back as "
+        "`expectDeleted`, `expectRestored` and `expectLeftAlone` to have the undo refused (409) if they have changed since."
+    ),
+    response_model=UndoPreview,
+)
+def preview_undo(job_id: str, session: DbSession, scope: ImportsWrite) -> dict[str, Any]:
+    job = service.get_job(session, scope.ctx, job_id)
+    return _undo_json(session, job, scope.tenant.code, undo.preview(session, scope.ctx, job))
+
+
 @router.post(
     f"{JOBS}/{{job_id}}/undo", tags=["imports"], summary="Revert a finished import from the audit trail", response_model=UndoResult
 )
-def undo_import(job_id: str, session: DbSession, scope: ImportsWrite) -> dict[str, Any]:
+def undo_import(
+    job_id: str,
+    session: DbSession,
+    scope: ImportsWrite,
+    expect_deleted: Annotated[int | None, Query(alias="expectDeleted", ge=0)] = None,
+    expect_restored: Annotated[int | None, Query(alias="expectRestored", ge=0)] = None,
+    expect_left_alone: Annotated[int | None, Query(alias="expectLeftAlone", ge=0)] = None,
+) -> dict[str, Any]:
     job = service.get_job(session, scope.ctx, job_id)
-    result = undo.undo(session, scope.ctx, job, actor=scope.actor)
+    expect = None
+    if expect_deleted is not None and expect_restored is not None and expect_left_alone is not None:
+        expect = undo.UndoCounts(expect_deleted, expect_restored, expect_left_alone)
+    elif (expect_deleted, expect_restored, expect_left_alone) != (None, None, None):
+        raise ValidationFailed("expectDeleted, expectRestored and expectLeftAlone go together: pass all three or none")
+    result = undo.undo(session, scope.ctx, job, actor=scope.actor, expect=expect)
+    return _undo_json(session, job, scope.tenant.code, result)
+
+
+def _undo_json(session: Session, job: ImportJobModel, tenant_code: str, result: undo.UndoResult) -> dict[str, Any]:
     return {
-        "job": job_json(session, job, scope.tenant.code),
+        "job": job_json(session, job, tenant_code),
+        "counts": result.counts.as_json(),
         "deleted": result.deleted,
         "restored": [{"clientId": k, "fields": v} for k, v in result.restored.items()],
         "conflicts": result.conflicts,

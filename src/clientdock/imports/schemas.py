@@ -133,15 +133,31 @@ class Restored(CamelModel):
 
 class UndoConflict(CamelModel):
     client_id: str
-    field: str | None
+    field: str | None = Field(description='The field left as it is; "*" for a whole client the undo does not delete')
     reason: str
+    later_job_ids: list[str] = Field(default_factory=list, description="The later imports that changed it since")
+
+
+class UndoCounts(CamelModel):
+    deleted: int = Field(description="Clients the import created, deleted by the undo")
+    restored: int = Field(description="Clients whose changed fields the undo sets back (some fields may be left, see conflicts)")
+    left_alone: int = Field(description="Clients the import created or changed that the undo leaves as they are (changed since)")
 
 
 class UndoResult(CamelModel):
     job: ImportJob
+    counts: UndoCounts
     deleted: list[str] = Field(description="Clients the import created, now deleted")
     restored: list[Restored] = Field(description="Fields the import changed, now back to their earlier values")
     conflicts: list[UndoConflict] = Field(description="What changed since the import and was left as it is")
+
+
+class UndoPreview(CamelModel):
+    job: ImportJob
+    counts: UndoCounts = Field(description="What POST .../undo would do now; it is computed by running it and rolling back")
+    deleted: list[str] = Field(description="Clients the undo would delete")
+    restored: list[Restored] = Field(description="Clients whose fields the undo would set back")
+    conflicts: list[UndoConflict] = Field(description="What changed since the import and would be left as it is")
 
 
 class BulkItem(CamelModel):

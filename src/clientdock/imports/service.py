@@ -80,6 +80,11 @@ def get_job(session: Session, ctx: TenantContext, job_id: str) -> ImportJob:
     return job
 
 
+def jobs_by_id(session: Session, ctx: TenantContext, job_ids: Iterable[str]) -> list[ImportJob]:
+    wanted = sorted(set(job_ids))
+    return list(session.scalars(readable(ctx, ImportJob).where(ImportJob.id.in_(wanted)))) if wanted else []
+
+
 def list_jobs(
     session: Session, ctx: TenantContext, page: int, page_size: int, door: str | None = None, *, previews: bool = False
 ) -> tuple[list[ImportJob], int]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -13,6 +14,7 @@ from clientdock.deps import DbSession
 from clientdock.errors import NotFound
 from clientdock.imports import service
 from clientdock.imports.deps import AppSettings
+from clientdock.imports.undo import CountsChanged, UndoCounts
 from clientdock.notify import service as notify
 from clientdock.tenants.context import TenantContext, load_context
 from clientdock.users.service import SignedIn
@@ -103,12 +105,40 @@ def import_errors(job_id: str, session: DbSession, user: CurrentUser) -> Streami
     return StreamingResponse(iter(lines), media_type="text/csv; charset=utf-8", headers=headers)
 
 
+@router.get("/imports/{job_id}/undo")
+def undo_confirmation(job_id: str, request: Request, session: DbSession, user: CurrentUser) -> Response:
+    """The Undo confirmation's counts: what undoing would do now (run and rolled back)."""
+    job, plan = import_queries.undo_preview(session, _ctx(session, user), job_id)
+    return render(request, "imports/_undo_confirm.html", job=job, plan=plan, changed=False, shown=import_queries.UNDO_SHOWN)
+
+
 @router.post("/imports/{job_id}/undo")
-def undo_import(job_id: str, request: Request, session: DbSession, user: CheckedUser) -> Response:
+def undo_import(
+    job_id: str,
+    request: Request,
+    session: DbSession,
+    user: CheckedUser,
+    expect_deleted: Annotated[int | None, Form(ge=0)] = None,
+    expect_restored: Annotated[int | None, Form(ge=0)] = None,
+    expect_left_alone: Annotated[int | None, Form(ge=0)] = None,
+) -> Response:
+    """Undo what the confirmation said; if the counts moved since, nothing is undone and the
+    confirmation comes back with the new counts."""
     ctx = _ctx(session, user)
-    job, undone = import_queries.undo(session, ctx, job_id, import_flow.actor(user))
-    if is_htmx(request):
-        return render(request, "imports/_undo.html", job=job, undo=undone, can_undo=False, shown=import_queries.UNDO_SHOWN)
+    expect = None
+    if expect_deleted is not None and expect_restored is not None and expect_left_alone is not None:
+        expect = UndoCounts(expect_deleted, expect_restored, expect_left_alone)
+    try:
+        job, undone = import_queries.undo(session, ctx, job_id, import_flow.actor(user), expect)
+    except CountsChanged:
+        if not is_htmx(request):
+            raise  # the error page says what undo would do now; nothing was undone
+        job, plan = import_queries.undo_preview(session, ctx, job_id)
+        headers = {"HX-Retarget": "#undo-confirm", "HX-Reswap": "innerHTML"}
+        shown = import_queries.UNDO_SHOWN
+        return render(request, "imports/_undo_confirm.html", headers=headers, job=job, plan=plan, changed=True, shown=shown)
     detail = import_queries.import_detail(session, ctx, job_id, iv.RowFilters(job_id), 1)
-    context = {**detail.context(), "undo": undone}
+    context: dict[str, Any] = {**detail.context(), "undo": undone}
+    if is_htmx(request):
+        return render(request, "imports/_undo.html", **{**context, "can_undo": False})
     return render(request, "imports/detail.html", nav="imports", title=iv.source_label(job), **context)

@@ -7,15 +7,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from clientdock.clients.repository import existing_ids
 from clientdock.imports import service
-from clientdock.imports.undo import UndoResult
+from clientdock.imports.undo import UndoCounts, UndoResult
+from clientdock.imports.undo import preview as preview_undo
 from clientdock.imports.undo import undo as undo_import
 from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.report import ACTIONS
 from clientdock.tenants.context import TenantContext
 from clientdock.web import import_views as iv
 from clientdock.web import views
-from clientdock.web.templating import field_label
+from clientdock.web.templating import field_label, value_text
 
 UNDO_SHOWN = 20
 
@@ -60,7 +62,8 @@ class ImportDetail:
 def import_detail(session: Session, ctx: TenantContext, job_id: str, filters: iv.RowFilters, page: int) -> ImportDetail:
     job = service.get_job(session, ctx, job_id)
     rows, total = service.job_rows(session, job, filters.outcome or None, page, iv.ROWS_PAGE_SIZE)
-    shown = [iv.row_view(row, field_label) for row in rows]
+    there = existing_ids(session, ctx, (row.client_id for row in rows if row.client_id))
+    shown = [iv.row_view(row, field_label, value_text, row.client_id in there) for row in rows]
     return ImportDetail(job, shown, views.Pager(page, total, iv.ROWS_PAGE_SIZE), filters, service.queue_position(session, job))
 
 
@@ -69,28 +72,39 @@ def job_progress(session: Session, ctx: TenantContext, job_id: str) -> tuple[Imp
     return job, service.queue_position(session, job)
 
 
-def undo(session: Session, ctx: TenantContext, job_id: str, actor: str) -> tuple[ImportJob, iv.UndoView]:
-    """Undo the import; what it did, told by the rows' keys (the deleted clients are gone)."""
+def undo_preview(session: Session, ctx: TenantContext, job_id: str) -> tuple[ImportJob, iv.UndoView]:
+    """What undoing the import would do now (it is run and rolled back)."""
     job = service.get_job(session, ctx, job_id)
-    result = undo_import(session, ctx, job, actor=actor)
-    return job, _undo_view(session, job, result)
+    return job, _undo_view(session, ctx, job, preview_undo(session, ctx, job))
 
 
-def _undo_view(session: Session, job: ImportJob, result: UndoResult) -> iv.UndoView:
+def undo(session: Session, ctx: TenantContext, job_id: str, actor: str, expect: UndoCounts | None) -> tuple[ImportJob, iv.UndoView]:
+    """Undo the import (refused with ``CountsChanged`` if it would not do ``expect``); what it
+    did, told by the rows' keys (the deleted clients are gone)."""
+    job = service.get_job(session, ctx, job_id)
+    result = undo_import(session, ctx, job, actor=actor, expect=expect)
+    return job, _undo_view(session, ctx, job, result)
+
+
+def _undo_view(session: Session, ctx: TenantContext, job: ImportJob, result: UndoResult) -> iv.UndoView:
     keys = _row_keys(session, job)
     deleted = [keys.get(client_id, client_id) for client_id in result.deleted]
     restored = [
         (client_id, keys.get(client_id, client_id), [field_label(name) for name in fields]) for client_id, fields in result.restored.items()
     ]
-    left = [
-        (keys.get(str(c.get("clientId")), str(c.get("clientId"))) + _field_suffix(c), str(c.get("reason") or "")) for c in result.conflicts
-    ]
-    return iv.UndoView(deleted, restored, left)
-
-
-def _field_suffix(conflict: dict[str, Any]) -> str:
-    name = conflict.get("field")
-    return f" ({field_label(str(name))})" if name and name != "*" else ""
+    by_client: dict[str, list[dict[str, Any]]] = {}
+    for conflict in result.conflicts:
+        by_client.setdefault(str(conflict.get("clientId")), []).append(conflict)
+    later_ids = {job_id for c in result.conflicts for job_id in c.get("laterJobIds") or []}
+    later_names = {other.id: iv.source_label(other) for other in service.jobs_by_id(session, ctx, later_ids)}
+    there = existing_ids(session, ctx, by_client)
+    left = []
+    for client_id, conflicts in by_client.items():
+        fields = [field_label(str(c["field"])) for c in conflicts if c.get("field") and c.get("field") != "*"]
+        later = sorted({(j, later_names.get(j, "another import")) for c in conflicts for j in c.get("laterJobIds") or []})
+        reason = str(conflicts[0].get("reason") or "")
+        left.append(iv.LeftAlone(client_id, keys.get(client_id, client_id), fields, reason, later, client_id in there))
+    return iv.UndoView(result.counts, deleted, restored, left)
 
 
 def _row_keys(session: Session, job: ImportJob) -> dict[str, str]:

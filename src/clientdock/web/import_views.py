@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from clientdock.imports.undo import UndoCounts
 from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.pipeline.report import ACTIONS
@@ -125,29 +126,21 @@ class RowView:
     errors: list[tuple[str, str]]
     warnings: list[str]
     changes: list[tuple[str, str, str]]
+    client_exists: bool = True
 
 
-def row_view(row: ImportRow, label: Callable[[str], str]) -> RowView:
-    """``label`` names a field for people (``firstName`` -> ``First name``)."""
+def row_view(row: ImportRow, label: Callable[[str], str], value: Callable[[Any], str], exists: bool = True) -> RowView:
+    """``label`` names a field for people (``firstName`` -> ``First name``); ``value`` writes a
+    value as the client's page does (``templating.value_text``: one date format everywhere)."""
     errors = [(label(str(e["field"])) if e.get("field") else "", str(e.get("message") or "")) for e in row.errors or []]
     messages = [str(m) for m in row.messages or []]
     warnings = messages[len(errors) :]
     changes = [
-        (label(name), _text(change.get("before")), _text(change.get("after")))
+        (label(name), value(change.get("before")), value(change.get("after")))
         for name, change in (row.changes or {}).items()
         if isinstance(change, dict)
     ]
-    return RowView(row.row_index, row.line, row.lookup_key or "", row.action, row.client_id, errors, warnings, changes)
-
-
-def _text(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+    return RowView(row.row_index, row.line, row.lookup_key or "", row.action, row.client_id, errors, warnings, changes, exists)
 
 
 def summary_items(job: ImportJob) -> list[tuple[str, str]]:
@@ -173,13 +166,31 @@ def summary_items(job: ImportJob) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
-class UndoView:
-    """What an undo did, with the rows' keys (emails) in place of client ids."""
+class LeftAlone:
+    """A client (or some of its fields) an undo leaves as it is, and why."""
 
+    client_id: str
+    key: str
+    fields: list[str]  # labels; empty: the whole client
+    reason: str
+    later: list[tuple[str, str]]  # (import id, what it was) of the imports that changed it since
+    exists: bool
+
+
+@dataclass(frozen=True)
+class UndoView:
+    """What an undo does (preview) or did, with the rows' keys (emails) in place of client ids."""
+
+    counts: UndoCounts
     deleted: list[str]
     restored: list[tuple[str, str, list[str]]]  # (client id, key, fields)
-    left: list[tuple[str, str]]  # (key, reason)
+    left: list[LeftAlone]
 
     @property
     def nothing(self) -> bool:
         return not (self.deleted or self.restored or self.left)
+
+    @property
+    def expect(self) -> dict[str, int]:
+        """The counts a confirmation posts back (``undo(expect=...)`` refuses if they moved)."""
+        return {"expect_deleted": self.counts.deleted, "expect_restored": self.counts.restored, "expect_left_alone": self.counts.left_alone}

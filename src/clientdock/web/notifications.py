@@ -3,7 +3,9 @@
 Every page polls ``/notifications/bell`` (every 5 s, and at once when an import the page
 watches ends). The answer updates the bell out of band and appends a toast for each unread
 notification newer than the ``cd_seen`` cookie, which it then moves on: a browser sees each
-toast once, even across page loads. Nothing new: 204, and htmx leaves the page alone.
+toast once, even across page loads. A toast is news of this sign-in: nothing from before the
+session began is toasted (a browser that restores an old cookie does not replay earlier
+imports; the bell lists them). Nothing new: 204, and htmx leaves the page alone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from clientdock.db import utcnow
 from clientdock.deps import DbSession
 from clientdock.notify import service as notify
 from clientdock.notify.models import Notification
+from clientdock.users.models import UserSession
 from clientdock.users.service import SignedIn
 from clientdock.web import import_views as iv
 from clientdock.web.auth import CheckedUser, CurrentUser
@@ -31,6 +34,10 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SEEN_COOKIE = "cd_seen"
 SHOWN = 8
 MAX_TOASTS = 3
+# Created, updated and failed always; unchanged and skipped when there are any (a re-import of
+# unchanged rows reads "0 created · 0 updated · 20 unchanged · 0 failed").
+TOAST_COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
+ALWAYS = ("created", "updated", "failed")
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,7 @@ def notice(row: Notification) -> Notice:
         return Notice(row.id, row.title, row.body, "", None, "ok", row.created_at, unread)
     status = str(data.get("status") or "")
     failed = int(counts.get("failed") or 0)
-    detail = " · ".join(f"{int(counts.get(key) or 0):,} {key}" for key in ("created", "updated", "failed"))
+    detail = " · ".join(f"{int(counts.get(key) or 0):,} {key}" for key in TOAST_COUNTS if key in ALWAYS or counts.get(key))
     tone = "error" if status == "failed" else "warn" if failed or status == "cancelled" else "ok"
     href = f"/imports/{job_id}?notification={row.id}" if job_id else None
     heading = notify.VERBS.get(status, "Import finished")
@@ -70,10 +77,17 @@ def _seen(request: Request) -> datetime | None:
         return None
 
 
+def _session_start(session: Session, user: SignedIn) -> datetime | None:
+    row = session.get(UserSession, user.session_id)
+    return row.created_at if row is not None else None
+
+
 def _bell(request: Request, session: Session, user: SignedIn, *, known: str | None, toasts: bool = True) -> Response:
     rows, _total, unread = notify.list_notifications(session, user.tenant.id, page=1, page_size=SHOWN)
     seen = _seen(request)
+    began = _session_start(session, user)
     fresh = [row for row in rows if row.read_at is None and seen is not None and row.created_at > seen] if toasts else []
+    fresh = [row for row in fresh if began is not None and row.created_at >= began]
     # A browser seen for the first time starts from now: what came before is in the bell, not toasted.
     newest = max((row.created_at for row in rows), default=None) if seen is not None else utcnow()
     moved = newest is not None and (seen is None or newest > seen)

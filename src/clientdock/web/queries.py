@@ -70,3 +70,10 @@ def _parent(session: Session, ctx: TenantContext, client: Client) -> Client | No
         return clients.get_client(session, ctx, client.parent_id)
     except NotFound:
         return None
+
+
+def client_form(session: Session, ctx: TenantContext, client_id: str) -> views.ClientForm:
+    """The edit form, filled with the client's values as the API answers them."""
+    client = clients.get_client(session, ctx, client_id)
+    stored = clients.client_json(client, [])
+    return views.ClientForm(client, {name: views.form_value(stored.get(name)) for name in views.EDITABLE}, {})

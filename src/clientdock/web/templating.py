@@ -71,6 +71,26 @@ def field_label(name: str) -> str:
     return humanize(spec.json if spec else name)
 
 
+_FIELD_NAMES = re.compile(r"\b(" + "|".join(sorted((n for n in BY_JSON if _WORD.search(n)), key=len, reverse=True)) + r")\b")
+
+
+def human_text(message: str) -> str:
+    """A pipeline message with field names in words: ``duplicate: trackingId already used`` ->
+    ``duplicate: tracking ID already used``; one that starts with a field name starts with its label."""
+
+    def label(match: re.Match[str]) -> str:
+        text = field_label(match.group(1))
+        at_start = match.start() == 0 or message[max(0, match.start() - 2) : match.start()] in (". ", "; ")
+        if at_start or (len(text) > 1 and text[1].isupper()):
+            return text
+        return text[:1].lower() + text[1:]
+
+    named, sep, rest = message.partition(": ")
+    if sep and named in BY_JSON:
+        return f"{field_label(named)}: {_FIELD_NAMES.sub(label, rest)}"
+    return _FIELD_NAMES.sub(label, message)
+
+
 def when(value: datetime | str | None, with_time: bool = True) -> str:
     """``3 Mar 2026, 14:05`` (UTC as stored); text that is not an ISO date comes back as is."""
     if value is None or value == "":
@@ -98,6 +118,19 @@ def shown(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return str(value)
+
+
+_ISO_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+def value_text(value: Any) -> str:
+    """A client's stored value as every page shows it (an import's rows, a client's fields and
+    history): dates as ``14 Mar 1980``, times as ``3 Mar 2026, 14:05``, the rest as ``shown``."""
+    if isinstance(value, datetime):
+        return when(value)
+    if isinstance(value, str) and _ISO_STAMP.match(value.strip()):
+        return when(value.strip().replace("Z", "+00:00"))
+    return shown(value)
 
 
 def number(value: int) -> str:
@@ -128,7 +161,17 @@ def _environment() -> Environment:
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
     env.globals["static"] = static_url
-    env.filters.update(humanize=humanize, label=field_label, when=when, shown=shown, number=number, size=file_size, duration=duration)
+    env.filters.update(
+        humanize=humanize,
+        label=field_label,
+        human_text=human_text,
+        value=value_text,
+        when=when,
+        shown=shown,
+        number=number,
+        size=file_size,
+        duration=duration,
+    )
     env.filters.update(door=import_views.door_label, who=import_views.who_label, status=import_views.status_label)
     env.filters.update(source=import_views.source_label)
     return env

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 
 from clientdock.clients.models import Client, ClientChange
 from clientdock.clients.repository import DUE_FILTERS, ClientFilter
+from clientdock.errors import ClientdockError, FieldError
 from clientdock.web.import_views import who_label
-from clientdock.web.templating import ADDRESS_TYPE_LABELS, field_label, humanize, shown, when
+from clientdock.web.templating import ADDRESS_TYPE_LABELS, field_label, human_text, humanize, shown, value_text, when
 
 PAGE_SIZE = 25
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T)")
@@ -236,7 +237,7 @@ def _in_history(value: Any) -> str:
         return f"{humanize(str(value['source']))} data" + (f" of {fetched}" if fetched else "")
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
         return f"{len(value)} item{'' if len(value) == 1 else 's'}"
-    return shown(value)
+    return value_text(value)
 
 
 def history_entries(changes: list[ClientChange]) -> list[HistoryEntry]:
@@ -251,3 +252,53 @@ def history_entries(changes: list[ClientChange]) -> list[HistoryEntry]:
         if change.field != "*":
             last.changes.append((field_label(change.field), _in_history(change.before), _in_history(change.after)))
     return entries
+
+
+#: The fields a client's page can edit, in the order the form lists them (JSON names, as PATCH takes them).
+EDITABLE = (
+    "title", "firstName", "middleName", "lastName", "company", "email", "phone", "mobile", "dateOfBirth",
+    "companyNumber", "taxNumber", "note",
+)  # fmt: skip
+_INPUT_TYPES = {"email": "email", "phone": "tel", "mobile": "tel", "dateOfBirth": "date"}
+
+
+def form_value(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def form_errors(error: ClientdockError) -> dict[str, str]:
+    """The API's errors by field (its JSON name), one message each; unplaced ones under ""."""
+    out: dict[str, str] = {}
+    for item in error.errors or [FieldError(None, error.detail)]:
+        name = item.field if item.field in EDITABLE else ""
+        out.setdefault(name, human_text(item.message if name else f"{item.field}: {item.message}" if item.field else item.message))
+    return out
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    value: str
+    input_type: str
+    error: str
+
+
+@dataclass(frozen=True)
+class ClientForm:
+    """A client's edit form: the values shown (as stored, or as posted) and errors by field."""
+
+    client: Client
+    values: dict[str, str]
+    errors: dict[str, str]
+
+    @property
+    def fields(self) -> list[FormField]:
+        return [
+            FormField(name, field_label(name), self.values.get(name, ""), _INPUT_TYPES.get(name, "text"), self.errors.get(name, ""))
+            for name in EDITABLE
+        ]
+
+    def changes(self, posted: dict[str, str]) -> dict[str, Any]:
+        """What PATCH gets: the fields whose text changed; an emptied field becomes null."""
+        return {name: (text.strip() or None) for name, text in posted.items() if text.strip() != self.values.get(name, "").strip()}

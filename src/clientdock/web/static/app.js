@@ -4,12 +4,14 @@
 
   // While a modal dialog is open the rest of the page is inert and under its backdrop, so the
   // toasts (#toasts, an aria-live region) move into the dialog and back out when it closes.
+  // In the dialog they go first and in the flow (app.css "Toasts in a dialog"): they push the
+  // dialog's content down and never lie over its buttons.
   const openModal = (dialog) => {
     dialog.showModal();
     // The Import dialog starts on its file picker (or whatever its current step marks).
     dialog.querySelector("[data-step-focus]")?.focus();
     const toasts = document.getElementById("toasts");
-    if (toasts) dialog.append(toasts);
+    if (toasts) dialog.prepend(toasts);
     dialog.addEventListener("close", () => {
       const region = document.getElementById("toasts");
       if (region && dialog.contains(region)) document.body.append(region);
