@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from clientdock.clients.schemas import CamelModel
+from clientdock.clients.schemas import CamelModel, FieldWarningOut
 from clientdock.imports.service import queue_position
 from clientdock.jobs.models import ImportJob as ImportJobRow
 from clientdock.jobs.models import ImportRow as ImportRowRow
@@ -30,6 +30,10 @@ class Counts(BaseModel):
     unchanged: int
     skipped: int
     failed: int
+    warned: int = Field(
+        description="Rows (of any action above) that carry a warning: a secondary value left out, a phone kept as given; "
+        "list them with rows?outcome=warning"
+    )
 
 
 class JobLinks(BaseModel):
@@ -38,6 +42,7 @@ class JobLinks(BaseModel):
     self: str
     rows: str
     failedRows: str  # noqa: N815 - wire name
+    warnedRows: str  # noqa: N815 - wire name
     errors: str
 
 
@@ -60,8 +65,9 @@ class ImportRow(CamelModel):
     lookup_key: str | None
     action: str = Field(description="created, updated, unchanged, skipped or failed")
     id: str | None = Field(description="The client's id")
-    messages: list[str]
+    messages: list[str] = Field(description="Readable 'field: message' per error, then per warning")
     errors: list[FieldErrorOut]
+    warnings: list[FieldWarningOut] = Field(description="{field, value, message}: values the row imported without, other notes")
     changes: dict[str, Any] | None = Field(description="Per field: {before, after} (updates and dry runs)")
 
 
@@ -135,6 +141,7 @@ class BulkItem(CamelModel):
     lookup_key: str | None
     success: bool
     changed: bool = Field(description="false when an update changed nothing")
+    warnings: list[FieldWarningOut] = Field(description="What the item imported without, named by its key as sent (fullName, …)")
 
 
 class BulkResult(CamelModel):
@@ -156,7 +163,7 @@ def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str,
         "status": job.status,
         "dryRun": job.dry_run,
         "progress": {"done": job.done, "total": job.total, "percent": percent},
-        "counts": {action: getattr(job, action) for action in ACTIONS},
+        "counts": {**{action: getattr(job, action) for action in ACTIONS}, "warned": job.warned},
         "queuePosition": queue_position(session, job),
         "startedBy": job.started_by,
         "createdAt": job.created_at.isoformat(),
@@ -166,7 +173,13 @@ def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str,
         "error": job.error,
         "undoneAt": job.undone_at.isoformat() if job.undone_at else None,
         "summary": summary,
-        "links": {"self": base, "rows": f"{base}/rows", "failedRows": f"{base}/rows?outcome=failed", "errors": f"{base}/errors.csv"},
+        "links": {
+            "self": base,
+            "rows": f"{base}/rows",
+            "failedRows": f"{base}/rows?outcome=failed",
+            "warnedRows": f"{base}/rows?outcome=warning",
+            "errors": f"{base}/errors.csv",
+        },  # fmt: skip
     }
 
 
@@ -179,6 +192,7 @@ def row_json(row: ImportRowRow) -> dict[str, Any]:
         "id": row.client_id,
         "messages": row.messages,
         "errors": row.errors,
+        "warnings": row.warnings or [],
         "changes": row.changes or None,
     }
 

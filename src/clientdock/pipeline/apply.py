@@ -24,7 +24,7 @@ from clientdock.clients.repository import Change, record_changes
 from clientdock.db import new_id, table_of, utcnow
 from clientdock.pipeline.match import Existing, chunked, lookup
 from clientdock.pipeline.normalise import follow_derived_name
-from clientdock.pipeline.records import Action, Candidate, Policy, Ref, RowOutcome
+from clientdock.pipeline.records import Action, Candidate, FieldWarning, Policy, Ref, RowOutcome
 from clientdock.pipeline.validate import validate_create
 from clientdock.tenants.context import TenantContext
 from clientdock.tenants.scoping import owned_for_key_lookup, readable_columns
@@ -56,7 +56,7 @@ def apply(session: Session, ctx: TenantContext, candidates: Sequence[Candidate],
             if not policy.allow_update:
                 outcomes[candidate.index] = RowOutcome(
                     candidate.index, candidate.lookup_key, "skipped", candidate.client_id,
-                    warnings=[*candidate.warnings, "an existing client matches; left unchanged (override is off)"],
+                    warnings=[*candidate.warnings, FieldWarning(None, "an existing client matches; left unchanged (override is off)")],
                 )  # fmt: skip
     ref_map = _ref_map(candidates, existing)
     updates = [c for c in candidates if c.client_id and not c.failed and c.index not in created and c.index not in outcomes]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -17,19 +16,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from clientdock.clients.fields import BY_ATTR, BY_JSON
+# field_label and humanize are the web filters "label" and "humanize"; re-exported for the web modules.
+from clientdock.clients.labels import field_label as field_label
+from clientdock.clients.labels import humanize as humanize
 from clientdock.web import import_views
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
-
-_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-LABELS = {
-    "dateOfBirth": "Date of birth", "cocNumber": "CoC number", "clientGroupId": "Group", "parentId": "Parent",
-    "createdAt": "Created", "companiesHouse": "Companies House", "sicCodes": "SIC codes", "debtorId": "Debtor ID",
-    "trackingId": "Tracking ID", "xero": "Xero", "quickbooks": "QuickBooks",
-}  # fmt: skip
 
 
 def static_files() -> StaticFiles:
@@ -41,21 +35,6 @@ def static_url(name: str) -> str:
     """``/static/<name>?v=<content hash>``: browsers may cache it for good."""
     digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
     return f"/static/{name}?v={digest}"
-
-
-def humanize(name: str) -> str:
-    """``PrivateLimitedCompany`` -> ``Private limited company``; ``firstName`` -> ``First name``."""
-    if name in LABELS:
-        return LABELS[name]
-    words = _WORD.sub(" ", name).replace("_", " ").split()
-    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
-    return text[:1].upper() + text[1:]
-
-
-def field_label(name: str) -> str:
-    """A label for a client field given by its JSON name or model attribute."""
-    spec = BY_JSON.get(name) or BY_ATTR.get(name)
-    return humanize(spec.json if spec else name)
 
 
 def when(value: datetime | str | None, with_time: bool = True) -> str:
