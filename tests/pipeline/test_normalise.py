@@ -79,13 +79,21 @@ def warned(candidate: Candidate) -> dict[str | None, tuple[str, object]]:
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"dateOfBirth": "03/14"}, "dateOfBirth", "'03/14' has no year (use YYYY-MM-DD); the field was left as it was"),
-        ({"dateOfBirth": "--03-14"}, "dateOfBirth", "'--03-14' has no year (use YYYY-MM-DD); the field was left as it was"),
-        ({"dateOfBirth": "31/02/1980"}, "dateOfBirth", "'31/02/1980' is not a date that exists (use YYYY-MM-DD); the field was left as it was"),
-        ({"dateOfBirth": "1980-02-30"}, "dateOfBirth", "'1980-02-30' is not a date that exists (use YYYY-MM-DD); the field was left as it was"),
-        ({"dateOfBirth": "soon"}, "dateOfBirth", "'soon' is not a date (use YYYY-MM-DD); the field was left as it was"),
+        ({"dateOfBirth": "03/14"}, "dateOfBirth", "'03/14' has no year (use YYYY-MM-DD)"),
+        ({"dateOfBirth": "--03-14"}, "dateOfBirth", "'--03-14' has no year (use YYYY-MM-DD)"),
+        (
+            {"dateOfBirth": "31/02/1980"},
+            "dateOfBirth",
+            "'31/02/1980' is not a date that exists (use YYYY-MM-DD)",
+        ),
+        (
+            {"dateOfBirth": "1980-02-30"},
+            "dateOfBirth",
+            "'1980-02-30' is not a date that exists (use YYYY-MM-DD)",
+        ),
+        ({"dateOfBirth": "soon"}, "dateOfBirth", "'soon' is not a date (use YYYY-MM-DD)"),
         ({"type": "Corporation"}, "type", "'Corporation' is not a client type; use one of Individual, "),
-        ({"gender": "sometimes"}, "gender", "'sometimes' is not a gender (use e.g. female, male, other); the field was left as it was"),
+        ({"gender": "sometimes"}, "gender", "'sometimes' is not a gender (use e.g. female, male, other)"),
     ],
 )
 def test_a_secondary_value_that_cannot_be_read_is_a_warning_and_left_out(fields: dict[str, Any], field: str, message: str) -> None:
@@ -104,7 +112,10 @@ def test_a_phone_that_will_not_parse_is_kept_as_given_with_a_warning() -> None:
     assert (candidate.values["phone"], candidate.values["phone_e164"]) == ("ask reception", None)
     assert candidate.values["mobile_e164"] == "+447700900123"
     assert warned(candidate) == {
-        "phone": ("'ask reception' is not a phone number that can be read; kept as given, without the international (E.164) form", "ask reception")
+        "phone": (
+            "'ask reception' is not a phone number that can be read; kept as given, without the international (E.164) form",
+            "ask reception",
+        )
     }
 
 

@@ -30,10 +30,6 @@ class Counts(BaseModel):
     unchanged: int
     skipped: int
     failed: int
-    warned: int = Field(
-        description="Rows (of any action above) that carry a warning: a secondary value left out, a phone kept as given; "
-        "list them with rows?outcome=warning"
-    )
 
 
 class JobLinks(BaseModel):
@@ -96,6 +92,10 @@ class ImportJob(CamelModel):
     dry_run: bool
     progress: Progress
     counts: Counts
+    warned: int = Field(
+        description="Rows, whatever their action in counts, that carry a warning (a date of birth, type or gender left out, "
+        "a phone kept as given, other notes); listed by links.warnedRows (rows?outcome=warning)"
+    )
     queue_position: int | None = Field(description="1 = next to start for this tenant; null when not waiting")
     started_by: str | None
     created_at: str
@@ -163,7 +163,8 @@ def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str,
         "status": job.status,
         "dryRun": job.dry_run,
         "progress": {"done": job.done, "total": job.total, "percent": percent},
-        "counts": {**{action: getattr(job, action) for action in ACTIONS}, "warned": job.warned},
+        "counts": {action: getattr(job, action) for action in ACTIONS},
+        "warned": job.warned,
         "queuePosition": queue_position(session, job),
         "startedBy": job.started_by,
         "createdAt": job.created_at.isoformat(),
