@@ -220,7 +220,12 @@ the limit and the count).
 Vorname, Prénom, E-mail, Courriel...). `firstName` and `email` are required on every row; a
 failing row names the field and its row (record number; `line` is the physical line) and the
 others still import. A row matches our client by `ID` (the export's column), then by email
-(case-insensitive); two rows with one email: the first wins. An empty cell leaves the field
+(case-insensitive); two rows with one email: the first wins. A date of birth without a year
+or that does not exist, a type or gender not known: the row imports without that value and
+carries a warning `{field, value, message}` (a phone that will not parse is kept as given,
+without E.164, also with a warning); `warned` counts such rows, `rows?outcome=warning` lists
+them, and `errors.csv` (failed and warned rows) has `reason` and `warning` columns in words.
+An empty cell leaves the field
 unchanged (the tenant default on create). A record of only empty cells is skipped (counted in
 `summary.blankRecords`); cells beyond the header are reported on their row. Dates: ISO 8601,
 or dd/mm/yyyy vs mm/dd/yyyy decided by the whole column (the first unambiguous value, else the
