@@ -16,10 +16,10 @@ pytestmark = pytest.mark.browser
 
 WARNED = (
     "First Name,Last Name,Email,Date of Birth,Phone,Gender\n"
-    "Wren,Alder,wren.alder@mail.example,03/14,020 7946 0101,female\n"
-    "Yusuf,Birch,yusuf.birch@mail.example,31/02/1980,ring the office,\n"
-    "Zara,Cedar,zara.cedar@mail.example,14/03/1981,020 7946 0103,sometimes\n"
-    "Abel,Dune,abel.dune@mail.example,15/03/1982,020 7946 0104,male\n"
+    "Wren,Alder,wren.alder@alder-birch.co.uk,03/14,020 7946 0101,female\n"
+    "Yusuf,Birch,yusuf.birch@alder-birch.co.uk,31/02/1980,ring the office,\n"
+    "Zara,Cedar,zara.cedar@alder-birch.co.uk,14/03/1981,020 7946 0103,sometimes\n"
+    "Abel,Dune,abel.dune@alder-birch.co.uk,15/03/1982,020 7946 0104,male\n"
 )
 
 
@@ -57,5 +57,5 @@ def test_warnings_are_counted_in_the_check_and_told_in_words_on_the_import(
     warned.click()
     page.wait_for_url("**/imports/*?outcome=warning")
     expect(page.locator("#import-rows tbody tr")).to_have_count(3)
-    expect(page.locator("#import-rows")).not_to_contain_text("abel.dune@mail.example")
+    expect(page.locator("#import-rows")).not_to_contain_text("abel.dune@alder-birch.co.uk")
     assert errors == []
