@@ -78,9 +78,28 @@ def test_some_rows_failed_exits_2_and_writes_the_error_report(data_dir: Path) ->
     match = re.search(r"(/\S+errors\.csv)", result.stdout.replace("\n", ""))
     assert match, result.stdout
     report = parse_csv(Path(match.group(1)).read_text(encoding="utf-8"))
-    assert report[0] == ["First Name", "Last Name", "E-mail", "Active", "Type", "Mobile", "reason"]
+    assert report[0] == ["First Name", "Last Name", "E-mail", "Active", "Type", "Mobile", "reason", "warning"]
     assert len(report) == 6
     assert len(clients_of(data_dir, code)) == 8
+
+
+def test_rows_with_warnings_import_exit_0_and_get_a_report(data_dir: Path, tmp_path: Path) -> None:
+    code = new_tenant(data_dir)
+    file = tmp_path / "birthdays.csv"
+    file.write_bytes(
+        csv_bytes([["First Name", "E-mail", "Birthday"], ["Ann", "ann@firm.example.org", "03/14"], ["Bo", "bo@firm.example.org", ""]])
+    )
+    result = run(["import", str(file), "--tenant", code], data_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"created\s*│\s*2", result.stdout)
+    assert re.search(r"with warnings\s*│\s*1", result.stdout)
+    match = re.search(r"(/\S+errors\.csv)", result.stdout.replace("\n", ""))
+    assert match, result.stdout
+    report = parse_csv(Path(match.group(1)).read_text(encoding="utf-8"))
+    assert report == [
+        ["First Name", "E-mail", "Birthday", "reason", "warning"],
+        ["Ann", "ann@firm.example.org", "03/14", "", "Date of birth '03/14' has no year (use YYYY-MM-DD); the field was left as it was"],
+    ]
 
 
 def test_a_refused_file_exits_1_and_writes_nothing(data_dir: Path) -> None:

@@ -177,6 +177,8 @@ def _report(settings: Settings, db: Database, job: ImportJob, console: Console) 
     table.add_column("rows", justify="right")
     for action in ACTIONS:
         table.add_row(action, f"{getattr(job, action):,}")
+    if job.warned:
+        table.add_row("with warnings", f"{job.warned:,}")
     blank = int(job.summary.get("blankRecords") or 0)
     if blank:
         table.add_row("blank (skipped)", f"{blank:,}")
@@ -191,6 +193,9 @@ def _report(settings: Settings, db: Database, job: ImportJob, console: Console) 
         console.print(f"the job {job.status}: {job.error or 'no reason recorded'}", highlight=False, markup=False)
         return REFUSED
     if not job.failed:
+        if job.warned:
+            path = _write_errors(settings, db, job)
+            console.print(f"{job.warned:,} row(s) imported with warnings; their report: {path}", highlight=False, markup=False)
         return OK
     path = _write_errors(settings, db, job)
     console.print(f"{job.failed:,} row(s) failed; their report (fix and re-upload): {path}", highlight=False, markup=False)

@@ -44,8 +44,11 @@ def test_app_imports_for_the_business_it_acts_for(client: TestClient, partner: A
     assert body["import_params"] == {"upload_type": "single", "should_override": False, "send_notifications_when_done": True}
     assert body["counts"] == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
     (row,) = body["data"]
+    # the seed's example phone, +1234567890, is no possible number: kept as given, with a warning
+    kept = "'+1234567890' is not a phone number that can be read; kept as given, without the international (E.164) form"
     assert row == {
-        "index": 0, "action": "created", "id": row["id"], "lookup_key": "john.doe@example.com", "messages": [], "errors": [],
+        "index": 0, "action": "created", "id": row["id"], "lookup_key": "john.doe@example.com", "messages": [f"phone: {kept}"],
+        "errors": [], "warnings": [{"field": "phone", "value": "+1234567890", "message": kept}],
     }  # fmt: skip
     (stored,) = clients_of(client, tenant)
     assert (stored["id"], stored["firstName"], stored["email"], stored["phone"]) == (row["id"], "John", JOHN["email"], JOHN["phone"])
@@ -153,8 +156,21 @@ def test_field_errors_name_the_snake_case_key(client: TestClient, partner: AppIn
     mapping = {"first_name": "Ann", "email": "ann@firm.co", "date_of_birth": "31st of never", "active": "perhaps"}
     row = push(client, partner, partner.acting_for(tenant.code), mapping).json()["data"][0]
     assert row["action"] == "failed"
-    assert sorted(e["field"] for e in row["errors"]) == ["active", "date_of_birth"]
-    assert all(m.split(":")[0] in ("active", "date_of_birth") for m in row["messages"])
+    assert sorted(e["field"] for e in row["errors"]) == ["active"]
+    assert [(w["field"], w["value"]) for w in row["warnings"]] == [("date_of_birth", "31st of never")]
+    assert [m.split(":")[0] for m in row["messages"]] == ["active", "date_of_birth"]
+
+
+def test_a_secondary_value_that_cannot_be_read_is_a_warning_named_as_sent(client: TestClient, partner: AppInfo, tenant: TenantInfo) -> None:
+    mapping = {"first_name": "Ann", "email": "ann@firm.co", "date_of_birth": "03/14", "gender": "sometimes", "mobile": "call me"}
+    row = push(client, partner, partner.acting_for(tenant.code), mapping).json()["data"][0]
+    assert row["action"] == "created"
+    assert [(w["field"], w["value"]) for w in row["warnings"]] == [
+        ("date_of_birth", "03/14"), ("gender", "sometimes"), ("mobile", "call me"),
+    ]  # fmt: skip
+    assert row["messages"][0] == "date_of_birth: '03/14' has no year (use YYYY-MM-DD); the field was left as it was"
+    (stored,) = clients_of(client, tenant)
+    assert (stored["dateOfBirth"], stored["gender"], stored["mobile"], stored["mobileE164"]) == (None, None, "call me", None)
 
 
 def test_a_client_without_email_is_created_with_a_warning(client: TestClient, partner: AppInfo, tenant: TenantInfo) -> None:

@@ -79,7 +79,10 @@ def test_reuploading_the_export_unchanged_reports_every_row_unchanged(csv_servic
     body = response.json()
     assert body["counts"] == {"created": 0, "updated": 0, "unchanged": 4, "skipped": 0, "failed": 0}
     assert body["summary"]["unknownColumns"] == []
-    assert all(row["messages"] == [] for row in body["rows"]["items"])
+    # the one phone that is no phone number ("@home") is kept as given, and said so again
+    noted = {row["lookupKey"]: row["messages"] for row in body["rows"]["items"] if row["messages"]}
+    assert list(noted) == ["formula@firm.example.org"]
+    assert noted["formula@firm.example.org"][0].startswith("phone: '@home' is not a phone number that can be read")
     assert csv_service.by_email(tenant) == before
 
 

@@ -145,14 +145,32 @@ def test_phone_kept_as_given_and_e164(client: TestClient, tenant: TenantInfo) ->
     assert body["phoneE164"] == "+442079460958"
     assert body["mobile"] == "not a number"
     assert body["mobileE164"] is None
+    assert body["warnings"] == [
+        {
+            "field": "mobile", "value": "not a number",
+            "message": "'not a number' is not a phone number that can be read; kept as given, without the international (E.164) form",
+        }
+    ]  # fmt: skip
 
 
 def test_type_aliases(client: TestClient, tenant: TenantInfo) -> None:
     assert upsert(client, tenant, {"trackingId": "a", "name": "A", "type": "Personal"}).json()["type"] == "Individual"
     assert upsert(client, tenant, {"trackingId": "b", "name": "B", "type": "ltd"}).json()["type"] == "PrivateLimitedCompany"
-    bad = upsert(client, tenant, {"trackingId": "c", "name": "C", "type": "spaceship"})
-    assert bad.status_code == 400
-    assert bad.json()["errors"][0]["field"] == "type"
+    unknown = upsert(client, tenant, {"trackingId": "c", "name": "C", "type": "spaceship"})
+    assert unknown.status_code == 201
+    assert (unknown.json()["type"], unknown.json()["warnings"][0]["field"], unknown.json()["warnings"][0]["value"]) == (
+        "Individual", "type", "spaceship",
+    )  # fmt: skip
+
+
+def test_an_unreadable_secondary_value_leaves_the_stored_one_and_warns(client: TestClient, tenant: TenantInfo) -> None:
+    first = upsert(client, tenant, {"trackingId": "w", "name": "W", "type": "ltd", "dateOfBirth": "1980-03-14", "gender": "female"})
+    assert (first.status_code, first.json()["warnings"]) == (201, [])
+    again = upsert(client, tenant, {"trackingId": "w", "name": "W", "type": "spaceship", "dateOfBirth": "03/14", "gender": "?"})
+    assert again.status_code == 200
+    body = again.json()
+    assert (body["type"], body["dateOfBirth"], body["gender"]) == ("PrivateLimitedCompany", "1980-03-14", "female")
+    assert [(w["field"], w["value"]) for w in body["warnings"]] == [("type", "spaceship"), ("dateOfBirth", "03/14"), ("gender", "?")]
 
 
 def test_second_identical_call_says_updated_and_changes_nothing(client: TestClient, tenant: TenantInfo) -> None:
@@ -204,7 +222,7 @@ def test_concurrent_identical_first_calls_create_one_client(client: TestClient, 
         ({"trackingId": "x", "name": "x", "active": "maybe"}, "active"),
         ({"trackingId": "x", "name": "x", "bogus": 1}, "bogus"),
         ({"trackingId": "x", "name": None}, "name"),
-        ({"trackingId": "x", "name": "x", "dateOfBirth": "31/31/2020"}, "dateOfBirth"),
+        ({"trackingId": "x", "name": "x", "phone": "4.47911E+11"}, "phone"),
         ({"trackingId": "x", "name": "x", "attributes": [{"name": "n", "type": "number", "value": "abc"}]}, "attributes"),
     ],
 )

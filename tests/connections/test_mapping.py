@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from clientdock.connections.mapping import MAPPING_DOC, WRITTEN_ADDRESS_KEYS, quickbooks_record, xero_record
 from clientdock.pipeline.addresses import ADDRESS_KEYS
 from clientdock.pipeline.organisations import infer_type
-from clientdock.pipeline.records import Policy, RawRecord, Ref
+from clientdock.pipeline.records import FieldWarning, Policy, RawRecord, Ref
 from clientdock.pipeline.run import prepare
 from clientdock.tenants.context import DEFAULT_SETTINGS, TenantContext
 from tests.fakes.data import qbo_example_customers, xero_example_contacts
@@ -251,7 +251,7 @@ def test_contact_persons_need_a_name() -> None:
     persons = [{"FirstName": "", "LastName": "", "EmailAddress": "info@acme.co"}, {"LastName": "Johnson", "IncludeInEmails": False}]
     record = clean(xero(Name="Acme", ContactPersons=persons))
     assert record.fields["contacts"] == [{"lastName": "Johnson", "role": "contact person", "source": "xero"}]
-    assert record.warnings == ["contacts: ContactPersons[0] has no name; left out (info@acme.co)"]
+    assert record.warnings == [FieldWarning("contacts", "ContactPersons[0] has no name; left out (info@acme.co)", "info@acme.co")]
 
 
 # --- contacts that cannot be mapped fail alone ------------------------------------------------------

@@ -109,15 +109,19 @@ def test_a_failing_row_names_field_and_row_and_the_others_import(csv_service: Cs
         ["Ed", "ed@firm.example.org", "", "", ""],
     ]
     body = imported(csv_service, tenant, csv_bytes(rows))
-    assert body["counts"]["created"] == 1
-    assert body["counts"]["failed"] == 5
+    assert body["counts"]["created"] == 3
+    assert body["counts"]["failed"] == 3
     failed = {row["index"]: row["errors"][0] for row in csv_service.rows(tenant, body["id"], "failed")}
     assert {i: (e["field"], e["code"], e["row"]) for i, e in failed.items()} == {
         1: ("active", "invalid_value", 1),
         2: ("firstName", "missing", 2),
         3: ("email", "invalid", 3),
-        4: ("type", "invalid_value", 4),
-        5: ("dateOfBirth", "invalid", 5),
+    }
+    # an unknown type and an impossible date of birth are secondary: the row imports, with a warning
+    warned = {row["index"]: row["warnings"] for row in csv_service.rows(tenant, body["id"], "warning")}
+    assert {i: [(w["field"], w["value"]) for w in ws] for i, ws in warned.items()} == {
+        4: [("type", "Alien")],
+        5: [("dateOfBirth", "31/02/1990")],
     }
 
 
@@ -129,14 +133,14 @@ def test_errors_csv_has_the_upload_columns_plus_reason_and_reimports_when_fixed(
     assert report.status_code == 200
     assert report.headers["content-type"].startswith("text/csv")
     (failed,) = export_records(report)
-    assert list(failed) == ["First Name", "E-mail", "Notes", "reason"]
+    assert list(failed) == ["First Name", "E-mail", "Notes", "reason", "warning"]
     assert failed["Notes"] == "'=cmd|' /C calc'!A0"
-    assert "firstName" in failed["reason"]
+    assert (failed["reason"], failed["warning"]) == ("First name is required", "")
     failed["First Name"] = "Fixed"
     fixed = csv_bytes([list(failed), list(failed.values())])
     again = imported(csv_service, tenant, fixed, "errors.csv")
     assert again["counts"]["created"] == 1
-    assert again["summary"]["unknownColumns"] == ["reason"]
+    assert again["summary"]["unknownColumns"] == ["reason", "warning"]
     assert csv_service.by_email(tenant)["fix.me@firm.example.org"]["note"] == "=cmd|' /C calc'!A0"
 
 
@@ -207,7 +211,10 @@ def test_an_unknown_id_is_ignored_with_a_warning(csv_service: CsvService) -> Non
     body = imported(csv_service, tenant, csv_bytes([["ID", "firstName", "email"], ["nope", "Ann", "ann@firm.example.org"]]))
     (row,) = body["rows"]["items"]
     assert row["action"] == "created"
-    assert any("ID 'nope'" in message for message in row["messages"])
+    assert any(message.startswith("id: 'nope' is not a client") for message in row["messages"])
+    assert row["warnings"] == [
+        {"field": "id", "value": "nope", "message": "'nope' is not a client of this tenant; matched by the other keys"}
+    ]
 
 
 def test_an_id_of_another_tenant_never_touches_that_client(csv_service: CsvService) -> None:
@@ -271,14 +278,17 @@ def test_the_whole_column_decides_the_date_order(
     assert [clients[f"p{i}@firm.example.org"]["dateOfBirth"] for i in range(len(values))] == stored
 
 
-def test_a_date_impossible_in_the_columns_order_fails_naming_the_field(csv_service: CsvService) -> None:
+def test_a_date_of_birth_impossible_in_the_columns_order_is_left_out_with_a_warning(csv_service: CsvService) -> None:
     tenant = csv_service.tenant(dateOrder="MDY")
     rows = [["firstName", "email", "dateOfBirth"], ["A", "a@firm.example.org", "25/12/1980"], ["B", "b@firm.example.org", "12/25/1980"]]
     body = imported(csv_service, tenant, csv_bytes(rows))
     assert body["summary"]["dateOrder"]["dateOfBirth"]["order"] == "DMY"
-    (failed,) = csv_service.rows(tenant, body["id"], "failed")
-    assert (failed["index"], failed["errors"][0]["field"], failed["errors"][0]["row"]) == (2, "dateOfBirth", 2)
-    assert "day/month/year" in failed["errors"][0]["message"]
+    assert (body["counts"]["created"], body["counts"]["failed"], body["warned"]) == (2, 0, 1)
+    (warned,) = csv_service.rows(tenant, body["id"], "warning")
+    (warning,) = warned["warnings"]
+    assert (warned["index"], warned["action"], warning["field"], warning["value"]) == (2, "created", "dateOfBirth", "12/25/1980")
+    assert "day/month/year" in warning["message"]
+    assert csv_service.by_email(tenant)["b@firm.example.org"]["dateOfBirth"] is None
 
 
 def test_created_column_sets_created_at_with_the_column_order(csv_service: CsvService) -> None:

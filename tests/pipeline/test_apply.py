@@ -15,7 +15,7 @@ from clientdock.db import Database
 from clientdock.errors import FieldError
 from clientdock.pipeline.apply import apply
 from clientdock.pipeline.match import match
-from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
+from clientdock.pipeline.records import FieldWarning, Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.run import prepare
 from clientdock.tenants.context import TenantContext, load_context
 from clientdock.tenants.models import ClientGroup, Tenant
@@ -236,7 +236,7 @@ def test_on_existing_skip_skips_matched_rows_and_still_creates(database: Databas
     ]
     outcomes = apply_batch(database, tenant, records, no_override)
     assert (outcomes[0].action, outcomes[0].client_id, outcomes[0].changes) == ("skipped", seeded.client_id, {})
-    assert outcomes[0].warnings == ["an existing client matches; left unchanged (onExisting: skip)"]
+    assert outcomes[0].warnings == [FieldWarning(None, "an existing client matches; left unchanged (onExisting: skip)")]
     assert outcomes[1].action == "created"
     ada = load(database, seeded.client_id)
     assert (ada.name, ada.email, ada.note) == ("Ada", "ada@firm.co", "kept")

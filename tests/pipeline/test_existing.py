@@ -14,7 +14,7 @@ from clientdock.db import Database
 from clientdock.errors import ValidationFailed
 from clientdock.jobs.policy import from_options, on_existing_of, to_options
 from clientdock.pipeline.existing import SKIPPED, is_empty, keep_empty_only, kept_message, parse_on_existing
-from clientdock.pipeline.records import Policy, RawRecord, Ref, RowOutcome
+from clientdock.pipeline.records import FieldWarning, Policy, RawRecord, Ref, RowOutcome
 from clientdock.pipeline.run import run
 from clientdock.tenants.context import load_context
 from clientdock.tenants.models import ClientGroup, Tenant
@@ -111,7 +111,7 @@ def test_fill_empty_writes_only_the_fields_empty_on_the_client(database: Databas
         "note": (None, "met at the fair"),
         "tags": ([], ["vip"]),
     }
-    assert outcome.warnings == [kept_message(["email", "phone"])], "ADA@ keeps its stored spelling"
+    assert outcome.warnings == [FieldWarning(None, kept_message(["email", "phone"]))], "ADA@ keeps its stored spelling"
     ada = load(database, client_id)
     assert (ada.phone, ada.phone_e164) == ("+44 20 7946 0001", "+442079460001"), "the phone and its E.164 form are both kept"
     assert (ada.mobile, ada.mobile_e164) == ("+44 7700 900123", "+447700900123"), "a filled phone gets its E.164 form"
@@ -156,7 +156,7 @@ def test_fill_empty_counts_the_unassigned_group_as_no_group(database: Database, 
     assert first.action == "updated"
     (second,) = apply_batch(database, tenant, [row(0, email="ada@firm.co", clientGroupId=other_id)], policy)
     assert second.action == "unchanged"
-    assert second.warnings == [kept_message(["clientGroupId"])]
+    assert second.warnings == [FieldWarning(None, kept_message(["clientGroupId"]))]
     assert load(database, client_id).client_group_id == vip_id
 
 
@@ -165,7 +165,7 @@ def test_fill_empty_never_changes_type_or_active_which_always_have_a_value(datab
     policy = Policy(match_on=("email",), on_existing="fillEmpty")
     (outcome,) = apply_batch(database, tenant, [row(0, email="ada@firm.co", active=False, type="Company")], policy)
     assert outcome.action == "unchanged"
-    assert outcome.warnings == [kept_message(["type", "active"])]
+    assert outcome.warnings == [FieldWarning(None, kept_message(["type", "active"]))]
     assert load(database, client_id).active is True
 
 
@@ -175,7 +175,7 @@ def test_fill_empty_keeps_a_derived_name_following_the_parts_it_wrote(database: 
     policy = Policy(match_on=("email",), on_existing="fillEmpty")
     (outcome,) = apply_batch(database, tenant, [row(0, email="ada@firm.co", firstName="Ada", lastName="Lovelace")], policy)
     assert outcome.changes == {"firstName": (None, "Ada"), "name": ("Byron", "Ada Byron")}
-    assert outcome.warnings == [kept_message(["lastName"])]
+    assert outcome.warnings == [FieldWarning(None, kept_message(["lastName"]))]
     ada = load(database, client_id)
     assert (ada.first_name, ada.last_name, ada.name) == ("Ada", "Byron", "Ada Byron")
 
@@ -185,7 +185,7 @@ def test_fill_empty_keeps_a_name_set_by_hand(database: Database, tenant: TenantI
     policy = Policy(match_on=("email",), on_existing="fillEmpty")
     (outcome,) = apply_batch(database, tenant, [row(0, email="ada@firm.co", firstName="Ada", name="Ada Byron")], policy)
     assert outcome.changes == {"firstName": (None, "Ada")}
-    assert outcome.warnings == [kept_message(["name"])]
+    assert outcome.warnings == [FieldWarning(None, kept_message(["name"]))]
     assert load(database, client_id).name == "Countess of Lovelace"
 
 
@@ -207,7 +207,12 @@ def test_skip_leaves_the_client_alone_and_attaches_no_reference(database: Databa
     incoming = RawRecord(0, {"email": "ada@firm.co", "note": "ignored"}, refs=[Ref("xero-1", "c-1")], lookup_key="c-1")
     new = RawRecord(1, {"name": "Bob", "email": "bob@firm.co"}, refs=[Ref("xero-1", "c-2")], lookup_key="c-2")
     skipped, created = apply_batch(database, tenant, [incoming, new], policy)
-    assert (skipped.action, skipped.client_id, skipped.changes, skipped.warnings) == ("skipped", client_id, {}, [SKIPPED])
+    assert (skipped.action, skipped.client_id, skipped.changes, skipped.warnings) == (
+        "skipped",
+        client_id,
+        {},
+        [FieldWarning(None, SKIPPED)],
+    )
     assert created.action == "created"
     assert load(database, client_id).note == "kept"
     assert count_refs(database) == refs_before + 1, "only the created client got its reference"

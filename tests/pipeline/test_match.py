@@ -15,7 +15,7 @@ from clientdock.db import Database, new_id, table_of, utcnow
 from clientdock.errors import FieldError
 from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.match import IN_CHUNK, Existing, match
-from clientdock.pipeline.records import Candidate, MatchKey, Policy, RawRecord, Ref
+from clientdock.pipeline.records import Candidate, FieldWarning, MatchKey, Policy, RawRecord, Ref
 from clientdock.tenants.context import TenantContext, load_context
 from clientdock.tenants.models import ClientGroup, Tenant
 
@@ -197,9 +197,11 @@ def test_an_id_that_is_not_the_tenants_warns_and_matches_by_the_other_keys(
         ]
         candidates, existing = matched(session, ctx, records, ("id", "email"))
     assert (candidates[0].client_id, candidates[0].matched_by) == (ours, "email")
-    assert candidates[0].warnings == [f"ID '{theirs}' is not a client of this tenant; matched by the other keys"]
+    assert candidates[0].warnings == [FieldWarning("id", f"'{theirs}' is not a client of this tenant; matched by the other keys", theirs)]
     assert candidates[1].client_id is None
-    assert candidates[1].warnings == ["ID 'no-such-client' is not a client of this tenant; matched by the other keys"]
+    assert candidates[1].warnings == [
+        FieldWarning("id", "'no-such-client' is not a client of this tenant; matched by the other keys", "no-such-client")
+    ]
     assert not candidates[0].failed
     assert not candidates[1].failed
     assert existing.ids == set()

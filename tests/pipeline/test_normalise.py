@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from clientdock.pipeline.normalise import derived_name, follow_derived_name, normalise
-from clientdock.pipeline.records import Candidate, RawRecord, Ref
+from clientdock.pipeline.records import Candidate, FieldWarning, RawRecord, Ref
 from clientdock.tenants.context import DEFAULT_SETTINGS, TenantContext
 
 CTX = TenantContext("tenant-1", "acme", dict(DEFAULT_SETTINGS), "unassigned-group")
@@ -64,12 +64,85 @@ def test_every_bad_field_is_reported_with_field_row_and_code() -> None:
         {"email": "nope", "active": "maybe", "type": "Corporation", "dateOfBirth": "31/31/2000", "shoeSize": 44, "note": ["x"]}, index=12
     )
     found = errors(candidate)
-    assert set(found) == {"email", "active", "type", "dateOfBirth", "shoeSize", "note"}
+    assert set(found) == {"email", "active", "shoeSize", "note"}
     assert found["email"] == ("'nope' is not a valid email address", "invalid", 12)
     assert found["active"][1:] == ("invalid_value", 12)
-    assert found["type"][1] == "invalid_value"
     assert found["shoeSize"] == ("is not a client field", "invalid", 12)
     assert found["note"][0] == "must be text, not list"
+    assert [(w.field, w.value) for w in candidate.warnings] == [("type", "Corporation"), ("dateOfBirth", "31/31/2000")]
+
+
+def warned(candidate: Candidate) -> dict[str | None, tuple[str, object]]:
+    return {w.field: (w.message, w.value) for w in candidate.warnings}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"dateOfBirth": "03/14"}, "dateOfBirth", "'03/14' has no year (use YYYY-MM-DD)"),
+        ({"dateOfBirth": "--03-14"}, "dateOfBirth", "'--03-14' has no year (use YYYY-MM-DD)"),
+        (
+            {"dateOfBirth": "31/02/1980"},
+            "dateOfBirth",
+            "'31/02/1980' is not a date that exists (use YYYY-MM-DD)",
+        ),
+        (
+            {"dateOfBirth": "1980-02-30"},
+            "dateOfBirth",
+            "'1980-02-30' is not a date that exists (use YYYY-MM-DD)",
+        ),
+        ({"dateOfBirth": "soon"}, "dateOfBirth", "'soon' is not a date (use YYYY-MM-DD)"),
+        ({"type": "Corporation"}, "type", "'Corporation' is not a client type; use one of Individual, "),
+        ({"gender": "sometimes"}, "gender", "'sometimes' is not a gender (use e.g. female, male, other)"),
+    ],
+)
+def test_a_secondary_value_that_cannot_be_read_is_a_warning_and_left_out(fields: dict[str, Any], field: str, message: str) -> None:
+    candidate = normalised({"firstName": "Ada", "email": "ada@firm.co", **fields})
+    assert not candidate.failed, candidate.errors
+    assert set(candidate.values) == {"first_name", "email", "email_key", "name"}
+    ((warning_field, (text, value)),) = warned(candidate).items()
+    assert (warning_field, value) == (field, fields[field])
+    assert text.startswith(message)
+    assert text.endswith("; the field was left as it was")
+
+
+def test_a_phone_that_will_not_parse_is_kept_as_given_with_a_warning() -> None:
+    candidate = normalised({"phone": "ask reception", "mobile": "07700 900123"})
+    assert not candidate.failed
+    assert (candidate.values["phone"], candidate.values["phone_e164"]) == ("ask reception", None)
+    assert candidate.values["mobile_e164"] == "+447700900123"
+    assert warned(candidate) == {
+        "phone": (
+            "'ask reception' is not a phone number that can be read; kept as given, without the international (E.164) form",
+            "ask reception",
+        )
+    }
+
+
+def test_spreadsheet_damage_in_a_phone_still_fails_the_row() -> None:
+    candidate = normalised({"phone": "4.47911E+11"})
+    assert errors(candidate)["phone"][0].startswith("'4.47911E+11' looks like a number mangled by a spreadsheet")
+    assert not candidate.warnings
+
+
+@pytest.mark.parametrize("given", ["F", "female", " Weiblich ", "homme", "Mujer", "vrouw", "non-binary", "X", "Prefer not to say"])
+def test_a_known_gender_is_kept_as_written(given: str) -> None:
+    candidate = normalised({"gender": given})
+    assert (candidate.values["gender"], candidate.warnings) == (given.strip(), [])
+
+
+def test_a_warning_value_is_what_was_given() -> None:
+    long = "x" * 300
+    assert warned(normalised({"dateOfBirth": long}))["dateOfBirth"][1] == "x" * 200 + "…"
+    assert warned(normalised({"dateOfBirth": 1980}))["dateOfBirth"][1] == 1980
+    assert warned(normalised({"type": 7}))["type"][1] == 7
+    assert warned(normalised({"gender": ["f"]}))["gender"][1] == "a list"
+
+
+def test_null_is_still_not_a_client_type() -> None:
+    candidate = normalised({"type": None})
+    assert errors(candidate)["type"][0] == "may not be null"
+    assert not candidate.warnings
 
 
 @pytest.mark.parametrize("field", ["name", "type", "active"])
@@ -98,7 +171,9 @@ def test_no_group_is_the_unassigned_group() -> None:
 def test_a_reserved_email_domain_is_a_warning_not_an_error() -> None:
     candidate = normalised({"email": "ops@acme.example"})
     assert not candidate.failed
-    assert candidate.warnings == ["email: email domain 'acme.example' is reserved and cannot receive mail"]
+    assert candidate.warnings == [
+        FieldWarning("email", "email domain 'acme.example' is reserved and cannot receive mail", "ops@acme.example")
+    ]
 
 
 def test_an_overlong_value_names_its_limit() -> None:
@@ -175,9 +250,16 @@ def test_id_is_a_match_key_not_a_value() -> None:
 
 def test_the_record_carries_its_refs_parent_errors_and_warnings_over() -> None:
     ref, parent = Ref("erp", "1"), Ref("erp", "0")
-    record = RawRecord(index=3, fields={"note": "n"}, refs=[ref], parent=parent, lookup_key="erp/1/", warnings=["extra cells"])
+    record = RawRecord(
+        index=3, fields={"note": "n"}, refs=[ref], parent=parent, lookup_key="erp/1/", warnings=[FieldWarning(None, "extra cells")]
+    )
     candidate = normalise(record, CTX)
-    assert (candidate.refs, candidate.parent, candidate.lookup_key, candidate.warnings) == ([ref], parent, "erp/1/", ["extra cells"])
+    assert (candidate.refs, candidate.parent, candidate.lookup_key, candidate.warnings) == (
+        [ref],
+        parent,
+        "erp/1/",
+        [FieldWarning(None, "extra cells")],
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clientdock.errors import FieldError
-from clientdock.pipeline.records import RowOutcome
+from clientdock.pipeline.records import FieldWarning, RowOutcome
 from clientdock.pipeline.report import ACTIONS, counts, outcome_json
 
 
@@ -16,12 +16,21 @@ def test_counts_name_every_action_even_when_zero() -> None:
 def test_a_failed_row_lists_its_errors_and_warnings_as_messages() -> None:
     outcome = RowOutcome(
         3, "erp/1/", "failed", errors=[FieldError("email", "'x' is not a valid email address", 3), FieldError(None, "no match", 3)],
-        warnings=["extra cells ignored"],
+        warnings=[FieldWarning(None, "extra cells ignored"), FieldWarning("dateOfBirth", "'03/14' has no year", "03/14")],
     )  # fmt: skip
     body = outcome_json(outcome)
     assert body["index"] == 3
     assert (body["lookupKey"], body["action"], body["id"]) == ("erp/1/", "failed", None)
-    assert body["messages"] == ["email: 'x' is not a valid email address", "no match", "extra cells ignored"]
+    assert body["messages"] == [
+        "email: 'x' is not a valid email address",
+        "no match",
+        "extra cells ignored",
+        "dateOfBirth: '03/14' has no year",
+    ]
+    assert body["warnings"] == [
+        {"field": None, "value": None, "message": "extra cells ignored"},
+        {"field": "dateOfBirth", "value": "03/14", "message": "'03/14' has no year"},
+    ]
     assert [e["field"] for e in body["errors"]] == ["email", None]
     assert body["errors"][0]["row"] == 3
     assert "changes" not in body

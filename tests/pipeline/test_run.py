@@ -91,25 +91,29 @@ def test_a_failing_record_fails_alone(database: Database, tenant: TenantInfo) ->
         {"source": "crm", "sourceId": "9", "fullName": "Nine", "tags": "x, y", "phone": "+44 20 7946 0009"},
     ]
     outcomes = run(database, tenant, bulk(items), BULK_POLICY)
-    assert [o.action for o in outcomes] == ["created", "failed", "failed", "failed", "failed", "failed", "failed", "failed", "created"]
+    assert [o.action for o in outcomes] == ["created", "failed", "created", "failed", "failed", "failed", "failed", "created", "created"]
     located = {o.index: [(e.field, e.row, e.code) for e in o.errors] for o in outcomes if o.action == "failed"}
     assert located == {
         1: [("email", 1, "invalid")],
-        2: [("dateOfBirth", 2, "invalid")],
         3: [("name", 3, "missing")],
         4: [("colour", 4, "unknown")],
         5: [("email", 5, "duplicate")],
         6: [("source", 6, "missing")],
-        7: [("type", 7, "invalid_value")],
+    }
+    # an impossible date of birth and an unknown type are secondary: the row imports without them
+    assert {o.index: [(w.field, w.value) for w in o.warnings] for o in outcomes if o.warnings} == {
+        2: [("dateOfBirth", "31/02/2000")],
+        7: [("type", "Spaceship")],
     }
     assert all(o.client_id is None for o in outcomes if o.action == "failed")
     with database.session() as session:
         stored = {c.name: c for c in session.scalars(select(Client))}
         ref_keys = sorted(session.scalars(select(ExternalRef.external_id)))
-    assert set(stored) == {"One", "Nine"}
+    assert set(stored) == {"One", "Three", "Eight", "Nine"}
+    assert (stored["Three"].date_of_birth, stored["Eight"].type) == (None, "Individual")
     assert (stored["Nine"].tags, stored["Nine"].phone_e164) == (["x", "y"], "+442079460009")
     assert stored["One"].id == outcomes[0].client_id
-    assert ref_keys == ["1", "9"]
+    assert ref_keys == ["1", "3", "8", "9"]
 
 
 def test_every_error_of_a_record_is_reported(database: Database, tenant: TenantInfo) -> None:
@@ -117,11 +121,12 @@ def test_every_error_of_a_record_is_reported(database: Database, tenant: TenantI
     assert outcome.action == "failed"
     assert sorted((e.field, e.code) for e in outcome.errors) == [
         ("active", "invalid_value"),
-        ("dateOfBirth", "invalid"),
         ("email", "invalid"),
         ("firstName", "missing"),
     ]
+    assert [(w.field, w.value) for w in outcome.warnings] == [("dateOfBirth", "soon")]
     assert sorted(outcome.messages)[0].startswith("active: ")
+    assert outcome.messages[-1] == "dateOfBirth: 'soon' is not a date (use YYYY-MM-DD); the field was left as it was"
 
 
 # --- idempotency --------------------------------------------------------------------------------------------

@@ -234,10 +234,33 @@ def test_dates(raw: Any, order: str, expected: str | None) -> None:
     assert v.iso_date(raw, order=order) == expected
 
 
-@pytest.mark.parametrize(("raw", "order"), [("31/12/1999", "MDY"), ("29/02/2021", "DMY"), ("yesterday", "DMY"), ("2020-13-01", "DMY")])
+@pytest.mark.parametrize(("raw", "order"), [("31/12/1999", "MDY"), ("29/02/2021", "DMY"), ("2020-13-01", "DMY"), ("1980-02-31", "MDY")])
 def test_impossible_dates_are_refused(raw: str, order: str) -> None:
-    with pytest.raises(v.InvalidValue, match=r"is not a date \(use YYYY-MM-DD\)"):
+    with pytest.raises(v.InvalidValue, match=rf"^'{raw}' is not a date that exists \(use YYYY-MM-DD\)$"):
         v.iso_date(raw, order=order)
+
+
+@pytest.mark.parametrize("raw", ["03/14", "14.3", "3-14", "--03-14"])
+def test_a_date_without_a_year_says_so(raw: str) -> None:
+    with pytest.raises(v.InvalidValue, match=rf"^'{raw}' has no year \(use YYYY-MM-DD\)$"):
+        v.iso_date(raw)
+
+
+@pytest.mark.parametrize("raw", ["yesterday", "1980", "14 March"])
+def test_text_that_is_no_date_is_refused(raw: str) -> None:
+    with pytest.raises(v.InvalidValue, match=rf"^'{raw}' is not a date \(use YYYY-MM-DD\)$"):
+        v.iso_date(raw)
+
+
+@pytest.mark.parametrize("raw", ["maybe", "Mr", "1", "femalé"])
+def test_an_unknown_gender_is_refused_naming_the_value(raw: str) -> None:
+    with pytest.raises(v.InvalidValue, match=rf"^'{raw}' is not a gender") as caught:
+        v.gender(raw)
+    assert caught.value.code == "invalid_value"
+
+
+def test_a_blank_gender_is_none() -> None:
+    assert v.gender("  ") is None
 
 
 def test_instants_are_timezone_aware() -> None:

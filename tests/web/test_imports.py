@@ -324,8 +324,44 @@ def test_an_imports_rows_are_paged_and_filtered_by_outcome(signed_in: TestClient
     report = signed_in.get(f"/imports/{job_id}/errors.csv")
     assert report.status_code == 200
     assert report.headers["content-disposition"] == 'attachment; filename="clients-errors.csv"'
-    assert report.text.splitlines()[0] == "firstName,email,reason"
+    assert report.text.splitlines()[0] == "firstName,email,reason,warning"
     assert len(report.text.splitlines()) == 4
+
+
+WARNED = "First name,Email,Birthday,Phone\nAda,ada@lovelace.co.uk,03/14,020 7946 0018\nBob,bob@firm.co.uk,,ring me\nCy,cy@young.co.uk,,\n"
+WARNED_MAP = {0: "firstName", 1: "email", 2: "dateOfBirth", 3: "phone"}
+
+
+def test_warnings_are_counted_in_the_dry_run_and_told_in_words_on_the_imports_page(signed_in: TestClient, tenant: TenantInfo) -> None:
+    token = page_token(signed_in)
+    kept = found(UPLOAD_TOKEN, upload(signed_in, WARNED, token=token).text)
+    dry = preview(signed_in, token=token, upload_token=kept, mapping=WARNED_MAP).text
+    for text in ("Would create</dt><dd>3<", "With warnings</dt><dd>2<", "2 rows would be imported without a value"):
+        assert text in dry, text
+    job_id = found(PROGRESS, start(signed_in, token=token, upload_token=kept, dry_run=found(DRY_RUN, dry)).text)
+    progress = wait_for_progress(signed_in, job_id).text
+    assert "<strong>2</strong> with warnings" in progress
+    assert "Download error report" in progress
+    page = signed_in.get(f"/imports/{job_id}").text
+    assert "With warnings</span><strong>2<" in page
+    assert f'href="/imports/{job_id}?outcome=warning"' in page
+    assert "<strong>Date of birth</strong>: &#39;03/14&#39; has no year (use YYYY-MM-DD); the field was left as it was" in page
+    assert "<strong>Phone</strong>: &#39;ring me&#39; is not a phone number that can be read" in page
+    assert "dateOfBirth" not in page
+    warned = signed_in.get(f"/imports/{job_id}?outcome=warning").text
+    assert len(re.findall(r'class="row--', warned)) == 2
+    assert "cy@young.co.uk" not in warned
+    assert {c["email"]: c["dateOfBirth"] for c in clients_of(signed_in, tenant).values()} == {
+        "ada@lovelace.co.uk": None, "bob@firm.co.uk": None, "cy@young.co.uk": None,
+    }  # fmt: skip
+
+
+def test_an_import_without_warnings_says_so_when_filtered(signed_in: TestClient) -> None:
+    job_id = imported(signed_in, page_token(signed_in))
+    page = signed_in.get(f"/imports/{job_id}").text
+    assert "With warnings" not in page
+    assert "No rows with warnings" in signed_in.get(f"/imports/{job_id}?outcome=warning").text
+    assert len(re.findall(r'class="row--', signed_in.get(f"/imports/{job_id}?outcome=bogus").text)) == 3  # every row
 
 
 def test_undo_says_what_it_deleted_restored_and_left_alone(signed_in: TestClient, tenant: TenantInfo) -> None:

@@ -18,7 +18,7 @@ from clientdock.clients.fields import APP_KEYS, BY_JSON
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.jobs.models import ImportRow
 from clientdock.pipeline.existing import OPTION, OnExisting, parse_on_existing
-from clientdock.pipeline.records import Policy, RawRecord
+from clientdock.pipeline.records import FieldWarning, Policy, RawRecord
 
 DOOR = "app"
 # snake_case key of fields_mapping (the model's attribute) -> the pipeline's canonical (camelCase) field name
@@ -98,7 +98,7 @@ def to_record(index: int, item: Any) -> RawRecord:
             fields[name] = value
     email = item.get("email")
     lookup = email.strip() or None if isinstance(email, str) else None
-    warnings = [] if lookup or errors else [NO_EMAIL]
+    warnings = [] if lookup or errors else [FieldWarning(None, NO_EMAIL)]
     return RawRecord(index=index, fields=fields, lookup_key=lookup, errors=errors, warnings=warnings, source=item)
 
 
@@ -114,9 +114,11 @@ def row_entry(row: ImportRow) -> dict[str, Any]:
     """One item's outcome for the app: its position, what happened, the client, why."""
     # the pipeline names fields in camelCase; an unknown key is named as the app sent it
     errors = [e if e.get("code") == "unknown" else {**e, "field": snake(e.get("field"))} for e in row.errors or []]
-    warnings = list(row.messages or [])[len(errors) :]
-    messages = [f"{e['field']}: {e['message']}" if e.get("field") else str(e["message"]) for e in errors] + warnings
+    warnings = [{**w, "field": snake(w.get("field"))} for w in row.warnings or []]
+    # rows stored before warnings were structured keep them only in their messages
+    notes = [FieldWarning.from_dict(w).text for w in warnings] or list(row.messages or [])[len(errors) :]
+    messages = [f"{e['field']}: {e['message']}" if e.get("field") else str(e["message"]) for e in errors] + notes
     return {
         "index": row.row_index, "action": row.action, "id": row.client_id, "lookup_key": row.lookup_key,
-        "messages": messages, "errors": errors,
+        "messages": messages, "errors": errors, "warnings": warnings,
     }  # fmt: skip

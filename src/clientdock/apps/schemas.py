@@ -154,6 +154,14 @@ class AppItemError(SeedOut):
     row: int | None = Field(default=None, description="The item's position in the request (0-based).")
 
 
+class AppItemWarning(SeedOut):
+    """A value the item imported without (or kept as given), or a note on the item."""
+
+    field: str | None = Field(description="The field as the app sent it (snake_case); null: the whole item.")
+    value: Any = Field(default=None, description="The value as sent.")
+    message: str
+
+
 class AppImportItem(SeedOut):
     """One item's outcome: its position, what happened, the client, why."""
 
@@ -163,6 +171,9 @@ class AppImportItem(SeedOut):
     lookup_key: str | None = Field(description="The email the item was matched by.")
     messages: list[str] = Field(description="'field: message' per error, then the warnings.")
     errors: list[AppItemError]
+    warnings: list[AppItemWarning] = Field(
+        description="What the item imported without (a date of birth, phone, type or gender that could not be read) and other notes."
+    )
 
 
 class AppImportParamsOut(SeedOut):

@@ -53,7 +53,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("cocNumber", "coc_number", "text", 64),
     FieldSpec("debtorId", "debtor_id", "text", 64),
     FieldSpec("dateOfBirth", "date_of_birth", "date"),
-    FieldSpec("gender", "gender", "text", 40),
+    FieldSpec("gender", "gender", "gender", 40),
     FieldSpec("primaryLanguage", "primary_language", "text", 35),
     FieldSpec("abbreviation", "abbreviation", "text", 100),
     FieldSpec("login", "login", "text", 255),

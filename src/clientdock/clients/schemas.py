@@ -167,10 +167,21 @@ class Client(_ClientBase):
     updated_at: str = Field(description="ISO 8601 instant")
 
 
+class FieldWarningOut(BaseModel):
+    """A secondary value a write went without (a date of birth, type or gender that could not
+    be read; a phone kept as given, without E.164), or another note: the field (its API name;
+    null for the whole record), the value as given, and why."""
+
+    field: str | None
+    value: Any = None
+    message: str
+
+
 class UpsertedClient(Client):
     """The S2 upsert's answer: the client and whether it was created or updated."""
 
     result: str = Field(description="created, updated, or skipped (onExisting=skip: the client as it is)")
+    warnings: list[FieldWarningOut] = Field(default_factory=list, description="Values left out or kept as given; [] when none")
 
 
 class ClientPage(CamelModel):

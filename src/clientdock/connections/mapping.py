@@ -17,7 +17,7 @@ from typing import Any
 from clientdock.clients.fields import REF_MAX_LENGTHS
 from clientdock.errors import FieldError
 from clientdock.pipeline.organisations import infer_type
-from clientdock.pipeline.records import RawRecord, Ref
+from clientdock.pipeline.records import FieldWarning, RawRecord, Ref
 from clientdock.pipeline.values import json_type
 
 XERO = "xero"
@@ -55,7 +55,7 @@ class _Mapping:
         self.raw = raw
         self.fields: dict[str, Any] = {}
         self.errors: list[FieldError] = []
-        self.warnings: list[str] = []
+        self.warnings: list[FieldWarning] = []
 
     def fail(self, where: str, message: str, code: str = "invalid") -> None:
         self.errors.append(FieldError(where, message, self.index, code))
@@ -208,7 +208,7 @@ def _xero(index: int, contact: dict[str, Any], connection_code: str) -> RawRecor
         email = m.text(person, "EmailAddress", where)
         if not (first_name or last_name):
             if email:
-                m.warnings.append(f"contacts: {where} has no name; left out ({email})")
+                m.warnings.append(FieldWarning("contacts", f"{where} has no name; left out ({email})", email))
             continue
         found = {"firstName": first_name, "lastName": last_name, "email": email, "role": CONTACT_PERSON, "source": XERO}
         people.append({k: v for k, v in found.items() if v})

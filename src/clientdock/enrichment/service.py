@@ -36,7 +36,7 @@ from clientdock.enrichment.numbers import describe_invalid, normalise_company_nu
 from clientdock.errors import FieldError
 from clientdock.outbound.budget import SharedBudgets
 from clientdock.outbound.http import as_utc
-from clientdock.pipeline.records import Policy, RawRecord
+from clientdock.pipeline.records import FieldWarning, Policy, RawRecord
 from clientdock.settings import Settings
 from clientdock.tenants.scoping import readable
 
@@ -161,7 +161,8 @@ def record(index: int, register: CachedRegister, target: Target, *, overwrite: b
     if profile is None:
         fields["enrichment"] = {"source": SOURCE, "fetchedAt": fetched_at, "companyNumber": number, "notFound": True,
                                 "reason": f"{number} is not in the Companies House register"}  # fmt: skip
-        return RawRecord(index=index, fields=fields, lookup_key=number, warnings=[f"companyNumber: {number} not found in register"])
+        missing = FieldWarning("companyNumber", "not found in register", number)
+        return RawRecord(index=index, fields=fields, lookup_key=number, warnings=[missing])
     data = register_data(profile)
     people = officer_contacts(register.officers(number))
     fields["enrichment"] = {

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from clientdock.clients.fields import BULK_KEYS, BY_JSON, REF_MAX_LENGTHS
+from clientdock.clients.fields import BULK_KEYS, REF_MAX_LENGTHS
 from clientdock.errors import FieldError, PayloadTooLarge, ValidationFailed
 from clientdock.imports import service
 from clientdock.jobs.engine import JobEngine
@@ -110,6 +110,7 @@ def entry(outcome: RowOutcome, record: RawRecord) -> dict[str, Any]:
         "lookupKey": result["lookupKey"],
         "success": not failed,
         "changed": result["action"] in ("created", "updated"),
+        "warnings": [{**w, "field": _as_sent(w["field"]) if w["field"] else None} for w in result["warnings"]],
     }
 
 
@@ -117,12 +118,7 @@ def messages(outcome: RowOutcome) -> list[str]:
     """``users[i].field: …`` for errors and for warnings about one field, ``users[i]: …`` otherwise."""
     where = f"users[{outcome.index}]"
     out = [f"{where}.{_as_sent(e.field)}: {e.message}" if e.field else f"{where}: {e.message}" for e in outcome.errors]
-    return out + [_warning(where, w) for w in outcome.warnings]
-
-
-def _warning(where: str, warning: str) -> str:
-    field, sep, rest = warning.partition(": ")
-    return f"{where}.{_as_sent(field)}: {rest}" if sep and field in BY_JSON else f"{where}: {warning}"
+    return out + [f"{where}.{_as_sent(w.field)}: {w.message}" if w.field else f"{where}: {w.message}" for w in outcome.warnings]
 
 
 def _as_sent(field: str) -> str:

@@ -20,7 +20,8 @@ Rules (SPEC "Decisions where the seeds are silent"):
 * cells beyond the header's width are ignored and reported on their row;
 * ``dd/mm/yyyy`` vs ``mm/dd/yyyy``: the whole column decides - the first unambiguous value
   sets the column's order, else the tenant's ``dateOrder``; such dates are rewritten to ISO
-  so the pipeline needs no order of its own; a value impossible in that order fails;
+  so the pipeline needs no order of its own; a value impossible in that order fails (a date
+  of birth: the row imports without it, with a warning);
 * in spreadsheets a bare number in a date column is an Excel serial date;
 * a leading apostrophe that our own CSVs add before ``= + - @`` (formula neutralisation) is
   removed again, so an export or an error report imports back unchanged.
@@ -43,9 +44,10 @@ from clientdock.jobs import staging
 from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.addresses import gather
 from clientdock.pipeline.headers import HeaderMatch, match_headers
+from clientdock.pipeline.normalise import LEFT_AS_IT_WAS
 from clientdock.pipeline.organisations import classify
 from clientdock.pipeline.parse import ParsedRow, TableInfo, open_table
-from clientdock.pipeline.records import RawRecord
+from clientdock.pipeline.records import FieldWarning, RawRecord
 from clientdock.settings import Settings
 
 #: Columns every file must have, each group by any one of its fields: a column naming the
@@ -56,6 +58,8 @@ REQUIRED_COLUMNS: tuple[tuple[str, ...], ...] = (("firstName", "name", "company"
 RENAMED = {spec.file_name: spec.json for spec in FIELDS if spec.file_name and spec.file_name != spec.json}
 #: Header fields that hold dates; their pipeline names.
 DATE_FIELDS = {"dateOfBirth": "dateOfBirth", "created": "createdAt"}
+#: Date fields whose impossible value is a warning (the row imports without it), not a failure.
+SECONDARY_DATES = ("dateOfBirth",)
 UPLOAD_NAME = "upload"
 
 _SLASHED = re.compile(r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?)?")
@@ -273,7 +277,8 @@ class RecordBuilder:
         if _has_extra(cells, self.width):
             extra = [cell for cell in cells[self.width :] if cell and not cell.isspace()]
             shown = ", ".join(repr(cell[:40]) for cell in extra[:5])
-            record.warnings.append(f"{len(extra)} cell(s) beyond the header's {self.width} columns were not imported: {shown}")
+            message = f"{len(extra)} cell(s) beyond the header's {self.width} columns were not imported: {shown}"
+            record.warnings.append(FieldWarning(None, message, extra))
         key = str(record.fields.get("email") or record.fields.get("id") or "").strip()
         record.lookup_key = key or None
         return record
@@ -289,7 +294,10 @@ class RecordBuilder:
             iso = slashed_to_iso(cell, order)
         except ValueError:
             message = f"'{cell.strip()}' is not a date in this column's order ({order}: {_order_text(order)})"
-            record.errors.append(FieldError(name, message, record.index, "invalid"))
+            if name in SECONDARY_DATES:
+                record.warnings.append(FieldWarning(name, f"{message}; {LEFT_AS_IT_WAS}", cell.strip()))
+            else:
+                record.errors.append(FieldError(name, message, record.index, "invalid"))
             return ""
         return iso if iso is not None else cell
 

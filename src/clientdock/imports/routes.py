@@ -40,7 +40,8 @@ from clientdock.pipeline.records import Ref
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, ImportsWrite, KeyImportsWrite
 
 router = APIRouter()
-Outcome = Literal["created", "updated", "unchanged", "skipped", "failed"]
+#: An action, or "warning": the rows with a warning whatever their action.
+Outcome = Literal["created", "updated", "unchanged", "skipped", "failed", "warning"]
 OptionalText = Annotated[str | None, Query()]
 JOBS = "/tenants/{tenant}/imports"
 CLIENTS = "/tenants/{tenant}/clients"
@@ -68,7 +69,9 @@ def create_client(body: ClientCreate, session: DbSession, scope: ClientsWrite) -
         "else updates it (200, result=updated). Omitted fields are unchanged; tags [] clears; "
         "clientGroupId defaults to the Unassigned group on create. Idempotent. `onExisting` decides what happens to "
         "an existing client: `update` (default), `fillEmpty` (only its empty fields are written) or `skip` (200, "
-        "result=skipped, the client as it is); another value is 400 naming `onExisting`."
+        "result=skipped, the client as it is); another value is 400 naming `onExisting`. "
+        "A dateOfBirth, type or gender that cannot be read does not fail the call: the client is written without it "
+        "(a phone that will not parse is kept as given, without E.164) and `warnings` names each field and value."
     ),
     response_model=UpsertedClient,
     responses={201: {"description": "created", "model": UpsertedClient}, 200: {"description": "updated"}},
@@ -82,7 +85,8 @@ def upsert_client(
     created = outcome.action == "created"
     response.status_code = 201 if created else 200
     result = outcome.action if outcome.action in ("created", "skipped") else "updated"
-    return {**client_body(session, scope.ctx, outcome.client_id), "result": result}
+    warnings = [w.as_dict() for w in outcome.warnings]
+    return {**client_body(session, scope.ctx, outcome.client_id), "result": result, "warnings": warnings}
 
 
 @router.patch(f"{CLIENTS}/{{client_id}}", tags=["clients"], summary="Change a client (omitted fields unchanged)", response_model=Client)
@@ -268,12 +272,18 @@ def get_import(job_id: str, session: DbSession, scope: ClientsRead) -> dict[str,
     return job_json(session, service.get_job(session, scope.ctx, job_id), scope.tenant.code)
 
 
-@router.get(f"{JOBS}/{{job_id}}/rows", tags=["imports"], summary="Per-row outcomes (paged)", response_model=ImportRowPage)
+@router.get(
+    f"{JOBS}/{{job_id}}/rows",
+    tags=["imports"],
+    summary="Per-row outcomes (paged)",
+    description="`outcome` lists the rows of one action, or with `warning` the rows that carry a warning, whatever their action.",
+    response_model=ImportRowPage,
+)
 def list_import_rows(
     job_id: str,
     session: DbSession,
     scope: ClientsRead,
-    outcome: Outcome | None = None,
+    outcome: Annotated[Outcome | None, Query(description="created, updated, unchanged, skipped, failed, or warning")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -285,7 +295,7 @@ def list_import_rows(
 @router.get(
     f"{JOBS}/{{job_id}}/errors.csv",
     tags=["imports"],
-    summary="The failed rows as they came in, plus a reason column",
+    summary="The failed rows and the rows with a warning as they came in, plus reason and warning columns",
     response_class=StreamingResponse,
     responses=CSV_TEXT,
 )

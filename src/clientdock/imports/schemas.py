@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from clientdock.clients.schemas import CamelModel
+from clientdock.clients.schemas import CamelModel, FieldWarningOut
 from clientdock.imports.service import queue_position
 from clientdock.jobs.models import ImportJob as ImportJobRow
 from clientdock.jobs.models import ImportRow as ImportRowRow
@@ -40,6 +40,7 @@ class JobLinks(BaseModel):
     self: str
     rows: str
     failedRows: str  # noqa: N815 - wire name
+    warnedRows: str  # noqa: N815 - wire name
     errors: str
 
 
@@ -69,8 +70,9 @@ class ImportRow(CamelModel):
     lookup_key: str | None
     action: str = Field(description="created, updated, unchanged, skipped or failed")
     id: str | None = Field(description="The client's id")
-    messages: list[str]
+    messages: list[str] = Field(description="Readable 'field: message' per error, then per warning")
     errors: list[FieldErrorOut]
+    warnings: list[FieldWarningOut] = Field(description="{field, value, message}: values the row imported without, other notes")
     changes: dict[str, FieldChange] | None = Field(
         description="An updated row (real or dry run): each field it changes (camelCase) with its value before and after; "
         "under onExisting=fillEmpty only the fields that were empty on the client. Null for other rows."
@@ -106,6 +108,10 @@ class ImportJob(CamelModel):
     on_existing: str = Field(description="What the import does to a client that already exists: update, fillEmpty or skip")
     progress: Progress
     counts: Counts
+    warned: int = Field(
+        description="Rows, whatever their action in counts, that carry a warning (a date of birth, type or gender left out, "
+        "a phone kept as given, other notes); listed by links.warnedRows (rows?outcome=warning)"
+    )
     queue_position: int | None = Field(description="1 = next to start for this tenant; null when not waiting")
     started_by: str | None
     created_at: str
@@ -167,6 +173,7 @@ class BulkItem(CamelModel):
     lookup_key: str | None
     success: bool
     changed: bool = Field(description="false when an update changed nothing")
+    warnings: list[FieldWarningOut] = Field(description="What the item imported without, named by its key as sent (fullName, â€¦)")
 
 
 class BulkResult(CamelModel):
@@ -191,6 +198,7 @@ def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str,
         "onExisting": on_existing_of(job.options or {}),
         "progress": {"done": job.done, "total": job.total, "percent": percent},
         "counts": {action: getattr(job, action) for action in ACTIONS},
+        "warned": job.warned,
         "queuePosition": queue_position(session, job),
         "startedBy": job.started_by,
         "createdAt": job.created_at.isoformat(),
@@ -200,7 +208,13 @@ def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str,
         "error": job.error,
         "undoneAt": job.undone_at.isoformat() if job.undone_at else None,
         "summary": summary,
-        "links": {"self": base, "rows": f"{base}/rows", "failedRows": f"{base}/rows?outcome=failed", "errors": f"{base}/errors.csv"},
+        "links": {
+            "self": base,
+            "rows": f"{base}/rows",
+            "failedRows": f"{base}/rows?outcome=failed",
+            "warnedRows": f"{base}/rows?outcome=warning",
+            "errors": f"{base}/errors.csv",
+        },  # fmt: skip
     }
 
 
@@ -213,6 +227,7 @@ def row_json(row: ImportRowRow) -> dict[str, Any]:
         "id": row.client_id,
         "messages": row.messages,
         "errors": row.errors,
+        "warnings": row.warnings or [],
         "changes": row.changes or None,
     }
 
@@ -259,7 +274,12 @@ individual with only a full name is split: "Ada Lovelace" and "Lovelace, Ada" â†
 last name Lovelace (the first word is the first name; a leading Mr/Mrs/Dr... becomes the title).
 A failing row names the field and its row (record number; `line` is the physical line) and the
 others still import. A row matches our client by `ID` (the export's column), then by email
-(case-insensitive); two rows with one email: the first wins. An empty cell leaves the field
+(case-insensitive); two rows with one email: the first wins. A date of birth without a year
+or that does not exist, a type or gender not known: the row imports without that value and
+carries a warning `{field, value, message}` (a phone that will not parse is kept as given,
+without E.164, also with a warning); `warned` counts such rows, `rows?outcome=warning` lists
+them, and `errors.csv` (failed and warned rows) has `reason` and `warning` columns in words.
+An empty cell leaves the field
 unchanged (the tenant default on create). A record of only empty cells is skipped (counted in
 `summary.blankRecords`); cells beyond the header are reported on their row. Dates: ISO 8601,
 or dd/mm/yyyy vs mm/dd/yyyy decided by the whole column (the first unambiguous value, else the

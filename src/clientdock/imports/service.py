@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from clientdock.clients.labels import field_sentence
 from clientdock.csvsafe import csv_lines
 from clientdock.db import after_commit, utcnow
 from clientdock.errors import Conflict, NotFound
@@ -112,9 +113,16 @@ def queue_position(session: Session, job: ImportJob) -> int | None:
     return int(ahead or 0) + 1
 
 
+#: The rows filter that lists rows with a warning, whatever their action.
+WARNING = "warning"
+
+
 def job_rows(session: Session, job: ImportJob, outcome: str | None, page: int, page_size: int) -> tuple[list[ImportRow], int]:
+    """A page of the job's rows: all, those of one action, or (``outcome="warning"``) those with a warning."""
     query = select(ImportRow).where(ImportRow.job_id == job.id)
-    if outcome:
+    if outcome == WARNING:
+        query = query.where(func.json_array_length(ImportRow.warnings) > 0)
+    elif outcome:
         query = query.where(ImportRow.action == outcome)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(ImportRow.row_index).offset((page - 1) * page_size).limit(page_size))
@@ -122,29 +130,48 @@ def job_rows(session: Session, job: ImportJob, outcome: str | None, page: int, p
 
 
 def errors_csv(session: Session, job: ImportJob) -> Iterator[str]:
-    """The failed rows as they came in plus a ``reason`` column, ready to fix and re-upload."""
-    failed = list(
-        session.scalars(select(ImportRow).where(ImportRow.job_id == job.id, ImportRow.action == "failed").order_by(ImportRow.row_index))
+    """The failed rows and the rows with a warning, as they came in, plus a ``reason`` column
+    (why the row failed) and a ``warning`` column (what it imported without), each problem a
+    sentence with the field's label ("First name is required"); ready to fix and re-upload."""
+    reported = list(
+        session.scalars(
+            select(ImportRow)
+            .where(ImportRow.job_id == job.id, or_(ImportRow.action == "failed", func.json_array_length(ImportRow.warnings) > 0))
+            .order_by(ImportRow.row_index)
+        )
     )
     header: list[str] = list(job.summary.get("header") or [])
     if not header:
         keys: list[str] = []
-        for row in failed:
+        for row in reported:
             for key in row.source or {} if isinstance(row.source, dict) else []:
                 if key not in keys:
                     keys.append(key)
         header = keys
-    return csv_lines([*header, "reason"], (_error_cells(row, header) for row in failed))
+    return csv_lines([*header, "reason", "warning"], (_error_cells(row, header) for row in reported))
+
+
+def reason(row: ImportRow) -> str:
+    """Why a row failed, in words: ``First name is required; Email 'x' is not a valid email address``."""
+    if row.action != "failed":
+        return ""
+    said = [field_sentence(e.get("field"), str(e.get("message") or ""), e.get("code")) for e in row.errors or []]
+    return "; ".join(said) or "; ".join(row.messages or []) or "failed"
+
+
+def warning_text(row: ImportRow) -> str:
+    """What a row imported without, in words: ``Date of birth '03/14' has no year …``."""
+    return "; ".join(field_sentence(w.get("field"), str(w.get("message") or "")) for w in row.warnings or [])
 
 
 def _error_cells(row: ImportRow, header: list[str]) -> list[Any]:
-    reason = "; ".join(row.messages or []) or "failed"
+    why = [reason(row), warning_text(row)]
     if isinstance(row.source, list):
         cells = list(row.source) + [""] * (len(header) - len(row.source))
-        return [*cells[: len(header)], reason]
+        return [*cells[: len(header)], *why]
     source = row.source if isinstance(row.source, dict) else {}
     cells = [v if isinstance(v, str | int | float | bool) or v is None else json.dumps(v) for v in (source.get(k) for k in header)]
-    return [*cells, reason]
+    return [*cells, *why]
 
 
 def cancel(session: Session, engine: JobEngine, settings: Settings, ctx: TenantContext, job_id: str) -> ImportJob:

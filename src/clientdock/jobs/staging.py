@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clientdock.errors import FieldError
-from clientdock.pipeline.records import RawRecord, Ref
+from clientdock.pipeline.records import FieldWarning, RawRecord, Ref
 
 RECORDS = "records.jsonl"
 
@@ -32,6 +32,11 @@ def _ref(raw: list[str] | None) -> Ref | None:
     return Ref(*raw) if raw else None
 
 
+def _warning(raw: dict[str, Any] | str) -> FieldWarning:
+    """A staged warning; text, as staged before warnings were structured, is a row note."""
+    return FieldWarning(None, raw) if isinstance(raw, str) else FieldWarning.from_dict(raw)
+
+
 def encode(record: RawRecord) -> str:
     return json.dumps(
         {
@@ -41,7 +46,7 @@ def encode(record: RawRecord) -> str:
             "p": _ref_json(record.parent),
             "k": record.lookup_key,
             "e": [[e.field, e.message, e.row, e.code] for e in record.errors],
-            "w": record.warnings,
+            "w": [w.as_dict() for w in record.warnings],
             "l": record.line,
             "s": record.source,
             "t": record.inferred_type,
@@ -60,7 +65,7 @@ def decode(line: str) -> RawRecord:
         parent=_ref(data["p"]),
         lookup_key=data["k"],
         errors=[FieldError(f, m, r, c) for f, m, r, c in data["e"]],
-        warnings=data["w"],
+        warnings=[_warning(w) for w in data["w"]],
         line=data["l"],
         source=data["s"],
         inferred_type=data.get("t"),

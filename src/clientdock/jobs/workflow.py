@@ -26,7 +26,7 @@ from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.jobs.policy import from_options
 from clientdock.pipeline import run as pipeline
 from clientdock.pipeline.records import RawRecord, RowOutcome
-from clientdock.pipeline.report import counts, outcome_json
+from clientdock.pipeline.report import counts, outcome_json, warned
 from clientdock.settings import Settings
 from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
@@ -131,6 +131,7 @@ def apply_records(session: Session, job: ImportJob, records: list[RawRecord]) ->
     job.done += len(outcomes)
     for action, number in tally.items():
         setattr(job, action, getattr(job, action) + number)
+    job.warned += warned(outcomes)
     return outcomes
 
 
@@ -149,8 +150,10 @@ def _store_rows(session: Session, job: ImportJob, records: list[RawRecord], outc
                 "client_id": result["id"],
                 "errors": result["errors"],
                 "messages": result["messages"],
+                "warnings": result["warnings"],
                 "changes": result.get("changes", {}),
-                "source": strict_json(record.source) if outcome.action == "failed" or job.dry_run else None,
+                # what the error report (failed and warned rows) and a dry run's review show
+                "source": strict_json(record.source) if outcome.action == "failed" or outcome.warnings or job.dry_run else None,
             }
         )
     for start in range(0, len(rows), 500):

@@ -29,7 +29,7 @@ from clientdock.pipeline.addresses import merge_by_type
 from clientdock.pipeline.existing import SKIPPED, keep_empty_only, kept_message
 from clientdock.pipeline.match import Existing, chunked, lookup
 from clientdock.pipeline.normalise import follow_derived_name
-from clientdock.pipeline.records import Action, Candidate, Policy, Ref, RowOutcome
+from clientdock.pipeline.records import Action, Candidate, FieldWarning, Policy, Ref, RowOutcome
 from clientdock.pipeline.validate import validate_create
 from clientdock.tenants.context import TenantContext
 from clientdock.tenants.scoping import owned_for_key_lookup, readable_columns
@@ -60,8 +60,9 @@ def apply(session: Session, ctx: TenantContext, candidates: Sequence[Candidate],
         if candidate.client_id is not None and not candidate.failed and candidate.index not in created:
             if policy.on_existing == "skip":
                 outcomes[candidate.index] = RowOutcome(
-                    candidate.index, candidate.lookup_key, "skipped", candidate.client_id, warnings=[*candidate.warnings, SKIPPED]
-                )
+                    candidate.index, candidate.lookup_key, "skipped", candidate.client_id,
+                    warnings=[*candidate.warnings, FieldWarning(None, SKIPPED)],
+                )  # fmt: skip
     ref_map = _ref_map(candidates, existing)
     updates = [c for c in candidates if c.client_id and not c.failed and c.index not in created and c.index not in outcomes]
     _set_parents(candidates, ref_map)
@@ -283,7 +284,7 @@ def _fill_empty_only(candidate: Candidate, before: dict[str, Any], ctx: TenantCo
     derived = candidate.name_from is not None
     kept = keep_empty_only(candidate.values, before, unassigned_group_id=ctx.unassigned_group_id, derived_name=derived)
     if kept:
-        candidate.warnings.append(kept_message(kept))
+        candidate.warnings.append(FieldWarning(None, kept_message(kept)))
 
 
 def _load_for_update(session: Session, ctx: TenantContext, ids: list[str]) -> dict[str, dict[str, Any]]:

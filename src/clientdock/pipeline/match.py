@@ -98,7 +98,7 @@ def _match_one(candidate: Candidate, existing: Existing, policy: Policy) -> None
             candidate.client_id, candidate.matched_by = client_id, how
             return
         if key == "id" and candidate.match_id:
-            candidate.warnings.append(f"ID '{candidate.match_id}' is not a client of this tenant; matched by the other keys")
+            candidate.warn("id", f"'{candidate.match_id}' is not a client of this tenant; matched by the other keys", candidate.match_id)
 
 
 def _find(candidate: Candidate, existing: Existing, key: str) -> tuple[str | None, str]:

@@ -1,6 +1,8 @@
 """Normalise: raw values -> stored values, field by field, collecting every error.
 
-Trim, case-fold emails, E.164 phones, ISO dates, enums with aliases. Only the fields present
+Trim, case-fold emails, E.164 phones, ISO dates, enums with aliases. A secondary value that
+cannot be read (a date of birth, a client type, a gender; a phone that will not parse) is a
+warning on the row, not a failure (:data:`SECONDARY_KINDS`). Only the fields present
 in the raw record are produced (omit = unchanged); ``name`` is derived from the name parts
 (or the company) when the input gives no name, and on an update follows the merged record
 (:func:`follow_derived_name`).
@@ -22,6 +24,12 @@ ATTRIBUTE_TYPES = ("string", "text", "number", "integer", "boolean", "date", "da
 CONTACT_KEYS = ("firstName", "lastName", "email", "role", "source", "appointedOn", "nationality", "occupation")
 CONTACT_MAX_LENGTH = 255
 _LISTS = ("tags", "attributes", "addresses", "contacts")
+#: Kinds of secondary values: one that cannot be read is left out with a warning (the row
+#: imports; the field keeps its value, or the default on a create) instead of failing the row.
+#: A phone that will not parse is kept as given, without E.164, also with a warning.
+SECONDARY_KINDS = ("date", "type", "gender")
+LEFT_AS_IT_WAS = "the field was left as it was"
+KEPT_AS_GIVEN = "kept as given, without the international (E.164) form"
 
 
 def normalise(record: RawRecord, ctx: TenantContext) -> Candidate:
@@ -46,9 +54,22 @@ def normalise(record: RawRecord, ctx: TenantContext) -> Candidate:
         try:
             _normalise_field(spec, raw, candidate, ctx)
         except v.InvalidValue as exc:
-            candidate.fail(name, str(exc), code=exc.code)
+            if spec.kind in SECONDARY_KINDS and raw is not None:
+                candidate.warn(name, f"{exc}; {LEFT_AS_IT_WAS}", given_value(raw))
+            else:
+                candidate.fail(name, str(exc), code=exc.code)
     _derive_name(record, candidate)
     return candidate
+
+
+def given_value(raw: Any) -> Any:
+    """A value as the input gave it, for a warning: text and numbers as they are (long text
+    cut), anything else described."""
+    if isinstance(raw, str):
+        return v.clip(raw, 200)
+    if isinstance(raw, bool | int | float):
+        return raw
+    return v.json_type(raw)
 
 
 def _optional_id(raw: Any, candidate: Candidate) -> str | None:
@@ -67,11 +88,13 @@ def _normalise_field(spec: FieldSpec, raw: Any, candidate: Candidate, ctx: Tenan
         stored, warning = v.email(raw) if raw is not None else (None, None)
         out["email"], out["email_key"] = stored, v.email_key(stored)
         if warning:
-            candidate.warnings.append(f"{spec.json}: {warning}")
+            candidate.warn(spec.json, warning, stored)
         return
     if spec.kind == "phone":
         given, e164 = v.phone(raw, region=ctx.setting("defaultRegion")) if raw is not None else (None, None)
         out[spec.attr], out[f"{spec.attr}_e164"] = given, e164
+        if given and e164 is None:
+            candidate.warn(spec.json, f"'{v.clip(given)}' is not a phone number that can be read; {KEPT_AS_GIVEN}", given)
         return
     if raw is None:
         if spec.attr in _NOT_NULL:
@@ -195,6 +218,7 @@ _CONVERTERS: dict[str, Callable[[FieldSpec, Any, TenantContext], Any]] = {
     "text": _text,
     "name": _name,
     "type": lambda _s, raw, _c: v.client_type(raw),
+    "gender": lambda _s, raw, _c: v.gender(raw),
     "bool": lambda _s, raw, _c: v.boolean(raw),
     "tags": lambda _s, raw, _c: v.tags(raw),
     "group": _group,

@@ -14,6 +14,28 @@ NameSource = Literal["parts", "company"]
 
 
 @dataclass(frozen=True)
+class FieldWarning:
+    """Something a row imported without, or a note on it: which field (the API's name, None
+    for the row as a whole), which value and why. A warning never fails the row."""
+
+    field: str | None
+    message: str
+    value: Any = None
+
+    @property
+    def text(self) -> str:
+        """``field: message``, the readable form kept in a row's ``messages``."""
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "value": self.value, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FieldWarning:
+        return cls(data.get("field"), str(data.get("message") or ""), data.get("value"))
+
+
+@dataclass(frozen=True)
 class Ref:
     """An identity in another system: (source, external id, language)."""
 
@@ -39,7 +61,7 @@ class RawRecord:
     parent: Ref | None = None
     lookup_key: str | None = None
     errors: list[FieldError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[FieldWarning] = field(default_factory=list)
     line: int | None = None
     source: Any = None
     #: The type the door inferred from the record's names (``pipeline.organisations``): a new
@@ -58,7 +80,7 @@ class Candidate:
     parent: Ref | None = None
     match_id: str | None = None
     errors: list[FieldError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[FieldWarning] = field(default_factory=list)
     client_id: str | None = None
     matched_by: str | None = None
     #: How ``values["name"]`` was derived when the record gave no name: "parts" (first, middle,
@@ -79,6 +101,9 @@ class Candidate:
 
     def fail(self, field_name: str | None, message: str, code: str = "invalid") -> None:
         self.errors.append(FieldError(field_name, message, self.index, code))
+
+    def warn(self, field_name: str | None, message: str, value: Any = None) -> None:
+        self.warnings.append(FieldWarning(field_name, message, value))
 
 
 @dataclass(frozen=True)
@@ -111,10 +136,10 @@ class RowOutcome:
     action: Action
     client_id: str | None = None
     errors: list[FieldError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[FieldWarning] = field(default_factory=list)
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[str]:
         located = [f"{e.field}: {e.message}" if e.field else e.message for e in self.errors]
-        return located + self.warnings
+        return located + [w.text for w in self.warnings]

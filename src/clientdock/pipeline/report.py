@@ -16,8 +16,16 @@ def counts(outcomes: Iterable[RowOutcome]) -> dict[str, int]:
     return {action: tally.get(action, 0) for action in ACTIONS}
 
 
+def warned(outcomes: Iterable[RowOutcome]) -> int:
+    """How many rows carry a warning, whatever their action."""
+    return sum(1 for o in outcomes if o.warnings)
+
+
 def outcome_json(outcome: RowOutcome) -> dict[str, Any]:
-    """The shared result shape: index, lookupKey, action, id, messages (+ errors, changes).
+    """The shared result shape: index, lookupKey, action, id, messages (+ errors, warnings, changes).
+
+    ``messages`` are readable strings (``field: message``, errors first); ``errors`` and
+    ``warnings`` are the same problems structured, naming the field by its API name.
 
     Every door reports this: the job stores it per row (``jobs.workflow``) and answers it
     (``imports.schemas.row_json``); the S4 and partner-app doors only rename its keys."""
@@ -28,6 +36,7 @@ def outcome_json(outcome: RowOutcome) -> dict[str, Any]:
         "id": outcome.client_id,
         "messages": outcome.messages,
         "errors": [e.as_dict() for e in outcome.errors],
+        "warnings": [w.as_dict() for w in outcome.warnings],
     }
     if outcome.changes:
         out["changes"] = {f: {"before": b, "after": a} for f, (b, a) in outcome.changes.items()}

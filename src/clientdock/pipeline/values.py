@@ -219,6 +219,30 @@ def client_type(value: Any) -> str | None:
     return found
 
 
+_GENDERS = frozenset(
+    (
+        # English, and the one-letter codes exports write
+        "m", "f", "x", "u", "o", "male", "female", "man", "woman", "other", "unknown", "nonbinary", "diverse",
+        "unspecified", "notspecified", "prefernottosay",
+        # German, French, Spanish, Dutch
+        "d", "männlich", "weiblich", "mann", "frau", "divers", "h", "homme", "femme", "masculin", "féminin", "autre",
+        "hombre", "mujer", "masculino", "femenino", "otro", "v", "vrouw", "mannelijk", "vrouwelijk", "anders", "onbekend",
+    )
+)  # fmt: skip
+_GENDER_FOLD = re.compile(r"[\s_\-.]+")
+
+
+def gender(value: Any) -> str | None:
+    """A gender as given (trimmed) when it is one of the words or codes firms write for one
+    (in the five languages); anything else is refused, naming the value."""
+    raw = strip_text(value)
+    if not raw:
+        return None
+    if _GENDER_FOLD.sub("", raw).casefold() not in _GENDERS:
+        raise InvalidValue(f"'{clip(raw)}' is not a gender (use e.g. female, male, other)", code="invalid_value")
+    return raw
+
+
 def iso_date(value: Any, *, order: str = "DMY") -> str | None:
     """A date as ISO ``YYYY-MM-DD``; ISO input always works, else ``order`` (DMY or MDY) decides."""
     if isinstance(value, datetime):
@@ -230,12 +254,23 @@ def iso_date(value: Any, *, order: str = "DMY") -> str | None:
         return None
     parsed = parse_date(raw, order=order)
     if parsed is None:
-        raise InvalidValue(f"'{clip(raw)}' is not a date (use YYYY-MM-DD)")
+        raise InvalidValue(f"'{clip(raw)}' {_why_not_a_date(raw)}")
     return parsed.isoformat()
 
 
 _NO_DATE = re.compile(r"^0{1,4}[/.\-]0{1,2}[/.\-]0{1,4}$")  # Outlook and others write 0/0/00 for "no date"
 _SLASHED = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+_NO_YEAR = re.compile(r"^\d{1,2}[/.\-]\d{1,2}$|^-{2}\d{2}-\d{2}$")  # 03/14, vCard's --03-14
+_DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}$")
+
+
+def _why_not_a_date(raw: str) -> str:
+    """What is wrong with text that is no date: no year, a day that does not exist, or no date at all."""
+    if _NO_YEAR.match(raw):
+        return "has no year (use YYYY-MM-DD)"
+    if _DATE_SHAPE.match(raw):
+        return "is not a date that exists (use YYYY-MM-DD)"
+    return "is not a date (use YYYY-MM-DD)"
 
 
 def parse_date(raw: str, *, order: str = "DMY") -> date | None:

@@ -15,6 +15,8 @@ from clientdock.pipeline.report import ACTIONS
 DOORS = {"csv": "File upload", "bulk": "Bulk API", "app": "Partner app", "connection": "Connection"}
 STATUSES = {"queued": "Queued", "running": "Running", "succeeded": "Completed", "failed": "Failed", "cancelled": "Cancelled"}
 OUTCOMES = {"created": "Created", "updated": "Updated", "unchanged": "Unchanged", "skipped": "Skipped", "failed": "Failed"}
+#: The rows filter of the rows with a warning, whatever their outcome (as the API's ``outcome=warning``).
+WARNING = "warning"
 ROWS_PAGE_SIZE = 50
 
 
@@ -102,7 +104,7 @@ class RowFilters:
     @classmethod
     def parse(cls, job_id: str, outcome: str | None) -> RowFilters:
         value = (outcome or "").strip()
-        return cls(job_id, value if value in ACTIONS else "")
+        return cls(job_id, value if value in (*ACTIONS, WARNING) else "")
 
     def href(self, outcome: str | None = None, page: int = 1) -> str:
         chosen = self.outcome if outcome is None else outcome
@@ -124,7 +126,7 @@ class RowView:
     action: str
     client_id: str | None
     errors: list[tuple[str, str]]
-    warnings: list[str]
+    warnings: list[tuple[str, str]]  # (label or "", message), as errors
     changes: list[tuple[str, str, str]]
     client_exists: bool = True
 
@@ -133,8 +135,9 @@ def row_view(row: ImportRow, label: Callable[[str], str], value: Callable[[Any],
     """``label`` names a field for people (``firstName`` -> ``First name``); ``value`` writes a
     value as the client's page does (``templating.value_text``: one date format everywhere)."""
     errors = [(label(str(e["field"])) if e.get("field") else "", str(e.get("message") or "")) for e in row.errors or []]
-    messages = [str(m) for m in row.messages or []]
-    warnings = messages[len(errors) :]
+    warnings = [(label(str(w["field"])) if w.get("field") else "", str(w.get("message") or "")) for w in row.warnings or []]
+    if not warnings:  # a row stored before warnings were structured has them only in its messages
+        warnings = [("", str(m)) for m in (row.messages or [])[len(errors) :]]
     changes = [
         (label(name), value(change.get("before")), value(change.get("after")))
         for name, change in (row.changes or {}).items()

@@ -17,28 +17,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from clientdock.clients.fields import ADDRESS_FILE_FIELDS, BY_ATTR, BY_JSON
+from clientdock.clients.fields import BY_JSON
+
+# field_label and humanize are the web filters "label" and "humanize"; re-exported for the web modules.
+from clientdock.clients.labels import field_label as field_label
+from clientdock.clients.labels import humanize as humanize
 from clientdock.web import import_views
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
-
-_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-LABELS = {
-    "dateOfBirth": "Date of birth", "cocNumber": "CoC number", "clientGroupId": "Group", "parentId": "Parent",
-    "createdAt": "Created", "companiesHouse": "Companies House", "sicCodes": "SIC codes", "debtorId": "Debtor ID",
-    "trackingId": "Tracking ID", "xero": "Xero", "quickbooks": "QuickBooks",
-}  # fmt: skip
-#: An address type and part for people: "Billing address – Postcode".
-ADDRESS_TYPE_LABELS = {
-    "postal": "Postal address", "street": "Street address", "billing": "Billing address", "shipping": "Shipping address",
-    "registered": "Registered office", "business": "Business address", "home": "Home address",
-}  # fmt: skip
-ADDRESS_PART_LABELS = {
-    "line1": "Line 1", "line2": "Line 2", "line3": "Line 3", "line4": "Line 4", "street": "Street", "houseNumber": "House number",
-    "city": "Town or city", "region": "County or region", "postalCode": "Postcode", "country": "Country", "countryCode": "Country code",
-}  # fmt: skip
 
 
 def static_files() -> StaticFiles:
@@ -52,26 +40,8 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={digest}"
 
 
-def humanize(name: str) -> str:
-    """``PrivateLimitedCompany`` -> ``Private limited company``; ``firstName`` -> ``First name``."""
-    if name in LABELS:
-        return LABELS[name]
-    words = _WORD.sub(" ", name).replace("_", " ").split()
-    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
-    return text[:1].upper() + text[1:]
-
-
-def field_label(name: str) -> str:
-    """A label for a client field given by its JSON name or model attribute, or for one of the
-    file door's address fields (``addresses.billing.postalCode``: "Billing address – Postcode")."""
-    if name in ADDRESS_FILE_FIELDS:
-        kind, part = ADDRESS_FILE_FIELDS[name]
-        return f"{ADDRESS_TYPE_LABELS[kind]} – {ADDRESS_PART_LABELS[part]}"
-    spec = BY_JSON.get(name) or BY_ATTR.get(name)
-    return humanize(spec.json if spec else name)
-
-
-_FIELD_NAMES = re.compile(r"\b(" + "|".join(sorted((n for n in BY_JSON if _WORD.search(n)), key=len, reverse=True)) + r")\b")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_FIELD_NAMES = re.compile(r"\b(" + "|".join(sorted((n for n in BY_JSON if _CAMEL.search(n)), key=len, reverse=True)) + r")\b")
 
 
 def human_text(message: str) -> str:

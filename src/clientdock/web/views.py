@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from clientdock.clients.labels import ADDRESS_TYPE_LABELS
 from clientdock.clients.models import Client, ClientChange
 from clientdock.clients.repository import DUE_FILTERS, ClientFilter
 from clientdock.errors import ClientdockError, FieldError
 from clientdock.web.import_views import who_label
-from clientdock.web.templating import ADDRESS_TYPE_LABELS, field_label, human_text, humanize, shown, value_text, when
+from clientdock.web.templating import field_label, human_text, humanize, shown, value_text, when
 
 PAGE_SIZE = 25
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T)")
