@@ -170,8 +170,8 @@ XERO = Export(
     sources=[
         "https://help.xero.com/us/Contacts-Import-Existing (export the contact list, edit, import it back: the same layout)",
         "https://help.xero.com/us/Contacts_Import (the template's columns and their formats)",
-        "header as written in public test fixtures of Xero contact exports found with the code search "
-        "(the full '*ContactName … Person5IncludeInEmail' line)",
+        "the full header line ('*ContactName,AccountNumber,EmailAddress,… Person5IncludeInEmail') as written in public "
+        "test fixtures of Xero contact exports (found with the code search; not a vendor page)",
     ],
     notes=[
         "no Type column: the type comes from the name (Ltd, '& Co', Trust, Charity, LLP, PLC); a person has FirstName/LastName",
@@ -273,10 +273,12 @@ QBO = Export(
         "unknown_columns": [],
     },
     sources=[
-        "https://quickbooks.intuit.com/learn-support/ (Reports > Customer Contact List; Customise > Rows/Columns adds "
-        "First Name, Last Name, Company name; Header/footer options hide the company name, title and date lines)",
-        "default columns 'Customer, Phone Numbers, Email, Full Name, Billing Address, Shipping Address' as in public "
-        "test fixtures of QBO Customer Contact List exports found with the code search",
+        "default columns 'Customer, Phone Numbers, Email, Full Name, Billing Address, Shipping Address' and the title "
+        "lines above them as in public test fixtures of QBO 'Customer Contact List' exports (found with the code "
+        "search; not a vendor page)",
+        "NOT verified against a live QuickBooks company: the report's 'Change columns' choice used here (First Name, "
+        "Last Name, Company name, Phone, Mobile, Notes), the title/footer lines switched off in the report's "
+        "header/footer options, and one address line per line inside the address cells",
         "https://community.intuit.com/articles/1583081-which-contact-fields-are-imported (QuickBooks' own contact "
         "fields and limits)",
     ],
@@ -412,7 +414,8 @@ SAGE = Export(
         "'Main Contact' is Sage's placeholder contact name; Main Contact Name is a person, not the client",
         "Main Address Type 'Accounts' is the invoice address, 'Delivery' the delivery address",
         "record 8 is a second account for the same firm with its email in capitals: the duplicate fails",
-        "the issue's Sage 50 'Customer Record CSV' has no header row and cannot be mapped by header; Sage Accounting's layout is used",
+        "Sage 50's 'Customer Record CSV' is defined by column position (A/C, Name, Address Line 1-5, …): Sage "
+        "Accounting's headed layout is the one used here",
     ],
 )
 
@@ -610,9 +613,13 @@ GOOGLE = Export(
         "unknown_columns": ["Phonetic First Name", "Organization Title", "Photo", "E-mail 1 - Label", "Website 1 - Value"],
     },
     sources=[
-        "https://support.google.com/contacts/answer/7199294 (export contacts as 'Google CSV')",
-        "header as written by today's contacts.google.com export, as reproduced in public code that reads it "
-        "(the 'First Name … Website 1 - Value' line with '- Label' columns, found with the code search)",
+        "the header line of today's contacts.google.com 'Google CSV' export ('First Name,Middle Name,Last Name,Phonetic "
+        "First Name,… Address 1 - Formatted,… Website 1 - Value', the '- Label' columns) as listed in public code that "
+        "reads it (found with the code search; not a vendor page)",
+        "https://github.com/krischimk/Google-Contacts-to-Google-Earth (README: the export's 'Address 1 - Formatted' and "
+        "'Address 2 - Formatted' columns)",
+        "'--MM-DD' for a birthday without a year is how Google writes a yearless date (vCard/ISO 8601 reduced form); "
+        "not verified against a live export",
     ],
     notes=[
         "Google writes '--03-14' for a birthday without a year: the row imports, dateOfBirth stays empty, a warning names it",
@@ -722,10 +729,10 @@ OUTLOOK = Export(
                             "Initials", "Priority", "Private", "Sensitivity"],
     },
     sources=[
-        "https://support.microsoft.com/office/export-contacts-from-outlook-10f09abd-643c-4495-bb80-543714eca73f "
-        "(export to a .csv file)",
-        "the 92 headings in Outlook's order as they appear in public code that reads or writes Outlook CSV "
-        "('Title','First Name',… 'Web Page', found with the code search)",
+        "https://support.microsoft.com/en-us/office/create-or-edit-csv-files-to-import-into-outlook-4518d70d-8fe9-46ad-"
+        "94fa-1494247193c7 (Outlook's CSV headings in Outlook's order, as cited by public code that copies them)",
+        "the 92 headings ('Title','First Name',… 'Gender','Government ID Number',… 'Web Page') as they appear in several "
+        "public programs that read or write Outlook CSV (found with the code search)",
     ],
     notes=[
         "Outlook writes 'Unspecified' for no gender and '0/0/00' for no date: neither is a value, neither a warning",
@@ -803,9 +810,12 @@ MAILCHIMP = Export(
         "unknown_columns": ["MEMBER_RATING", "OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "LEID", "EUID"],
     },
     sources=[
-        "https://mailchimp.com/help/view-export-contacts/ (Audience > Export audience: a ZIP of CSV files, one per status)",
-        "https://mailchimp.com/help/format-guidelines-for-your-import-file/ (birthday as MM/DD, an address in one cell "
-        "with its parts separated by two spaces)",
+        "http://kb.mailchimp.com/lists/growth/format-list-fields (a birthday as Month/Day; an address in one cell with "
+        "its parts separated by two spaces)",
+        "https://quickbooks.intuit.com/learn-support/en-us/help-article/audience-management/format-guidelines-import-"
+        "file/L2vWNJI7C_US_en_US (Mailchimp's current format guidelines)",
+        "http://ginkgo.st/~ca/roadmap/mailchimp-and-civicrm-overview/notes-on-mailchimp-data-exports (an audience export "
+        "is a ZIP of subscribed, unsubscribed and cleaned members CSVs)",
         "trailing system columns as in public code reading Mailchimp exports ('MEMBER_RATING,OPTIN_TIME,OPTIN_IP,"
         "CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,LAST_CHANGED,LEID,EUID,NOTES', "
         "TAGS as '\"VIP\",\"Blog\"')",
@@ -912,10 +922,11 @@ HUBSPOT = Export(
         "unknown_columns": ["Record ID", "Job Title", "Lifecycle Stage", "Contact owner", "Last Activity Date"],
     },
     sources=[
-        "https://knowledge.hubspot.com/import-and-export/export-records (export records: CSV, XLS or XLSX; "
-        "the current view's properties as columns, their labels as headers)",
-        "header order and date form as in public code that reads HubSpot contact exports ('Record ID,First Name,"
-        "Last Name,Email,Phone Number,…,Create Date'; '2024-03-12 09:14')",
+        "https://knowledge.hubspot.com/articles/kcs_article/contacts/how-do-i-import-contacts (property labels as "
+        "column headers: Email, Contact owner, Lifecycle stage)",
+        "header order ('Record ID,First Name,Last Name,Email,Phone Number,…,Create Date') and the date form "
+        "('2024-03-12 09:14') as in public test fixtures of HubSpot contact exports (found with the code search; not a "
+        "vendor page); the BOM is not verified",
     ],
     notes=[
         "a HubSpot contact is a person: Company Name is the employer, not the client's name, so Sam Ito is an individual",
@@ -1084,7 +1095,9 @@ def update_sources(items: list[tuple[Export, bytes]]) -> None:
         "origin: assembled = written by tests/corpus/tools/assemble.py (Python stdlib csv writer) in the layout of the "
         "named tool; people, organisations, numbers and postcodes are fictional (example.com/example.org, Ofcom drama "
         "numbers, made-up postcodes). Layouts were taken from the vendor pages and public samples listed per file; "
-        "where a detail could not be checked against the tool itself, the file's notes say so.",
+        "where a detail could not be checked against the tool itself (line ends, a BOM, a column choice), the layout "
+        "lines below say so; encodings follow what each tool is documented to write (Outlook: Windows-1252, every "
+        "cell quoted), else UTF-8.",
         "",
     ]
     for export, data in items:
