@@ -37,7 +37,8 @@ class Export:
     encoding: str = "utf-8"
     bom: bool = False
     newline: str = "\r\n"
-    quote_all: bool = False
+    #: "minimal" (only cells that need it), "all" (every cell) or "spaces" (also every cell holding a space).
+    quoting: str = "minimal"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -670,7 +671,7 @@ OUTLOOK = Export(
     ),
     header=OUTLOOK_HEADER,
     encoding="cp1252",
-    quote_all=True,
+    quoting="all",
     rows=[
         {**outlook(First_Name="Priya", Last_Name="Shah", Home_Street="14 Elm Grove", Home_City="London",
                    Home_Postal_Code="N1 9XX", Home_Country_Region="United Kingdom", Mobile_Phone="07700 900123",
@@ -772,6 +773,7 @@ MAILCHIMP = Export(
     ),
     header=MAILCHIMP_HEADER,
     newline="\n",
+    quoting="spaces",
     rows=[
         member("priya.shah@example.com", "Priya", "Shah", "101", Address="14 Elm Grove  London  N1 9XX  GB",
                Phone_Number="07700 900123", Birthday="04/23", Gender="Female", TAGS='"Clients","Newsletter"'),
@@ -944,19 +946,19 @@ EXPORTS = [XERO, QBO, SAGE, FREEAGENT, GOOGLE, OUTLOOK, MAILCHIMP, HUBSPOT]
 # --- writing -------------------------------------------------------------------------------------
 
 
+def quoted(cell: str, quoting: str) -> str:
+    needs = any(ch in cell for ch in ',"\r\n') or quoting == "all" or (quoting == "spaces" and " " in cell)
+    return '"' + cell.replace('"', '""') + '"' if needs else cell
+
+
 def render(export: Export) -> bytes:
-    buffer = io.StringIO()
-    if export.quote_all:
-        writer = csv.writer(buffer, lineterminator=export.newline, quoting=csv.QUOTE_ALL)
-    else:
-        writer = csv.writer(buffer, lineterminator=export.newline, quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(export.header)
+    lines = [",".join(quoted(cell, export.quoting) for cell in export.header)]
     for row in export.rows:
         unknown = set(row) - set(export.header)
         if unknown:
             raise ValueError(f"{export.name}: cells for columns not in the header: {sorted(unknown)}")
-        writer.writerow([row.get(name, "") for name in export.header])
-    data = buffer.getvalue().encode(export.encoding)
+        lines.append(",".join(quoted(row.get(name, ""), export.quoting) for name in export.header))
+    data = "".join(line + export.newline for line in lines).encode(export.encoding)
     return (b"\xef\xbb\xbf" if export.bom else b"") + data
 
 
@@ -1088,6 +1090,9 @@ def update_readme(entries: list[dict[str, Any]]) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+QUOTING = {"minimal": "when needed", "all": "every cell", "spaces": "when needed and every cell holding a space"}
+
+
 def update_sources(items: list[tuple[Export, bytes]]) -> None:
     out = [
         f"# Sources — corpus/{FOLDER}",
@@ -1105,7 +1110,7 @@ def update_sources(items: list[tuple[Export, bytes]]) -> None:
             f"## `{export.path}`",
             f"- origin: assembled; bytes: {len(data)}; sha256: `{hashlib.sha256(data).hexdigest()}`",
             f"- encoding: {export.encoding}{' with BOM' if export.bom else ''}; line ends: "
-            f"{'CRLF' if export.newline == chr(13) + chr(10) else 'LF'}; quoting: {'every cell' if export.quote_all else 'when needed'}",
+            f"{'CRLF' if export.newline == chr(13) + chr(10) else 'LF'}; quoting: {QUOTING[export.quoting]}",
             *(f"- layout: {source}" for source in export.sources),
             "",
         ]
