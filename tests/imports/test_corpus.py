@@ -2,9 +2,9 @@
 
 ``tests/corpus/expectations.json`` documents the outcome of each file (conventions at its top):
 refusals (status and what the error mentions), files without the required columns (400 naming
-them), and imports (exact counts, each failure's field, row and reason, stored values, unknown
-columns reported, and every CSV we write neutralising formula cells). A file passes when the
-main expectation or one of its ``alternatives`` holds.
+them), and imports (exact counts, each failure's field, row and reason, each warning's row and
+field, stored values and addresses, unknown columns reported, and every CSV we write neutralising
+formula cells). A file passes when the main expectation or one of its ``alternatives`` holds.
 """
 
 from __future__ import annotations

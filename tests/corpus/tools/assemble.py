@@ -63,6 +63,11 @@ def stored(email: str, **values: Any) -> list[dict[str, Any]]:
     return items
 
 
+def tags(email: str, *names: str) -> dict[str, Any]:
+    """The client's tags, exactly these, in this order."""
+    return {"email": email, "field": "tags", "value": list(names)}
+
+
 # --- Xero ----------------------------------------------------------------------------------------
 
 XERO_HEADER = (
@@ -604,6 +609,8 @@ GOOGLE = Export(
                     address={"line1|street": "3 Quay Street", "city": "Bristol", "postalCode": "BS1 9XX"}),
             *stored("mei.chen@example.org", firstName="Mei", middleName="Ling", lastName="Chen", title="Dr",
                     dateOfBirth="1979-11-02", note="Prefers email.\nYear end 31 March."),
+            tags("priya.shah@example.com", "Clients"),
+            tags("mei.chen@example.org", "Clients", "Tax returns"),
             *stored("trustees@northfield.example.org", name="Northfield Community Trust", type="Trust",
                     address={"city": "York", "postalCode": "YO1 9XX"}),
             *stored("juergen.weiss@example.org", firstName="Jürgen", lastName="Weiß", dateOfBirth=[""],
@@ -629,6 +636,7 @@ GOOGLE = Export(
         "'Address 1 - Formatted' repeats the parts beside it: the parts are the address, stored once",
         "E-mail 2 / Phone 2 are further values, not failures: the first of each is the client's",
         "record 8 is the same person saved twice by Google ('other contacts'): the duplicate email fails",
+        "Labels are tags joined with ' ::: '; Google's own system groups ('* myContacts', '* other') are not the firm's tags",
     ],
 )
 
@@ -725,6 +733,7 @@ OUTLOOK = Export(
             *stored("ciaran@kestrel-design.example.com", type="Individual", firstName="Ciarán", lastName="Ó Briain",
                     company="Kestrel Design LLP", phone="0161 496 0765", mobile="07700 900888"),
             *stored("trustees@northfield.example.org", name="Northfield Community Trust", type="Trust"),
+            tags("tom.weller@example.com", "Clients", "Payroll"),
         ],
         "unknown_columns": ["Suffix", "Department", "Job Title", "Business Fax", "E-mail Type", "E-mail Display Name",
                             "Initials", "Priority", "Private", "Sensitivity"],
@@ -803,6 +812,8 @@ MAILCHIMP = Export(
             *stored("tom.weller@example.com", firstName="Tom", company="Acme Trading Ltd", dateOfBirth=[""]),
             *stored("mei.chen@example.org", firstName="Mei", gender=[""]),
             *stored("ade.bankole@example.com", firstName="Ade", phone="call office"),
+            tags("priya.shah@example.com", "Clients", "Newsletter"),
+            tags("olu.adeyemi@example.com", "Clients", "Payroll"),
             *stored("renee.dc@example.org", firstName="Renée", lastName="Dubois-Clarke",
                     note="Met at the Cambridge seminar"),
             *stored("jamie.ross@example.com", firstName="Jamie", phone="+44 20 7946 0321",
@@ -828,6 +839,7 @@ MAILCHIMP = Export(
         "'call office' is not a phone number: kept as given, with a warning",
         "record 5 signed up with an email only: an individual needs a first name, so it fails naming firstName",
         "the two-space separated Address is Mailchimp's own single-cell form; no address parts are asserted here",
+        "TAGS holds quoted tag names ('\"Clients\",\"Newsletter\"'): the tags are Clients and Newsletter, without quotes",
     ],
 )
 
