@@ -2,9 +2,9 @@
 
 ``tests/corpus/expectations.json`` documents the outcome of each file (conventions at its top):
 refusals (status and what the error mentions), files without the required columns (400 naming
-them), and imports (exact counts, each failure's field, row and reason, stored values, unknown
-columns reported, and every CSV we write neutralising formula cells). A file passes when the
-main expectation or one of its ``alternatives`` holds.
+them), and imports (exact counts, each failure's field, row and reason, each warning's row and
+field, stored values and addresses, unknown columns reported, and every CSV we write neutralising
+formula cells). A file passes when the main expectation or one of its ``alternatives`` holds.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ ENTRIES: list[dict[str, Any]] = [
 KNOWN_KEYS = {
     "outcome", "missing_columns", "created", "updated", "unchanged", "failed", "http", "written", "error_mentions",
     "alternatives", "notes", "request", "auto_mapping", "stored", "unknown_columns", "export_neutralized", "failures",
-    "blank_records", "policy_records",
+    "blank_records", "policy_records", "warnings",
 }  # fmt: skip
 
 
@@ -87,6 +87,7 @@ def check_imported(service: CsvService, tenant: TenantInfo, block: dict[str, Any
     by_record = {row["index"]: row for row in rows}
     problems = _counts(job, block, by_record)
     problems += _failures(block, rows)
+    problems += _warnings(block, rows)
     stored = service.by_email(tenant)
     problems += _stored(block, stored)
     problems += _unknown(block, job["summary"])
@@ -129,12 +130,42 @@ def _failures(block: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def _warnings(block: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """Each expected warning: its row imported (not failed) and the row's warnings name the field."""
+    problems = []
+    for warning in block.get("warnings", []):
+        row = next((r for r in rows if r["index"] == warning["record"] or r["line"] == warning["line"]), None)
+        fields = warning["field"] if isinstance(warning["field"], list) else [warning["field"]]
+        if row is None or row["action"] == "failed":
+            problems.append(f"record {warning['record']} should import with a warning on {fields}: {row}")
+        elif not any(w.get("field") in fields for w in row.get("warnings") or []):
+            problems.append(f"record {warning['record']} has no warning on {fields}: {row.get('warnings')}")
+    return problems
+
+
+def _holds(address: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether a stored address holds every wanted part ("a|b": either key; a list: any value; type without case)."""
+    for keys, expected in wanted.items():
+        options = expected if isinstance(expected, list) else [expected]
+        if keys == "type":
+            options = [option.casefold() for option in options]
+        values = [address.get(key) for key in keys.split("|")]
+        values = [value.casefold() if keys == "type" and isinstance(value, str) else value for value in values]
+        if not any(value in options for value in values):
+            return False
+    return True
+
+
 def _stored(block: dict[str, Any], stored: dict[str, dict[str, Any]]) -> list[str]:
     problems = []
     for item in block.get("stored", []):
         client = stored.get(item["email"].casefold())
         if client is None:
             problems.append(f"no client {item['email']}")
+            continue
+        if "address" in item:
+            if not any(_holds(address, item["address"]) for address in client.get("addresses") or []):
+                problems.append(f"{item['email']} has no address holding {item['address']}: {client.get('addresses')}")
             continue
         value = client.get(item["field"])
         if "value_any_of" in item:
@@ -164,7 +195,11 @@ def _neutralised(
     exported = {row["email"].removeprefix("'").casefold(): row for row in export_records(service.export(tenant))}
     for item in block.get("export_neutralized", []):
         row = exported.get(item["email"].casefold())
-        text = str(stored[item["email"].casefold()][item["field"]])
+        client = stored.get(item["email"].casefold())
+        if client is None:
+            problems.append(f"no client {item['email']} to export")
+            continue
+        text = str(client[item["field"]])
         cell = row.get(item["field"], "") if row else ""
         if cell.startswith(DANGEROUS_LEADS) or text not in cell:
             problems.append(f"export of {item['email']} {item['field']}: {cell!r}")
