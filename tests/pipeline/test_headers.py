@@ -251,3 +251,9 @@ def test_files_without_client_columns_map_no_required_field(path: str) -> None:
     missing = EXPECTATIONS[path]["import"]["missing_columns"]
     match = match_headers(header_of(path))
     assert not set(missing) & set(match.fields)
+
+
+def test_a_fax_column_is_never_a_near_miss_of_the_tax_number() -> None:
+    match = match_headers(["ContactName", "EmailAddress", "FaxNumber", "TaxNumber"])
+    assert match.mapping.get("TaxNumber") == "taxNumber"
+    assert "FaxNumber" in match.unknown

@@ -351,3 +351,11 @@ def test_a_formula_behind_a_bidi_control_is_neutralised_once_visible() -> None:
     stored = v.text('\u202e=HYPERLINK("http://evil.example")', max_length=100, name_like=True)
     assert stored == '=HYPERLINK("http://evil.example")'
     assert neutralise(stored) == "'" + stored
+
+
+def test_tags_of_a_google_contacts_labels_cell_leave_out_its_system_groups() -> None:
+    assert v.tags("* myContacts ::: Clients ::: VAT") == ["Clients", "VAT"]
+
+
+def test_tags_of_a_mailchimp_cell_lose_their_quotes() -> None:
+    assert v.tags('"Clients","Newsletter"') == ["Clients", "Newsletter"]

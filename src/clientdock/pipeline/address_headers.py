@@ -14,6 +14,8 @@ A header names a part ("City", "PLZ", "Code postal") and, by a prefix, the addre
   "Shipping Address …", Desktop's "Bill to 1"…"Bill to 4", "Ship to 1"… -> ``billing``/``shipping``;
 * Xero: "POAddressLine1"…"POCountry" -> ``postal``, "SAAddressLine1"… -> ``street`` (Xero's
   postal and street addresses, as the Xero connection maps them);
+* Sage Accounting: "Main Address Line 1"… -> ``postal`` (its second address, "Address 2 …", whose type
+  is a cell of the row, is not taken);
 * FreeAgent, Sage, HubSpot: "Address 1", "Address Line 1", "Street1", "Street Address", "Town",
   "County", "Post Code", "State/Region", "Country/Region" -> ``postal``; Mailchimp's one-line
   "Address" is the first line, as it is.
@@ -70,7 +72,8 @@ _AFTER_PREFIX: dict[str, str] = {
 #: suffixes joined after a part: "Ville" + "de facturation").
 _TYPES: dict[str, tuple[str, str, str]] = {
     "postal": (
-        "Postal|Postal Address|Mailing|Mailing Address|Correspondence|Correspondence Address|PO|Address|Address 1|Post|Postadres",
+        "Postal|Postal Address|Mailing|Mailing Address|Correspondence|Correspondence Address|PO|Address|Address 1|Post|Postadres|"
+        "Main Address",
         "Postal Address|Mailing Address|Correspondence Address|Postanschrift|Postadresse|Adresse postale|Dirección postal|Postadres|"
         "Correspondentieadres",
         "",

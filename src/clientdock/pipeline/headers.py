@@ -225,9 +225,20 @@ def _auto_field(text: str) -> tuple[str | None, bool]:
     return _fuzzy_field(key), True
 
 
+#: Headers of the tools firms export from that hold something we do not import, and that are one
+#: letter away from a field's synonym ("FaxNumber" ~ "TaxNumber"): never matched as a near miss.
+NOT_A_FIELD: frozenset[str] = frozenset(
+    normalize_header(text)
+    for text in (
+        "Fax", "Fax Number", "Faxnummer", "Business Fax", "Home Fax", "Other Fax", "Main Contact Fax", "Numéro de fax",
+        "Número de fax", "Faxnummer zakelijk",
+    )
+)  # fmt: skip
+
+
 def _fuzzy_field(key: str) -> str | None:
     """A near miss of one synonym ("frstname"), only when every close candidate agrees."""
-    if len(key) < FUZZY_MIN_LENGTH:
+    if len(key) < FUZZY_MIN_LENGTH or key in NOT_A_FIELD or key.endswith("fax"):
         return None
     candidates = process.extract(key, _KEYS, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=5)
     names = {_LOOKUP[candidate] for candidate, _score, _index in candidates}
