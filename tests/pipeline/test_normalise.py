@@ -172,7 +172,7 @@ def test_a_reserved_email_domain_is_a_warning_not_an_error() -> None:
     candidate = normalised({"email": "ops@acme.example"})
     assert not candidate.failed
     assert candidate.warnings == [
-        FieldWarning("email", "email domain 'acme.example' is reserved and cannot receive mail", "ops@acme.example")
+        FieldWarning("email", "the domain 'acme.example' is reserved and cannot receive mail", "ops@acme.example")
     ]
 
 

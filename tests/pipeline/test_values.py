@@ -122,7 +122,7 @@ def test_blank_email_is_none(raw: str) -> None:
 def test_reserved_domains_are_accepted_with_a_warning(domain: str, warned: bool) -> None:
     stored, warning = v.email(f"ops@{domain}")
     assert stored == f"ops@{domain}"
-    assert (warning == f"email domain '{domain}' is reserved and cannot receive mail") is warned
+    assert (warning == f"the domain '{domain}' is reserved and cannot receive mail") is warned
     assert (warning is None) is not warned
 
 

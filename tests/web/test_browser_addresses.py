@@ -17,7 +17,7 @@ __all__ = ["browser", "errors", "server"]  # fixtures shared with the other brow
 
 FILE = (
     "First Name,Last Name,E-mail,Address,Billing Postcode,Shipping Town,Where to send\r\n"
-    'Rosa,Quinn,rosa.quinn@mail.example,"4 Harbour Row\nWhitby\nYO21 3PU\nUnited Kingdom",YO21 1AA,Scarborough,1 Mill Lane\r\n'
+    'Rosa,Quinn,rosa.quinn@mail.example.com,"4 Harbour Row\nWhitby\nYO21 3PU\nUnited Kingdom",YO21 1AA,Scarborough,1 Mill Lane\r\n'
 )
 
 

@@ -140,13 +140,13 @@ def test_a_client_is_edited_on_its_page(browser: Browser, server: Server, errors
     expect(page.get_by_label("Tax number")).to_have_value("1234567890")  # what was typed is kept
     shot(page, "client-edit-error-laptop.png")
     errors.clear()  # Chromium logs the refused form's 400 answer as a console error: expected.
-    page.get_by_label("Email").fill("isla.r@mail.example")
+    page.get_by_label("Email").fill("isla.r@mail.example.com")
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_url("**/clients/*")
-    expect(page.get_by_text("isla.r@mail.example").first).to_be_visible()
+    expect(page.get_by_text("isla.r@mail.example.com").first).to_be_visible()
     history = page.locator("#section-history").locator("xpath=..")
     expect(history).to_contain_text("Email")
-    expect(history).to_contain_text("isla.r@mail.example")
+    expect(history).to_contain_text("isla.r@mail.example.com")
     expect(history).to_contain_text("Tax number")
     shot(page, "client-edited-laptop.png")
     assert errors == []

@@ -51,7 +51,7 @@ def test_a_failing_cell_is_fixed_in_place_then_imported(browser: Browser, server
     sign_in(page, server)
     dialog = open_dialog(page)
     assert page.evaluate("document.activeElement && document.activeElement.id") == "import-file"  # focus starts on the picker
-    attach(dialog, tmp_path / "review.csv", "First name,Last name,Email\nZoe,Fixme,zoe-at-example\nYan,Okafor,yan@okafor.example\n")
+    attach(dialog, tmp_path / "review.csv", "First name,Last name,Email\nZoe,Fixme,zoe-at-example\nYan,Okafor,yan@okafor.example.com\n")
     review = dialog.locator("#review")
     expect(review).to_contain_text("Row 1")
     expect(review).to_contain_text("'zoe-at-example' is not a valid email address")
@@ -61,7 +61,7 @@ def test_a_failing_cell_is_fixed_in_place_then_imported(browser: Browser, server
 
     cell = review.get_by_label("Email")
     expect(cell).to_have_attribute("aria-invalid", "true")
-    cell.fill("zoe@fixed.example")
+    cell.fill("zoe@fixed.example.com")
     review.get_by_role("button", name="Check row 1 again").click()
     expect(dialog.locator(".tally__item--failed dd")).to_have_text("0", timeout=30_000)
     expect(dialog.locator("#review")).to_have_count(0)
@@ -71,7 +71,7 @@ def test_a_failing_cell_is_fixed_in_place_then_imported(browser: Browser, server
 
     dialog.get_by_role("button", name="Import 2 clients").click()
     expect(dialog.locator(".job-progress__percent")).to_have_text("100 %", timeout=60_000)
-    fixed = client_by_email(server, "zoe@fixed.example")
+    fixed = client_by_email(server, "zoe@fixed.example.com")
     assert (fixed["firstName"], fixed["lastName"]) == ("Zoe", "Fixme")
 
     # The checks made on the way are not imports: the Imports page does not list them.
@@ -90,11 +90,11 @@ def test_updates_are_previewed_and_fill_empty_is_sent(browser: Browser, server: 
     page = open_page(browser, errors, LAPTOP)
     sign_in(page, server)
     dialog = open_dialog(page)
-    row = "Isla,Robertson-Hay,isla.robertson@mail.example,020 7946 0958"
+    row = "Isla,Robertson-Hay,isla.robertson@mail.example.com,020 7946 0958"
     attach(dialog, tmp_path / "updates.csv", f"First name,Last name,Email,Phone\n{row}\n")
     updates = dialog.locator(".updates")
     expect(updates).to_contain_text("Client that would change", timeout=30_000)
-    expect(updates).to_contain_text("isla.robertson@mail.example")
+    expect(updates).to_contain_text("isla.robertson@mail.example.com")
     change = updates.locator(".changes li", has_text="Last name")
     expect(change.locator("del")).to_have_text("Robertson")
     expect(change.locator("ins")).to_have_text("Robertson-Hay")
@@ -120,9 +120,9 @@ def test_the_mapping_is_remembered_and_arrow_keys_check_once(browser: Browser, s
     page = open_page(browser, errors, LAPTOP)
     sign_in(page, server)
     dialog = open_dialog(page)
-    content = "Given,Family,Contact\nKai,Lindgren,kai@lindgren.example\n"
+    content = "Given,Family,Contact\nKai,Lindgren,kai@lindgren.example.com\n"
     attach(dialog, tmp_path / "contacts.csv", content)
-    expect(dialog.get_by_text("Pick the columns that hold First name and Email")).to_be_visible()
+    expect(dialog.get_by_text("Pick the columns that hold the client's name and Email")).to_be_visible()
     expect(dialog.locator("#mapping-missing")).to_contain_text("Required: no column is imported as First name")
     expect(dialog.locator("#mapping-missing")).to_contain_text("Required: no column is imported as Email")
     settled(page)
@@ -161,7 +161,7 @@ def test_the_mapping_is_remembered_and_arrow_keys_check_once(browser: Browser, s
 
     # The same headers again: the mapping picked last time comes first, and the check runs with it.
     dialog.get_by_role("button", name="Import another file").click()
-    attach(dialog, tmp_path / "contacts-2.csv", "Contact,Given,Family\nlea@lindgren.example,Lea,Lindgren\n")
+    attach(dialog, tmp_path / "contacts-2.csv", "Contact,Given,Family\nlea@lindgren.example.com,Lea,Lindgren\n")
     expect(dialog.get_by_text("the last time you imported a file with the same columns")).to_be_visible()
     expect(dialog.get_by_label("Client field for column Contact")).to_have_value("email")
     expect(dialog.locator("#dry-run")).to_contain_text("Would create", timeout=30_000)

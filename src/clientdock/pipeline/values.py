@@ -168,7 +168,7 @@ def _validated_email(raw: str) -> tuple[str, str]:
 
 def _reserved_warning(domain: str) -> str | None:
     if domain == "localhost" or domain.rsplit(".", 1)[-1] in _RESERVED_TLDS:
-        return f"email domain '{domain}' is reserved and cannot receive mail"
+        return f"the domain '{domain}' is reserved and cannot receive mail"
     return None
 
 
