@@ -446,7 +446,9 @@ def test_import_pages_at_phone_width(browser: Browser, server: Server, errors: l
     # The check is a preview, not an import: import it so that Imports has a row of this test's own.
     dialog.get_by_role("button", name=re.compile(r"^Import \d+ clients?$")).click()
     expect(dialog.locator(".job-progress__percent")).to_have_text("100 %", timeout=60_000)
+    expect(page.locator(".toast").first).to_contain_text("Import finished", timeout=15_000)
     page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
     page.goto(server.url + "/imports")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "imports-phone.png", full_page=False)

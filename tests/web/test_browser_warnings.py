@@ -36,7 +36,7 @@ def test_warnings_are_counted_in_the_check_and_told_in_words_on_the_import(
     dry_run = dialog.locator("#dry-run")
     expect(dry_run).to_contain_text("With warnings", timeout=30_000)
     expect(dry_run.locator(".tally__item--warned dd")).to_have_text("3")
-    expect(dry_run).to_contain_text("3 rows would be imported without a value that could not be read")
+    expect(dry_run).to_contain_text("3 rows would be imported with a warning")
     settled(page)
     shot(page, "import-dry-run-warnings.png", full_page=False)
     page.keyboard.press("Escape")

@@ -336,7 +336,7 @@ def test_warnings_are_counted_in_the_dry_run_and_told_in_words_on_the_imports_pa
     token = page_token(signed_in)
     kept = found(UPLOAD_TOKEN, upload(signed_in, WARNED, token=token).text)
     dry = preview(signed_in, token=token, upload_token=kept, mapping=WARNED_MAP).text
-    for text in ("Would create</dt><dd>3<", "With warnings</dt><dd>2<", "2 rows would be imported without a value"):
+    for text in ("Would create</dt><dd>3<", "With warnings</dt><dd>2<", "2 rows would be imported with a warning"):
         assert text in dry, text
     job_id = found(PROGRESS, start(signed_in, token=token, upload_token=kept, dry_run=found(DRY_RUN, dry)).text)
     progress = wait_for_progress(signed_in, job_id).text
