@@ -44,8 +44,9 @@ def test_a_company_only_file_imports_through_the_dialog(browser: Browser, server
     dialog.get_by_role("button", name="Choose another file").click()
     practice = tmp_path / "practice-clients.csv"
     practice.write_text(PRACTICE)
+    expect(dialog.get_by_text("Before you upload")).to_be_visible()
     dialog.get_by_label("Choose a file").set_input_files(practice)
-    expect(dialog.get_by_text("Columns in your file")).to_be_visible()
+    expect(dialog.get_by_text("Columns in your file")).to_be_visible(timeout=30_000)
     expect(dialog.get_by_label("Client field for column Client Name")).to_have_value("name")
     expect(dialog.get_by_label("Client field for column Client Type")).to_have_value("type")
     summary = dialog.locator("#dry-run")
