@@ -293,7 +293,8 @@ def import_file(rows: int = 240) -> str:
 
 def settled(page: Page) -> None:
     """htmx has swapped and wired up the last answer (a person is never faster than this)."""
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')")
+    # A locator, not wait_for_function: the page's CSP (no 'unsafe-eval') refuses a string predicate.
+    expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping, .htmx-added")).to_have_count(0)
 
 
 def drop_file(page: Page, name: str, content: list[int]) -> None:
