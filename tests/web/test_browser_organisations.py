@@ -45,6 +45,7 @@ def test_a_company_only_file_imports_through_the_dialog(browser: Browser, server
     practice = tmp_path / "practice-clients.csv"
     practice.write_text(PRACTICE)
     expect(dialog.get_by_text("Before you upload")).to_be_visible()
+    settled(page)
     dialog.get_by_label("Choose a file").set_input_files(practice)
     expect(dialog.get_by_text("Columns in your file")).to_be_visible(timeout=30_000)
     expect(dialog.get_by_label("Client field for column Client Name")).to_have_value("name")
