@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -444,12 +443,12 @@ def test_import_pages_at_phone_width(browser: Browser, server: Server, errors: l
     dialog.get_by_label("Client field for column Contact").select_option("email")
     expect(dialog.locator("#dry-run")).to_contain_text("Would create", timeout=30_000)
     shot(page, "import-dry-run-phone.png", full_page=False)
-    # The check is a preview, not an import: import it so that Imports has a row of this test's own.
-    dialog.get_by_role("button", name=re.compile(r"^Import \d+ clients?$")).click()
-    expect(dialog.locator(".job-progress__percent")).to_have_text("100 %", timeout=60_000)
-    expect(page.locator(".toast").first).to_contain_text("Import finished", timeout=15_000)
     page.keyboard.press("Escape")
-    expect(dialog).to_be_hidden()
+    # The check is a preview, not an import: an import through the API gives Imports a row of its own.
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": server.api_key}, timeout=60) as api:
+        mapping = {"mapping": json.dumps({"Contact": "email"})}
+        answer = api.post("/tenants/demo/clients/import/csv", files={"file": ("phone.csv", path.read_bytes())}, data=mapping)
+        assert answer.status_code in (201, 202), answer.text
     page.goto(server.url + "/imports")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "imports-phone.png", full_page=False)
