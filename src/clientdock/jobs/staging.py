@@ -116,7 +116,12 @@ def write(data_dir: Path, job_id: str, records: Iterable[RawRecord], chunk_size:
     return count, offsets
 
 
-def read_chunk(data_dir: Path, job_id: str, offset: int, size: int) -> list[RawRecord]:
+def remove(data_dir: Path, job_id: str) -> None:
+    shutil.rmtree(job_dir(data_dir, job_id), ignore_errors=True)
+
+
+def read_chunk_ending(data_dir: Path, job_id: str, offset: int, size: int) -> tuple[list[RawRecord], int]:
+    """The chunk at ``offset`` and the byte offset where the next one starts."""
     out: list[RawRecord] = []
     with (job_dir(data_dir, job_id) / RECORDS).open("rb") as handle:
         handle.seek(offset)
@@ -125,8 +130,4 @@ def read_chunk(data_dir: Path, job_id: str, offset: int, size: int) -> list[RawR
             if not line:
                 break
             out.append(decode(line.decode()))
-    return out
-
-
-def remove(data_dir: Path, job_id: str) -> None:
-    shutil.rmtree(job_dir(data_dir, job_id), ignore_errors=True)
+        return out, handle.tell()
