@@ -1,0 +1,115 @@
+"""Run ``clientdock`` (``python -m bench.sampler OUT.html -- serve …``) with every thread sampled,
+and write the samples as a pyinstrument profile (OUT.html and OUT.txt) when it exits.
+
+pyinstrument profiles only the thread that starts it, and the service imports on a job worker
+thread; so this samples ``sys._current_frames()`` of every thread every ``INTERVAL`` seconds
+and hands the stacks to pyinstrument's renderers, one root per thread. Sampling starts on
+SIGUSR1 (the harness sends it just before the upload, so start-up is not in the profile).
+Samples of a thread waiting for work (a pool worker on its queue, the event loop in
+``select``) are dropped; waiting on the database is kept (it is a thread inside psycopg or
+sqlite3 code, not on a queue).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from pyinstrument.renderers import ConsoleRenderer, HTMLRenderer
+from pyinstrument.session import Session
+
+INTERVAL = 0.002
+#: (function, file ending) of the innermost frame of a thread that has nothing to do.
+IDLE = {
+    ("select", "selectors.py"), ("wait", "threading.py"), ("get", "queue.py"), ("_worker", "thread.py"),
+    ("_wait_for_tstate_lock", "threading.py"), ("run_forever", "base_events.py"),
+}  # fmt: skip
+
+
+def frame_info(frame: FrameType) -> str:
+    """A frame as pyinstrument identifies it: function, file, first line; its class and current line."""
+    code = frame.f_code
+    info = f"{code.co_name}\x00{code.co_filename}\x00{code.co_firstlineno}"
+    owner = frame.f_locals.get("self") if "self" in code.co_varnames[:1] else None
+    if owner is not None:
+        info += f"\x01c{type(owner).__qualname__}"
+    return info + f"\x01l{frame.f_lineno}"
+
+
+def idle(frame: FrameType) -> bool:
+    return (frame.f_code.co_name, os.path.basename(frame.f_code.co_filename)) in IDLE
+
+
+class Sampler:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.records: dict[tuple[str, ...], float] = {}
+        self.started = threading.Event()
+        self.start_time = 0.0
+        self.samples = 0
+        self.cpu_start = 0.0
+
+    def start(self) -> None:
+        if not self.started.is_set():
+            self.start_time, self.cpu_start = time.time(), time.process_time()
+            self.started.set()
+
+    def loop(self) -> None:
+        me = threading.get_ident()
+        self.started.wait()
+        names: dict[int | None, str] = {}
+        last = time.perf_counter()
+        while True:
+            time.sleep(INTERVAL)
+            now = time.perf_counter()
+            elapsed, last = now - last, now
+            self.samples += 1
+            if len(names) != threading.active_count():
+                names = {t.ident: t.name for t in threading.enumerate()}
+            for ident, frame in sys._current_frames().items():
+                if ident == me or idle(frame):
+                    continue
+                stack: list[str] = []
+                walker: FrameType | None = frame
+                while walker is not None:
+                    stack.append(frame_info(walker))
+                    walker = walker.f_back
+                stack.append(f"thread {names.get(ident, ident)}\x00<thread>\x000")
+                key = tuple(reversed(stack))
+                self.records[key] = self.records.get(key, 0.0) + elapsed
+
+    def write(self) -> None:
+        if not self.started.is_set():
+            return
+        duration = time.time() - self.start_time
+        session = Session(
+            frame_records=[(list(stack), seconds) for stack, seconds in self.records.items()],
+            start_time=self.start_time, duration=duration, min_interval=INTERVAL, max_interval=INTERVAL,
+            sample_count=self.samples, start_call_stack=[], target_description="clientdock serve (every thread)",
+            cpu_time=time.process_time() - self.cpu_start, sys_path=sys.path, sys_prefixes=[sys.prefix, sys.base_prefix],
+        )  # fmt: skip
+        self.out.write_text(HTMLRenderer().render(session))
+        self.out.with_suffix(".txt").write_text(ConsoleRenderer(unicode=True, color=False, show_all=False).render(session))
+
+
+def main() -> None:
+    out, separator, *command = sys.argv[1:]
+    assert separator == "--", "usage: python -m bench.sampler OUT.html -- serve [...]"
+    sampler = Sampler(Path(out))
+    signal.signal(signal.SIGUSR1, lambda *_: sampler.start())
+    threading.Thread(target=sampler.loop, name="bench-sampler", daemon=True).start()
+    atexit.register(sampler.write)
+    from clientdock.cli import app
+
+    sys.argv = ["clientdock", *command]
+    app()
+
+
+if __name__ == "__main__":
+    main()
