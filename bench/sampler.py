@@ -25,10 +25,13 @@ from pyinstrument.renderers import ConsoleRenderer, HTMLRenderer
 from pyinstrument.session import Session
 
 INTERVAL = 0.002
+#: The frame every sampled stack starts from (pyinstrument wants one root).
+ROOT = "clientdock serve\x00<process>\x000"
 #: (function, file ending) of the innermost frame of a thread that has nothing to do.
 IDLE = {
     ("select", "selectors.py"), ("wait", "threading.py"), ("get", "queue.py"), ("_worker", "thread.py"),
-    ("_wait_for_tstate_lock", "threading.py"), ("run_forever", "base_events.py"),
+    ("_wait_for_tstate_lock", "threading.py"), ("run_forever", "base_events.py"), ("run", "runners.py"),
+    ("_notification_listener_polling", "_sys_db.py"),
 }  # fmt: skip
 
 
@@ -54,6 +57,7 @@ class Sampler:
         self.start_time = 0.0
         self.samples = 0
         self.cpu_start = 0.0
+        self.written = False
 
     def start(self) -> None:
         if not self.started.is_set():
@@ -80,18 +84,19 @@ class Sampler:
                 while walker is not None:
                     stack.append(frame_info(walker))
                     walker = walker.f_back
-                stack.append(f"thread {names.get(ident, ident)}\x00<thread>\x000")
+                stack.extend((f"thread {names.get(ident, ident)}\x00<thread>\x000", ROOT))
                 key = tuple(reversed(stack))
                 self.records[key] = self.records.get(key, 0.0) + elapsed
 
     def write(self) -> None:
-        if not self.started.is_set():
+        if not self.started.is_set() or self.written:
             return
+        self.written = True
         duration = time.time() - self.start_time
         session = Session(
             frame_records=[(list(stack), seconds) for stack, seconds in self.records.items()],
             start_time=self.start_time, duration=duration, min_interval=INTERVAL, max_interval=INTERVAL,
-            sample_count=self.samples, start_call_stack=[], target_description="clientdock serve (every thread)",
+            sample_count=self.samples, start_call_stack=[ROOT], target_description="clientdock serve (every thread)",
             cpu_time=time.process_time() - self.cpu_start, sys_path=sys.path, sys_prefixes=[sys.prefix, sys.base_prefix],
         )  # fmt: skip
         self.out.write_text(HTMLRenderer().render(session))
@@ -105,6 +110,9 @@ def main() -> None:
     signal.signal(signal.SIGUSR1, lambda *_: sampler.start())
     threading.Thread(target=sampler.loop, name="bench-sampler", daemon=True).start()
     atexit.register(sampler.write)
+    # uvicorn re-raises the SIGTERM it stopped on once it has shut down, with the handler that
+    # was there before it: this one, so the process ends through atexit and writes the profile.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from clientdock.cli import app
 
     sys.argv = ["clientdock", *command]
