@@ -1,8 +1,8 @@
 """Case ``upsert``: the single upsert (``POST /tenants/{t}/clients/upsert``, S2) under load.
 
 A real ``clientdock serve`` child on a fresh database per backend; this process is the load: at
-each concurrency (default 1, 8, 32) that many senders on loopback (httpx, asyncio, one
-keep-alive connection each) send upserts for ``--seconds`` (default 30). Each sender alternates
+each concurrency (default 1, 8, 32) that many senders on loopback (asyncio, one keep-alive
+connection each, ``bench.loopback``) send upserts for ``--seconds`` (default 30). Each sender alternates
 a create of a new trackingId and an update (a changed note) of the one it created just before,
 so senders never touch the same client. Per concurrency: requests/s (2xx answers), p50/p99 of
 every request in ms, errors (non-2xx answers and exceptions), and how busy this process was
@@ -19,9 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from bench import harness
+from bench import harness, loopback
 
 TARGET_RPS, TARGET_P99_MS = 500, 100
 
@@ -47,31 +45,34 @@ def body(tracking_id: str, n: int, note: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def sender(api: httpx.AsyncClient, prefix: str, deadline: float, tally: Tally) -> None:
+async def sender(connection: loopback.Connection, prefix: str, deadline: float, tally: Tally) -> None:
     n = 0
-    while time.perf_counter() < deadline:
-        created = n % 2 == 0
-        tracking_id = f"{prefix}-{n if created else n - 1}"
-        payload = body(tracking_id, n, "first contact" if created else f"changed {n}")
-        started = time.perf_counter()
-        try:
-            answer = await api.post(f"/tenants/{harness.TENANT}/clients/upsert", json=payload)
-            tally.statuses[answer.status_code] += 1
-        except httpx.HTTPError as exc:
-            tally.errors[type(exc).__name__] += 1
-        tally.latencies.append(time.perf_counter() - started)
-        n += 1
+    path = f"/tenants/{harness.TENANT}/clients/upsert"
+    try:
+        while time.perf_counter() < deadline:
+            created = n % 2 == 0
+            tracking_id = f"{prefix}-{n if created else n - 1}"
+            payload = body(tracking_id, n, "first contact" if created else f"changed {n}")
+            started = time.perf_counter()
+            try:
+                status, _answer = await connection.post_json(path, payload)
+                tally.statuses[status] += 1
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                tally.errors[type(exc).__name__] += 1
+            tally.latencies.append(time.perf_counter() - started)
+            n += 1
+    finally:
+        await connection.close()
 
 
-async def load(base: str, key: str, concurrency: int, seconds: float, prefix: str) -> tuple[Tally, float, float]:
+async def load(port: int, key: str, concurrency: int, seconds: float, prefix: str) -> tuple[Tally, float, float]:
     """The tally of one run, its seconds, and this process's CPU seconds over it."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, limits=limits, timeout=60) as api:
-        cpu, started = time.process_time(), time.perf_counter()
-        deadline = started + seconds
-        await asyncio.gather(*(sender(api, f"{prefix}-{s}", deadline, tally) for s in range(concurrency)))
-        return tally, time.perf_counter() - started, time.process_time() - cpu
+    senders = [loopback.Connection("127.0.0.1", port, {"X-API-Key": key}) for _ in range(concurrency)]
+    cpu, started = time.process_time(), time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(*(sender(connection, f"{prefix}-{s}", deadline, tally) for s, connection in enumerate(senders)))
+    return tally, time.perf_counter() - started, time.process_time() - cpu
 
 
 def percentile(ordered: list[float], share: float) -> float:
@@ -84,9 +85,9 @@ def run(args: argparse.Namespace) -> None:
             db, key = harness.tenant_key(place.url)
             db.dispose()
             with harness.service(place) as svc:
-                asyncio.run(load(svc.base, key, 1, min(2.0, args.seconds), f"warm-{args.seed}"))
+                asyncio.run(load(svc.port, key, 1, min(2.0, args.seconds), f"warm-{args.seed}"))
                 for concurrency in args.concurrency:
-                    tally, elapsed, cpu = asyncio.run(load(svc.base, key, concurrency, args.seconds, f"s{args.seed}-c{concurrency}"))
+                    tally, elapsed, cpu = asyncio.run(load(svc.port, key, concurrency, args.seconds, f"s{args.seed}-c{concurrency}"))
                     harness.emit(figure(place.backend, concurrency, tally, elapsed, cpu))
 
 
