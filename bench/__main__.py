@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from types import ModuleType
 
 from bench import bulk_upsert, connection_import, csv_import, enrich, undo, upsert
@@ -25,6 +27,8 @@ def main() -> None:
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     args = parser.parse_args()
+    # A stopped run (timeout, kill) still stops its service and drops its database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.run(args)
 
 

@@ -97,5 +97,5 @@ def upload(svc: harness.Service, key: str, path: Path, poll: float) -> tuple[dic
         answer = api.post(f"/tenants/{harness.TENANT}/clients/import/csv", files={"file": (path.name, handle, "text/csv")}, headers=headers)
         if answer.status_code not in (201, 202):
             raise SystemExit(f"upload answered {answer.status_code}: {answer.text[:2000]}")
-        job = harness.finished(api, key, answer.json(), interval=poll)
+        job = harness.finished(api, key, answer.json(), interval=poll, report=f"{path.name} ({answer.status_code})")
     return job, harness.moment(job["finishedAt"]) - started

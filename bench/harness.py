@@ -229,11 +229,16 @@ def machine() -> dict[str, object]:
     return {"machine": platform.machine(), "cpus": len(os.sched_getaffinity(0)), "python": platform.python_version()}
 
 
-def finished(api: httpx.Client, key: str, job: dict[str, Any], interval: float = 0.2) -> dict[str, Any]:
-    """Poll an import of the tenant until it ends."""
+def finished(api: httpx.Client, key: str, job: dict[str, Any], interval: float = 0.2, *, report: str | None = None) -> dict[str, Any]:
+    """Poll an import of the tenant until it ends; with ``report``, say how far it is on stderr every 10 s."""
+    said = time.monotonic()
     while job["status"] not in TERMINAL:
         time.sleep(interval)
         job = api.get(f"/tenants/{TENANT}/imports/{job['id']}", headers={"X-API-Key": key}).json()
+        if report and time.monotonic() - said >= 10:
+            said = time.monotonic()
+            done, total = job["progress"]["done"], job["progress"]["total"]
+            print(f"bench: {report}: {job['status']}, {done:,} of {total:,} rows", file=sys.stderr, flush=True)
     return job
 
 
