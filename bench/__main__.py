@@ -7,6 +7,8 @@ import signal
 import sys
 from types import ModuleType
 
+import structlog
+
 from bench import bulk_upsert, connection_import, csv_import, enrich, undo, upsert
 
 CASES: dict[str, tuple[ModuleType, str]] = {
@@ -27,6 +29,8 @@ def main() -> None:
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     args = parser.parse_args()
+    # stdout holds the figures alone: the logs of a service running in this process go to stderr.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     # A stopped run (timeout, kill) still stops its service and drops its database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.run(args)
