@@ -6,8 +6,8 @@ thread; so this samples ``sys._current_frames()`` of every thread every ``INTERV
 and hands the stacks to pyinstrument's renderers, one root per thread. Sampling starts on
 SIGUSR1 (the harness sends it just before the upload, so start-up is not in the profile).
 Samples of a thread waiting for work (a pool worker on its queue, the event loop in
-``select``) are dropped; waiting on the database is kept (it is a thread inside psycopg or
-sqlite3 code, not on a queue).
+``select``, DBOS's notification listeners) are dropped; waiting on the database is kept (it is
+a thread inside psycopg or sqlite3 code, not on a queue).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ IDLE = {
     ("_wait_for_tstate_lock", "threading.py"), ("run_forever", "base_events.py"), ("run", "runners.py"),
     ("_notification_listener_polling", "_sys_db.py"),
 }  # fmt: skip
+#: Threads of DBOS that only wait for PostgreSQL's notifications (their work is negligible).
+IDLE_THREADS = ("run_notification_listener", "run_notifier")
 
 
 def frame_info(frame: FrameType) -> str:
@@ -68,6 +70,7 @@ class Sampler:
         me = threading.get_ident()
         self.started.wait()
         names: dict[int | None, str] = {}
+        quiet: set[int | None] = set()
         last = time.perf_counter()
         while True:
             time.sleep(INTERVAL)
@@ -76,8 +79,9 @@ class Sampler:
             self.samples += 1
             if len(names) != threading.active_count():
                 names = {t.ident: t.name for t in threading.enumerate()}
+                quiet = {ident for ident, name in names.items() if any(part in name for part in IDLE_THREADS)}
             for ident, frame in sys._current_frames().items():
-                if ident == me or idle(frame):
+                if ident == me or ident in quiet or idle(frame):
                     continue
                 stack: list[str] = []
                 walker: FrameType | None = frame
