@@ -7,7 +7,7 @@ The caller owns the transaction: request dependencies and job steps open a sessi
 from __future__ import annotations
 
 import math
-import uuid
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,7 +64,12 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A random (version 4) UUID as 32 hex digits; built from the bytes directly, a third of
+    ``uuid.uuid4().hex``'s time (an import makes three per row)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 def normalise_url(url: str) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientdock.db import Database, new_id, strict_json, table_of, utcnow
-from clientdock.jobs import prefetch, staging
+from clientdock.jobs import endings, prefetch, staging
 from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.jobs.policy import from_options
 from clientdock.jobs.prefetch import prefetcher
@@ -197,6 +197,7 @@ def finalize_step(job_id: str) -> str:
             job.finished_at = utcnow()
             runtime.finish(session, job)
         status = job.status
+    endings.ring(job_id)
     prefetcher.drop(job_id)
     staging.remove(runtime.settings.data_dir, job_id)
     return status
@@ -213,6 +214,7 @@ def fail_step(job_id: str, error: str) -> str:
             job.finished_at = utcnow()
             runtime.finish(session, job)
         status = job.status
+    endings.ring(job_id)
     prefetcher.drop(job_id)
     staging.remove(runtime.settings.data_dir, job_id)
     return status

@@ -25,7 +25,7 @@ from clientdock.clients.repository import Change, record_changes
 from clientdock.db import new_id, table_of, utcnow
 from clientdock.pipeline.addresses import merge_by_type
 from clientdock.pipeline.existing import SKIPPED, keep_empty_only, kept_message
-from clientdock.pipeline.match import Existing, chunked, lookup
+from clientdock.pipeline.match import Existing, chunked, key_in, lookup
 from clientdock.pipeline.normalise import follow_derived_name
 from clientdock.pipeline.records import Action, Candidate, FieldWarning, Policy, Ref, RowOutcome
 from clientdock.pipeline.validate import validate_create
@@ -273,8 +273,8 @@ def _load_for_update(session: Session, ctx: TenantContext, ids: list[str]) -> di
     attrs = (*BY_ATTR, *DERIVED_ATTRS)
     columns = [getattr(Client, a) for a in attrs]
     out: dict[str, dict[str, Any]] = {}
-    for part in chunked(ids):
-        query = select(Client.id, *columns).where(owned_for_key_lookup(Client, ctx), Client.id.in_(part))
+    for condition in key_in(session, Client.id, ids):
+        query = select(Client.id, *columns).where(owned_for_key_lookup(Client, ctx), condition)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         # Core rows as tuples: the ORM's per-row bookkeeping cost more than the query itself.
