@@ -17,6 +17,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from clientdock.clients.types import CLIENT_TYPES, canonical_type
+from clientdock.pipeline.uk_phones import uk_e164
 
 
 class InvalidValue(ValueError):
@@ -185,6 +186,9 @@ def phone(value: Any, *, region: str) -> tuple[str | None, str | None]:
         raise InvalidValue(f"'{raw}' looks like a number mangled by a spreadsheet (scientific notation)")
     if len(raw) > 100:
         raise InvalidValue("is longer than 100 characters")
+    shortcut = uk_e164(raw, region)
+    if shortcut is not None:
+        return raw, shortcut
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
