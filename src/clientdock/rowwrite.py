@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Table, bindparam, insert, select, update
@@ -169,12 +170,23 @@ def _json_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def _values(session: Session, table: Table, columns: tuple[str, ...], rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+def _values(session: Session, table: Table, columns: tuple[str, ...], rows: Sequence[Row]) -> list[Sequence[Any]]:
+    """The rows as value sequences in ``columns``' order, converted for the driver."""
     converters = _converters(table, columns, _dialect(session))
-    if not any(converters):
-        return [tuple(row[c] for c in columns) for row in rows]
-    pairs = tuple(zip(columns, converters, strict=True))
-    return [tuple(convert(row[c]) if convert else row[c] for c, convert in pairs) for row in rows]
+    if len(columns) == 1:
+        (name,), (convert,) = columns, converters
+        return [(convert(row[name]) if convert else row[name],) for row in rows]
+    pick = itemgetter(*columns)
+    converted = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
+    if not converted:
+        return [pick(row) for row in rows]
+    out: list[Sequence[Any]] = []
+    for row in rows:
+        values = list(pick(row))
+        for i, convert in converted:
+            values[i] = convert(values[i])
+        out.append(values)
+    return out
 
 
 def _driver(session: Session) -> Any:
@@ -182,7 +194,7 @@ def _driver(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
-def _copy(session: Session, table: str, columns: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
+def _copy(session: Session, table: str, columns: tuple[str, ...], values: list[Sequence[Any]]) -> None:
     with _driver(session).cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)
@@ -211,7 +223,7 @@ def _insert_sql(table: str, columns: tuple[str, ...], tail: str) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){tail}"
 
 
-def _sqlite_many(session: Session, sql: str, values: list[tuple[Any, ...]]) -> Any:
+def _sqlite_many(session: Session, sql: str, values: list[Sequence[Any]]) -> Any:
     cursor = _driver(session).cursor()
     cursor.executemany(sql, values)
     return cursor

@@ -99,21 +99,7 @@ def _fail_orphans(candidates: Sequence[Candidate]) -> None:
 
 def new_row(ctx: TenantContext, candidate: Candidate, now: datetime) -> dict[str, Any]:
     """A full clients row: the tenant's defaults under the candidate's values."""
-    row: dict[str, Any] = {
-        "type": ctx.setting("defaultType"),
-        "active": bool(ctx.setting("defaultActive")),
-        "project": ctx.setting("defaultProject"),
-        "desk": ctx.setting("defaultDesk"),
-        "client_group_id": ctx.unassigned_group_id,
-        "tags": [],
-        "attributes": [],
-        "addresses": [],
-        "enrichment": {},
-    }
-    for spec_attr in BY_ATTR:
-        row.setdefault(spec_attr, None)
-    for derived in DERIVED_ATTRS:
-        row.setdefault(derived, None)
+    row = _defaults(ctx)
     if candidate.inferred_type:
         row["type"] = candidate.inferred_type
     row.update(candidate.values)
@@ -123,6 +109,23 @@ def new_row(ctx: TenantContext, candidate: Candidate, now: datetime) -> dict[str
     row["updated_at"] = now
     if not row.get("client_group_id"):
         row["client_group_id"] = ctx.unassigned_group_id
+    return row
+
+
+def _defaults(ctx: TenantContext) -> dict[str, Any]:
+    """The tenant's defaults for a new client, every other column empty (fresh lists each time)."""
+    row: dict[str, Any] = dict.fromkeys((*BY_ATTR, *DERIVED_ATTRS))
+    row.update(
+        type=ctx.setting("defaultType"),
+        active=bool(ctx.setting("defaultActive")),
+        project=ctx.setting("defaultProject"),
+        desk=ctx.setting("defaultDesk"),
+        client_group_id=ctx.unassigned_group_id,
+        tags=[],
+        attributes=[],
+        addresses=[],
+        enrichment={},
+    )
     return row
 
 
