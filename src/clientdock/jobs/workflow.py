@@ -117,7 +117,7 @@ def chunk_step(job_id: str, index: int, offset: int) -> bool:
         ctx, policy = job_context(session, job)
         chunk = prefetcher.take(job_id, index, ctx) or prefetch.read(settings.data_dir, job_id, index, offset, size, ctx, policy)
         if (index + 1) * size < job.total:
-            prefetcher.start(settings.data_dir, job_id, index + 1, chunk.end, size, ctx, policy)
+            prefetcher.start(settings.data_dir, job_id, index + 1, chunk.end, size, ctx, policy, processes=settings.prepare_processes)
         apply_prepared(session, job, ctx, policy, chunk.records, chunk.candidates)
         job.chunks_done = index + 1
     return True
