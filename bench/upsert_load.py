@@ -43,6 +43,20 @@ class Target:
     key: str
     tenant: str
     backend: str
+    #: The service's process, when this script started it: its CPU time per request is reported
+    #: too, a steadier figure than requests/s on a machine shared with other work.
+    pid: int | None = None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process (Linux /proc), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -116,9 +130,12 @@ async def run_level(target: Target, concurrency: int, seconds: float, warmup: fl
     if warmup > 0:
         await asyncio.gather(*(worker(target, time.perf_counter() + warmup, Tally(), -i - 1) for i in range(concurrency)))
     tally = Tally()
+    cpu_before = cpu_seconds(target.pid)
     started = time.perf_counter()
     await asyncio.gather(*(worker(target, started + seconds, tally, i) for i in range(concurrency)))
     elapsed = time.perf_counter() - started
+    cpu_after = cpu_seconds(target.pid)
+    load = os.getloadavg()[0]
     latencies = sorted(tally.latencies)
 
     def pct(p: float) -> float:
@@ -129,6 +146,10 @@ async def run_level(target: Target, concurrency: int, seconds: float, warmup: fl
         "requests": len(latencies), "requests_per_second": round(len(latencies) / elapsed, 1),
         "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(latencies[-1] * 1000, 1) if latencies else 0.0,
         "errors": tally.errors, "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
+        "server_cpu_ms_per_request": (
+            round((cpu_after - cpu_before) * 1000 / len(latencies), 2) if cpu_before is not None and cpu_after is not None and latencies else None
+        ),
+        "load_average": round(load, 2),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
     }  # fmt: skip
 
@@ -166,7 +187,7 @@ def served(postgres: str | None) -> Iterator[Target]:
                 if proc.poll() is not None:
                     raise RuntimeError(f"clientdock serve exited: {(Path(tmp) / 'serve.log').read_text()[-2000:]}")
                 time.sleep(0.1)
-            yield Target("127.0.0.1", port, key, "demo", "postgresql" if postgres else "sqlite")
+            yield Target("127.0.0.1", port, key, "demo", "postgresql" if postgres else "sqlite", proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
