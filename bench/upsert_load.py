@@ -136,6 +136,7 @@ async def run_level(target: Target, concurrency: int, seconds: float, warmup: fl
     elapsed = time.perf_counter() - started
     cpu_after = cpu_seconds(target.pid)
     load = os.getloadavg()[0]
+    cpu = cpu_after - cpu_before if cpu_after is not None and cpu_before is not None else None
     latencies = sorted(tally.latencies)
 
     def pct(p: float) -> float:
@@ -146,7 +147,7 @@ async def run_level(target: Target, concurrency: int, seconds: float, warmup: fl
         "requests": len(latencies), "requests_per_second": round(len(latencies) / elapsed, 1),
         "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": round(latencies[-1] * 1000, 1) if latencies else 0.0,
         "errors": tally.errors, "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
-        "server_cpu_ms_per_request": round((cpu_after - cpu_before) * 1000 / len(latencies), 2) if cpu_after and cpu_before and latencies else None,
+        "server_cpu_ms_per_request": round(cpu * 1000 / len(latencies), 2) if cpu is not None and latencies else None,
         "load_average": round(load, 2),
         "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
     }  # fmt: skip
