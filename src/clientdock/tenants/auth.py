@@ -140,7 +140,7 @@ class KeyTenantAccess:
             raise Forbidden(f"an API key of kind {principal.kind!r} cannot act on tenant data here")
         if not principal.has(self.scope):
             raise Forbidden(f"this API key lacks the scope '{self.scope}'")
-        with db.session() as session:
+        with db.read_session() as session:
             tenant = session.get_one(Tenant, principal.tenant_id)
             return TenantScope(tenant, principal, load_context(session, tenant))
 
