@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -82,6 +83,8 @@ def is_sqlite(url: str) -> bool:
 #: How long a SQLite writer waits for this process's other writers before it leaves the wait
 #: to SQLite's own busy timeout (a thread that nests two writing sessions would wait on itself).
 WRITER_WAIT_SECONDS = 30.0
+#: The writers' mutex of each SQLite engine (see :func:`_sqlite_begin_immediate`).
+WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def make_engine(url: str, *, deferred: bool = False) -> Engine:
@@ -95,6 +98,7 @@ def make_engine(url: str, *, deferred: bool = False) -> Engine:
             event.listen(engine, "begin", _sqlite_begin_deferred)
             return engine
         writers = threading.Lock()
+        WRITERS[engine] = writers
         event.listen(engine, "begin", _sqlite_begin_immediate(writers))
         for name in ("commit", "rollback"):
             event.listen(engine, name, lambda conn: _release_writer(conn.info, writers))

@@ -3,11 +3,12 @@ a change made through this process applies at once, a read never breaks a concur
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from clientdock.clients.models import Client
-from clientdock.db import Database
+from clientdock.db import WRITERS, Database
 from clientdock.imports import single
 from clientdock.tenants import service
 from clientdock.tenants.authcache import CACHE, AuthCache
@@ -125,3 +126,31 @@ def test_concurrent_upserts_of_other_tenants_all_land(client: TestClient, databa
         return client.post(who.path("/clients/upsert"), json={"trackingId": f"t{n}", "name": f"N{n}"}, headers=who.headers).status_code
 
     assert run_concurrently(12, upsert) == [201] * 12
+
+
+def test_sqlite_writers_mutex_is_free_after_commits_rollbacks_and_failures(
+    client: TestClient, database: Database, tenant: TenantInfo
+) -> None:
+    writers = WRITERS.get(database.engine)
+    if writers is None:  # PostgreSQL: no mutex, its row locks do the queueing
+        assert database.engine.dialect.name == "postgresql"
+        return
+    upsert = tenant.path("/clients/upsert")
+    assert client.post(upsert, json={"trackingId": "a", "name": "A"}, headers=tenant.headers).status_code == 201
+    assert not writers.locked()
+    assert client.post(upsert, json={"trackingId": "b"}, headers=tenant.headers).status_code == 400
+    assert not writers.locked()
+
+    def fail_inside_a_transaction() -> None:
+        with database.session() as session:
+            session.execute(select(func.count()).select_from(Client))
+            assert writers.locked()
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        fail_inside_a_transaction()
+    assert not writers.locked()
+    session = database.sessions()
+    session.execute(select(func.count()).select_from(Client))
+    session.close()  # neither committed nor rolled back by hand
+    assert not writers.locked()
