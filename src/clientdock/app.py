@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.start_workers:
             await run_in_threadpool(engine.start)
+            engine.warm_up()
         try:
             yield
         finally:

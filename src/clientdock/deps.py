@@ -22,7 +22,15 @@ def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Sess
         yield session
 
 
+def get_read_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    with db.read_session() as session:
+        yield session
+
+
 # scope="function": the transaction commits when the route returns, before the response is
 # sent, so a client never sees a success that was not committed.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+#: For routes that only read: on SQLite their transaction does not wait for a writer's lock (an
+#: import's chunk, the job queue), so polling a job's progress stays quick while it runs.
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 Db = Annotated[Database, Depends(get_database)]

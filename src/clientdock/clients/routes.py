@@ -15,7 +15,7 @@ from clientdock.clients import repository, settings
 from clientdock.clients.export import export_lines
 from clientdock.clients.repository import ClientFilter
 from clientdock.clients.schemas import Client, ClientGroup, ClientGroupIn, ClientGroupList, ClientHistory, ClientPage, TenantSettings
-from clientdock.deps import Db, DbSession
+from clientdock.deps import Db, DbSession, ReadSession
 from clientdock.errors import ValidationFailed
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, TenantAdmin
 from clientdock.tenants.context import effective_settings
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/tenants/{tenant}", tags=["clients"])
 
 @router.get("/clients", summary="List clients (paged, searchable)", response_model=ClientPage)
 def list_clients(
-    session: DbSession,
+    session: ReadSession,
     scope: ClientsRead,
     search: str | None = None,
     tag: str | None = None,
@@ -73,12 +73,12 @@ def export_clients(
 
 
 @router.get("/clients/{client_id}", summary="Get a client", response_model=Client)
-def get_client(client_id: str, session: DbSession, scope: ClientsRead) -> dict[str, Any]:
+def get_client(client_id: str, session: ReadSession, scope: ClientsRead) -> dict[str, Any]:
     return repository.client_body(session, scope.ctx, client_id)
 
 
 @router.get("/clients/{client_id}/history", summary="Every recorded change of a client", response_model=ClientHistory)
-def get_client_history(client_id: str, session: DbSession, scope: ClientsRead) -> dict[str, Any]:
+def get_client_history(client_id: str, session: ReadSession, scope: ClientsRead) -> dict[str, Any]:
     changes = repository.history(session, scope.ctx, client_id)
     items = [
         {

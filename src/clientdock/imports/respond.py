@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from clientdock.db import Database
 from clientdock.imports import service
 from clientdock.imports.schemas import job_json, row_json
 from clientdock.jobs import endings
@@ -85,7 +86,10 @@ def answer(
     seconds, applied = wanted_wait(request.headers.get("prefer"), settings.sync_wait_seconds)
     with cap as slot:
         if slot and seconds > 0:
-            wait_for(session, job_id, seconds)
+            # Polls read without the write lock: on SQLite they neither wait for the job's chunks nor hold them up.
+            database: Database = request.app.state.db
+            with database.read_session() as reader:
+                wait_for(reader, job_id, seconds)
     job = session.get_one(ImportJob, job_id, populate_existing=True)
     body = render(session, job)
     location = f"/tenants/{tenant_code}/imports/{job_id}"

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from clientdock.clients.export import template_lines
 from clientdock.clients.repository import client_body
 from clientdock.clients.schemas import Client, ClientCreate, ClientFields, ClientUpsert, UpsertedClient, present_fields
-from clientdock.deps import Db, DbSession
+from clientdock.deps import Db, DbSession, ReadSession
 from clientdock.errors import ValidationFailed
 from clientdock.imports import bulk, enrich, files, respond, service, single, undo, upload
 from clientdock.imports.deps import AppSettings, Engine, OnExistingQuery, Waiters
@@ -250,7 +250,7 @@ def bulk_upsert_by_source_id(
 
 @router.get(JOBS, tags=["imports"], summary="Imports of every door, newest first", response_model=ImportJobPage)
 def list_imports(
-    session: DbSession,
+    session: ReadSession,
     scope: ClientsRead,
     door: str | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -270,7 +270,7 @@ def list_imports(
     response_model=ImportJob,
     response_model_exclude_unset=True,
 )
-def get_import(job_id: str, session: DbSession, scope: ClientsRead) -> dict[str, Any]:
+def get_import(job_id: str, session: ReadSession, scope: ClientsRead) -> dict[str, Any]:
     return job_json(session, service.get_job(session, scope.ctx, job_id), scope.tenant.code)
 
 
@@ -283,7 +283,7 @@ def get_import(job_id: str, session: DbSession, scope: ClientsRead) -> dict[str,
 )
 def list_import_rows(
     job_id: str,
-    session: DbSession,
+    session: ReadSession,
     scope: ClientsRead,
     outcome: Annotated[Outcome | None, Query(description="created, updated, unchanged, skipped, failed, or warning")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -301,7 +301,7 @@ def list_import_rows(
     response_class=StreamingResponse,
     responses=CSV_TEXT,
 )
-def get_import_errors(job_id: str, session: DbSession, scope: ClientsRead) -> StreamingResponse:
+def get_import_errors(job_id: str, session: ReadSession, scope: ClientsRead) -> StreamingResponse:
     job = service.get_job(session, scope.ctx, job_id)
     lines = list(service.errors_csv(session, job))
     headers = {"Content-Disposition": f'attachment; filename="import-{job_id}-errors.csv"'}

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from clientdock.db import Database
 from clientdock.jobs import workflow
 from clientdock.jobs.models import ImportJob
+from clientdock.jobs.prefetch import prefetcher
 from clientdock.jobs.reaper import Reaper
 from clientdock.jobs.workflow import FinishHook, Stager
 from clientdock.settings import Settings
@@ -98,6 +99,11 @@ class JobEngine:
             )
             self.reaper.start()
         log.info("jobs_started", executor=self.settings.executor_id, version=self.settings.app_version)
+
+    def warm_up(self) -> None:
+        """Start what a long-running service will need for its first import (the helper process
+        that prepares chunks ahead); a one-shot command does without."""
+        prefetcher.warm(self.settings.prepare_processes)
 
     def stop(self) -> None:
         if self.reaper is not None:

@@ -44,6 +44,11 @@ def read(data_dir: Path, job_id: str, index: int, offset: int, size: int, ctx: T
     return Chunk(index, records, prepare(records, ctx, policy), ctx, end)
 
 
+def ready() -> bool:
+    """Run in a new helper process to have it load this module (and the pipeline) before it is needed."""
+    return True
+
+
 class Prefetcher:
     """One helper process (or thread) per process; one pending chunk per job."""
 
@@ -66,6 +71,11 @@ class Prefetcher:
                 )
                 self._processes = processes
             return self._executor
+
+    def warm(self, processes: int) -> None:
+        """Start the helper process now (it takes a second to load), so the first import does not wait for it."""
+        if processes > 0:
+            self._pool(processes).submit(ready)
 
     def start(
         self, data_dir: Path, job_id: str, index: int, offset: int, size: int, ctx: TenantContext, policy: Policy, *, processes: int
