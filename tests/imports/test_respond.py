@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -32,7 +33,9 @@ def request_with(prefer: str | None = None) -> Request:
 
 
 def answered(request: Request, database: Database, *args: Any) -> JSONResponse:
-    """The hybrid answer in a transaction of the caller's, as a route's request session."""
+    """The hybrid answer in a transaction of the caller's, as a route's request session (a real
+    request knows its app, whose database the answer polls with read sessions)."""
+    request.scope["app"] = SimpleNamespace(state=SimpleNamespace(db=database))
     with database.session() as session:
         return answer(request, session, *args)
 
