@@ -43,8 +43,8 @@ def reference_check(records: list[RawRecord]) -> dict[int, list[FieldError]]:
         if item.errors:
             out[item.index] = list(item.errors)
             continue
-        keys = [(name, str(item.fields[name]).strip()) for name in ("email", "trackingId", "id") if str(item.fields.get(name) or "").strip()]
-        keys = [(name, key.casefold() if name == "email" else key) for name, key in keys]
+        given = [(name, str(item.fields.get(name) or "").strip()) for name in ("email", "trackingId", "id")]
+        keys = [(name, key.casefold() if name == "email" else key) for name, key in given if key]
         keys += [("sourceId", ref.lookup_key) for ref in item.refs]
         first = next(((name, seen[(name, key)]) for name, key in keys if (name, key) in seen), None)
         if first is not None:

@@ -22,8 +22,9 @@ from clientdock.pipeline.records import FieldWarning, RawRecord, Ref
 RECORDS = "records.jsonl"
 #: The keys seen while staging (:class:`_Identities`), deleted when staging ends.
 IDENTITIES = "identities.sqlite"
-#: Records checked for duplicates together (one look-up and one insert each).
-IDENTITY_BATCH = 2000
+#: Records checked for duplicates together (one look-up and one insert each). Small enough that
+#: the held records die young (a batch of 2,000 doubled the garbage collector's work).
+IDENTITY_BATCH = 250
 #: SQLite's page cache for the keys, in KiB: what the duplicate check holds in memory at most.
 IDENTITY_CACHE_KIB = 16384
 #: Keys per look-up statement (SQLite allows 32,766 parameters; a smaller IN list plans faster).
