@@ -347,12 +347,15 @@ def instant(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+_TAG_SEPARATOR = re.compile(r"[;,]| ::: ")
+
+
 def tags(value: Any) -> list[str]:
     """Tags from a list, or from a text cell separated by commas, semicolons or Google Contacts'
     `` ::: ``. In a cell, quotes around a tag (Mailchimp writes ``"Clients","Newsletter"``) and
     Google's own system groups (``* myContacts``, ``* starred``) are not the firm's tags."""
     if isinstance(value, str):
-        cells = [cell.strip().strip('"').strip() for cell in re.split(r"[;,]| ::: ", value)]
+        cells = [cell.strip().strip('"').strip() for cell in _TAG_SEPARATOR.split(value)]
         items: list[Any] = [cell for cell in cells if not cell.startswith("* ")]
     elif isinstance(value, list):
         items = value
