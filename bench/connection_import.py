@@ -1,4 +1,4 @@
-"""Benchmark: import every contact of a Xero organisation through a connection.
+"""Case ``connection``: import every contact of a Xero organisation through a connection.
 
 A fake Xero (tests/fakes, real HTTP on loopback) answers each call after ``--latency``
 seconds, as the real API does from here; the service runs in this process under uvicorn on
@@ -7,7 +7,7 @@ a fresh database, is connected through the OAuth round trip, and imports with
 seconds, and the floor that the platform's latency and limits allow (pages of 1,000 are
 fetched one after another: ``calls × latency``, and no more than 60 calls a minute).
 
-    .venv/bin/python bench/connection_import.py [--contacts 10000] [--latency 0.15] [--postgres URL]
+    python -m bench connection [--contacts 10000] [--latency 0.15] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -15,19 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from tests.fakes.xero import XeroFake
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import harness  # noqa: E402 - bench/ is on the path when a benchmark runs
-from tests.fakes.xero import XeroFake  # noqa: E402 - after the repository root is on the path
-
-from clientdock.settings import Settings  # noqa: E402
+from bench import harness
+from clientdock.settings import Settings
 
 PER_MINUTE = 60
 
@@ -40,7 +35,7 @@ def connect(api: httpx.Client, key: str) -> str:
     return str(answer.json()["connections"][0]["code"])
 
 
-def run(args: argparse.Namespace, place: harness.Place) -> None:
+def measure(args: argparse.Namespace, place: harness.Place) -> None:
     db, key = harness.tenant_key(place.url)
     fake = XeroFake(per_minute=PER_MINUTE)
     fake.start()
@@ -75,15 +70,12 @@ def run(args: argparse.Namespace, place: harness.Place) -> None:
         db.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.15, help="seconds the fake takes per call")
     parser.add_argument("--postgres", default=None, help="admin URL; a throwaway database is created and dropped")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     with harness.throwaway(args.postgres) as place:
-        run(args, place)
-
-
-if __name__ == "__main__":
-    main()
+        measure(args, place)

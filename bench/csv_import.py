@@ -1,159 +1,101 @@
-"""Benchmark: ``clientdock import`` of generated CSV files, into an empty tenant and then as an
-update of half the rows, on SQLite and (with --postgres) PostgreSQL.
+"""Case ``csv``: upload a generated clients CSV to ``POST /tenants/{t}/clients/import/csv`` of a
+real ``clientdock serve`` child and poll the job to its end, beside the reference (``reference``).
 
-Each run is the real command in a child process (the same door as the upload: the file is
-surveyed, staged and applied by the job engine in that process). Figures per run:
-``rows_per_s`` over the job (queueing, staging and applying: from the job row's creation to
-its end),
-``wall_s`` of the whole command (including the survey pass and starting the engine), and the
-child's peak RSS. The files are seeded, so every run imports the same rows. Prints one JSON
-line per figure.
-
-    .venv/bin/python bench/csv_import.py --rows 5000 100000 [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+Phases, on one fresh database per backend: ``create`` (every row into an empty tenant) and
+``change_half`` (the same file again, every second row's note changed). ``ours_s`` runs from the
+start of the upload to the job's ``finishedAt``; ``peak_rss_mib`` is the service's peak RSS
+during the phase (each phase gets its own service process, so the peak is the phase's own).
+The reference writes the same file under a second tenant of the same database, after ours.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import os
-import platform
-import random
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from sqlalchemy import select
+import httpx
 
-from clientdock.db import Database
-from clientdock.jobs.models import ImportJob
-from clientdock.migrate import upgrade
-from clientdock.tenants import service as tenants
+from bench import clientsfile, harness, reference
 
-FIRST = ["Maya", "Ben", "Zoë", "Jürgen", "Siobhán", "Ana", "Luca", "Noor", "Kwame", "Mei", "Olga", "Raj"]
-LAST = ["White", "Mwangi", "Brontë", "Weiß", "O'Connor", "García", "Rossi", "Haddad", "Mensah", "Chen", "Ivanova", "Patel"]
-HEADER = ["First Name", "Last Name", "E-mail", "Mobile", "Company", "Active", "Type", "Date of Birth", "Notes"]
+PHASES = ("create", "change_half")
 
 
-def write_csv(path: Path, rows: int, *, seed: int, step: int = 1, note: str = "created") -> None:
-    """``rows`` clients (every ``step``-th of them), the same for the same seed."""
-    rng = random.Random(seed)
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(HEADER)
-        for i in range(rows):
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            day, month, year = rng.randint(1, 28), rng.randint(1, 12), rng.randint(1940, 2005)
-            row = [
-                first, last, f"client{i}@bench.example.org", f"07700 9{i % 100000:05d}", f"Company {i % 997}",
-                rng.choice(["yes", "no", ""]), rng.choice(["Personal", "ltd", ""]), f"{day:02d}/{month:02d}/{year}",
-                f"{note} {i}",
-            ]  # fmt: skip
-            if i % step == 0:
-                writer.writerow(row)
-
-
-def run_cli(file: Path, tenant: str, env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one ``clientdock import`` in a child process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "clientdock.cli", "import", str(file), "--tenant", tenant],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rows", type=int, nargs="+", default=[5000], help="rows per file, e.g. 5000 100000 1000000 (default 5000)")
+    parser.add_argument("--seed", type=int, default=15, help="seed of the generated file (default 15)")
+    parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
+    parser.add_argument(
+        "--profile",
+        metavar="FOLDER",
+        type=Path,
+        nargs="?",
+        const=Path("."),
+        default=None,
+        help="sample the service during each import and write a pyinstrument profile (HTML and text) into FOLDER (default .)",
     )
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 2):
-        raise SystemExit(f"import failed ({code}):\n{output.decode(errors='replace')[-3000:]}")
-    return wall, usage.ru_maxrss / 1024
+    parser.add_argument("--poll", type=float, default=0.1, help="seconds between polls of the job (default 0.1)")
+    harness.add_database_arguments(parser)
 
 
-def last_job(db: Database, tenant_id: str) -> ImportJob:
-    with db.session() as session:
-        job = session.scalars(select(ImportJob).where(ImportJob.tenant_id == tenant_id).order_by(ImportJob.created_at.desc())).first()
-    assert job is not None
-    return job
-
-
-def figure(backend: str, rows: int, phase: str, job: ImportJob, wall: float, rss: float) -> dict[str, Any]:
-    assert job.finished_at is not None
-    # From the job row's creation (the file already surveyed) to its end: queueing, staging
-    # (parsing the file into records) and applying every chunk.
-    job_seconds = (job.finished_at - job.created_at).total_seconds()
-    return {
-        "bench": "csv_import",
-        "backend": backend,
-        "rows": rows,
-        "phase": phase,
-        "applied": job.done,
-        "created": job.created,
-        "updated": job.updated,
-        "failed": job.failed,
-        "rows_per_s": round(job.done / job_seconds, 1),
-        "job_s": round(job_seconds, 2),
-        "wall_s": round(wall, 2),
-        "peak_rss_mib": round(rss, 1),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-    }
-
-
-def bench(rows: int, backend: str, postgres: str | None, tmp: Path) -> None:
-    data = tmp / f"data-{backend}-{rows}"
-    data.mkdir()
-    env = {**os.environ, "CLIENTDOCK_DATA_DIR": str(data), "CLIENTDOCK_MAX_UPLOAD_BYTES": str(4 * 1024**3)}
-    pg_name = None
-    if postgres:
-        pg_name = f"cdbench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{pg_name}"')
-        env["CLIENTDOCK_DATABASE_URL"] = postgres.rsplit("/", 1)[0] + f"/{pg_name}"
-    url = env.get("CLIENTDOCK_DATABASE_URL") or f"sqlite:///{data / 'clientdock.db'}"
-    try:
-        upgrade(url)
-        db = Database(url)
-        with db.session() as session:
-            tenant = tenants.create_tenant(session, "bench")
-            tenant.settings = {"importRowLimit": rows}
-            tenant_id = tenant.id
-        created_file, update_file = tmp / f"create-{rows}.csv", tmp / f"update-{rows}.csv"
-        if not created_file.exists():
-            write_csv(created_file, rows, seed=rows)
-            write_csv(update_file, rows, seed=rows, step=2, note="updated")
-        for phase, file in (("create", created_file), ("update_half", update_file)):
-            wall, rss = run_cli(file, "bench", env)
-            print(json.dumps(figure(backend, rows, phase, last_job(db, tenant_id), wall, rss)), flush=True)
-        db.dispose()
-    finally:
-        if pg_name and postgres:
-            with psycopg.connect(postgres, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, nargs="+", default=[5000, 100_000])
-    parser.add_argument("--postgres", default=None, help="admin URL; a throwaway database is created and dropped")
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        tmp = Path(folder)
+def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="cdbench-csv-") as folder:
         for rows in args.rows:
-            for backend in args.backends:
-                if backend == "postgresql" and not args.postgres:
-                    continue
-                bench(rows, backend, args.postgres if backend == "postgresql" else None, tmp)
+            files = {
+                "create": clientsfile.write(Path(folder) / f"clients-{rows}.csv", rows, seed=args.seed),
+                "change_half": clientsfile.write(Path(folder) / f"clients-{rows}-changed.csv", rows, seed=args.seed, changed=True),
+            }
+            for admin in harness.backends(args):
+                with harness.throwaway(admin) as place:
+                    one_database(args, place, rows, files)
 
 
-if __name__ == "__main__":
-    main()
+def one_database(args: argparse.Namespace, place: harness.Place, rows: int, files: dict[str, Path]) -> None:
+    db, key = harness.tenant_key(place.url, {"importRowLimit": max(rows, 10)})
+    ref_tenant, ref_group = harness.add_tenant(db, "reference")
+    db.dispose()
+    for phase in PHASES:
+        if phase not in args.phases:
+            # A later phase needs the earlier ones' rows: import them, untimed.
+            if phase == "create":
+                with harness.service(place) as svc:
+                    upload(svc, key, files[phase], args.poll)
+                reference.timed(place.url, place.backend, files[phase], ref_tenant, ref_group)
+            continue
+        profile = None
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            profile = (args.profile / f"profile-csv-{place.backend}-{rows}-{phase}.html").resolve()
+        with harness.service(place, profile=profile) as svc:
+            if profile is not None:
+                svc.start_profile()
+            with svc.peak_rss() as memory:
+                job, ours = upload(svc, key, files[phase], args.poll)
+        expected = rows if phase == "create" else rows // 2
+        counted = job["counts"]["created" if phase == "create" else "updated"]
+        if job["status"] != "succeeded" or counted != expected:
+            raise SystemExit(f"csv {place.backend} {rows} {phase}: {job['status']} {job['counts']} {job.get('error')}, expected {expected}")
+        theirs = reference.timed(place.url, place.backend, files[phase], ref_tenant, ref_group)
+        figure: dict[str, Any] = {
+            "case": "csv", "backend": place.backend, "rows": rows, "phase": phase, "ours_s": round(ours, 3),
+            "reference_s": round(theirs, 3), "ratio": harness.ratio(ours, theirs), "peak_rss_mib": memory["peak_rss_mib"],
+            "job_s": job["durationSeconds"], "counts": {k: v for k, v in job["counts"].items() if v},
+        }  # fmt: skip
+        if profile is not None:
+            figure["profile"] = str(profile)
+            figure["profile_text"] = str(profile.with_suffix(".txt"))
+        harness.emit(figure)
+
+
+def upload(svc: harness.Service, key: str, path: Path, poll: float) -> tuple[dict[str, Any], float]:
+    """The finished job and the seconds from the upload's start to the job's ``finishedAt``."""
+    headers = {"X-API-Key": key, "Prefer": "respond-async"}
+    with httpx.Client(base_url=svc.base, timeout=3600) as api, path.open("rb") as handle:
+        started = time.time()
+        answer = api.post(f"/tenants/{harness.TENANT}/clients/import/csv", files={"file": (path.name, handle, "text/csv")}, headers=headers)
+        if answer.status_code not in (201, 202):
+            raise SystemExit(f"upload answered {answer.status_code}: {answer.text[:2000]}")
+        job = harness.finished(api, key, answer.json(), interval=poll, report=f"{path.name} ({answer.status_code})")
+    return job, harness.moment(job["finishedAt"]) - started

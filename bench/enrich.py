@@ -1,4 +1,4 @@
-"""Benchmark: enrich 2,000 companies from a fake Companies House under its rate budget.
+"""Case ``enrich``: enrich 2,000 companies from a fake Companies House under its rate budget.
 
 The register's budget is 600 calls per 300 s per key; the benchmark keeps the ratio and
 shrinks the window (``--limit``/``--window``, default 600 per 3 s) so the run takes seconds, with the fake
@@ -8,27 +8,22 @@ enriched twice with ``POST /clients/enrich`` (the second time from the cache). P
 JSON line per figure: calls, the most calls in any window against the budget, 429s (0 means
 the budget was never exceeded), cache hit ratio of the second pass, seconds.
 
-    .venv/bin/python bench/enrich.py [--companies 2000] [--window 3] [--postgres URL]
+    python -m bench enrich [--companies 2000] [--limit 600] [--window 3] [--postgres URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.fakes.companies_house import CompaniesHouseFake
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import harness  # noqa: E402 - bench/ is on the path when a benchmark runs
-from tests.fakes.companies_house import CompaniesHouseFake  # noqa: E402 - after the repository root is on the path
-
-from clientdock.settings import Settings  # noqa: E402
+from bench import harness
+from clientdock.settings import Settings
 
 
 class RealClock:
@@ -61,7 +56,7 @@ def busiest_window(moments: list[float], window: float) -> int:
     return most
 
 
-def run(args: argparse.Namespace, place: harness.Place) -> None:
+def measure(args: argparse.Namespace, place: harness.Place) -> None:
     db, key = harness.tenant_key(place.url)
     fake = CompaniesHouseFake(RealClock(), limit=args.limit, window_seconds=args.window)  # type: ignore[arg-type]
     fake.start()
@@ -96,16 +91,13 @@ def run(args: argparse.Namespace, place: harness.Place) -> None:
         db.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--companies", type=int, default=2000)
     parser.add_argument("--limit", type=int, default=600, help="calls per window (the register's: 600)")
     parser.add_argument("--window", type=int, default=3, help="seconds of the window (the register's: 300)")
     parser.add_argument("--postgres", default=None, help="admin URL; a throwaway database is created and dropped")
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     with harness.throwaway(args.postgres) as place:
-        run(args, place)
-
-
-if __name__ == "__main__":
-    main()
+        measure(args, place)

@@ -8,22 +8,19 @@ line per run (cold and warm phone cache, below): rows/s of ``prepare`` alone (an
 second, steadier on a busy machine), and the failed and warned rows (which must not move
 when the code gets faster).
 
-    PYTHONPATH=src .venv/bin/python bench/prepare.py --rows 100000 --repeat 3
+    .venv/bin/python -m bench prepare --rows 100000 --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
-import os
-import platform
 import random
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
+from bench import harness
 from clientdock.db import Database
 from clientdock.imports.file_records import read_records
 from clientdock.imports.files import CSV_POLICY
@@ -119,7 +116,7 @@ def records_of(path: Path) -> list[RawRecord]:
     return list(read_records(path, filename=path.name, encoding=None, delimiter=None, sheet=None, mapping=None, date_orders={}))
 
 
-def run(records: list[RawRecord], ctx: TenantContext, policy: Policy, chunk: int) -> tuple[float, float, int, int]:
+def timed(records: list[RawRecord], ctx: TenantContext, policy: Policy, chunk: int) -> tuple[float, float, int, int]:
     started, cpu = time.perf_counter(), time.process_time()
     failed = warned = 0
     for start in range(0, len(records), chunk):
@@ -129,12 +126,13 @@ def run(records: list[RawRecord], ctx: TenantContext, policy: Policy, chunk: int
     return time.perf_counter() - started, time.process_time() - cpu, failed, warned
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=2000)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     policy = CSV_POLICY
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -147,23 +145,18 @@ def main() -> None:
     for attempt, cache in [*((n, "cold") for n in range(args.repeat)), (args.repeat, "warm")]:
         if cache == "cold" and hasattr(values, "e164"):  # a tree from before the phone cache has none
             values.e164.cache_clear()
-        seconds, cpu, failed, warned = run(records, ctx, policy, args.chunk)
-        figure: dict[str, Any] = {
-            "bench": "prepare",
-            "rows": len(records),
-            "run": attempt + 1,
-            "cache": cache,
-            "seconds": round(seconds, 3),
-            "rows_per_s": round(len(records) / seconds),
-            "cpu_s": round(cpu, 3),
-            "rows_per_cpu_s": round(len(records) / cpu),
-            "failed": failed,
-            "warned": warned,
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-        }
-        print(json.dumps(figure), flush=True)
-
-
-if __name__ == "__main__":
-    main()
+        seconds, cpu, failed, warned = timed(records, ctx, policy, args.chunk)
+        harness.emit(
+            {
+                "bench": "prepare",
+                "rows": len(records),
+                "run": attempt + 1,
+                "cache": cache,
+                "seconds": round(seconds, 3),
+                "rows_per_s": round(len(records) / seconds),
+                "cpu_s": round(cpu, 3),
+                "rows_per_cpu_s": round(len(records) / cpu),
+                "failed": failed,
+                "warned": warned,
+            }
+        )

@@ -8,15 +8,12 @@ making the records included), the peak of Python allocations during a second, tr
 (tracemalloc; the records are made on the fly, so it is what staging holds), and the child's
 peak RSS.
 
-    PYTHONPATH=src .venv/bin/python bench/staging_write.py --rows 100000 1000000
+    .venv/bin/python -m bench staging --rows 100000 1000000
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
 import resource
 import subprocess
@@ -28,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench import harness
 from clientdock.jobs import staging
 from clientdock.pipeline.records import RawRecord, Ref
 
@@ -68,23 +66,18 @@ def measure(rows: int, chunk: int) -> dict[str, Any]:
         "cpu_s": round(cpu, 2),
         "traced_peak_mib": round(peak / 1024**2, 1),
         "peak_rss_mib": round(rss_mib, 1),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--chunk", type=int, default=2000)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+
+
+def run(args: argparse.Namespace) -> None:
     if args.child:
-        print(json.dumps(measure(args.rows[0], args.chunk)), flush=True)
+        harness.emit(measure(args.rows[0], args.chunk))
         return
     for rows in args.rows:
-        subprocess.run([sys.executable, __file__, "--child", "--rows", str(rows), "--chunk", str(args.chunk)], check=True)
-
-
-if __name__ == "__main__":
-    main()
+        subprocess.run([sys.executable, "-m", "bench", "staging", "--child", "--rows", str(rows), "--chunk", str(args.chunk)], check=True)

@@ -1,11 +1,11 @@
-"""Benchmark: undo of a large import, on SQLite and (with --postgres) PostgreSQL.
+"""Case ``undo``: undo of a large import, on SQLite and (with --postgres) PostgreSQL.
 
 In process, on a fresh database: one import creates ``--rows`` clients and a second updates
 every one of them; undoing the second restores a field per client (the restore path), then
 undoing the first deletes every client (the delete path). Figures: seconds and clients per
 second for each undo. Prints one JSON line per figure.
 
-    .venv/bin/python bench/undo.py [--rows 30000] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+    python -m bench undo [--rows 30000] [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -14,13 +14,9 @@ import argparse
 import json
 import os
 import platform
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-import psycopg
-
+from bench import harness
 from clientdock.db import Database
 from clientdock.imports import service
 from clientdock.imports.bulk import BULK_POLICY
@@ -60,39 +56,25 @@ def timed_undo(db: Database, tenant_id: str, job_id: str) -> tuple[float, int]:
     return time.perf_counter() - started, len(result.deleted) + len(result.restored)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=30000)
     parser.add_argument("--postgres", default=None, help="admin URL; a throwaway database is created and dropped")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url, backend, pg_name = f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", None
-        if args.postgres:
-            pg_name = f"cdbench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{pg_name}"')
-            url, backend = args.postgres.rsplit("/", 1)[0] + f"/{pg_name}", "postgresql"
-        try:
-            upgrade(url)
-            db = Database(url)
-            with db.session() as session:
-                tenant_id = tenants.create_tenant(session, "bench").id
-            created = imported(db, tenant_id, args.rows, "v1")
-            updated = imported(db, tenant_id, args.rows, "v2")
-            for phase, job_id in (("restore", updated), ("delete", created)):
-                seconds, clients = timed_undo(db, tenant_id, job_id)
-                assert clients == args.rows, (phase, clients)
-                print(json.dumps({
-                    "bench": "undo", "backend": backend, "phase": phase, "clients": clients, "seconds": round(seconds, 3),
-                    "clients_per_second": round(clients / seconds, 1),
-                    "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-                }))  # fmt: skip
-            db.dispose()
-        finally:
-            if pg_name and args.postgres:
-                with psycopg.connect(args.postgres, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
-if __name__ == "__main__":
-    main()
+def run(args: argparse.Namespace) -> None:
+    with harness.throwaway(args.postgres) as place:
+        upgrade(place.url)
+        db = Database(place.url)
+        with db.session() as session:
+            tenant_id = tenants.create_tenant(session, "bench").id
+        created = imported(db, tenant_id, args.rows, "v1")
+        updated = imported(db, tenant_id, args.rows, "v2")
+        for phase, job_id in (("restore", updated), ("delete", created)):
+            seconds, clients = timed_undo(db, tenant_id, job_id)
+            assert clients == args.rows, (phase, clients)
+            print(json.dumps({
+                "bench": "undo", "backend": place.backend, "phase": phase, "clients": clients, "seconds": round(seconds, 3),
+                "clients_per_second": round(clients / seconds, 1),
+                "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+            }), flush=True)  # fmt: skip
+        db.dispose()

@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.waiters = WaiterCap(settings.max_sync_waiters)
     install_problems(app)
     install_openapi(app)
-    app.middleware("http")(idempotency.middleware)
+    app.add_middleware(idempotency.IdempotencyMiddleware)
     app.include_router(clients_router)
     app.include_router(imports_router)
     app.include_router(connections_router)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from clientdock.db import Database
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
+    """Async: a plain attribute read, not worth a worker thread per request."""
     db: Database = request.app.state.db
     return db
 

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     bulk_batch_limit: int = 1000
     chunk_size: int = 2000
+    #: Helper processes preparing an import's next chunk while this one is written (0: a thread).
+    prepare_processes: int = 1
     worker_concurrency: int = 4
     tenant_concurrency: int = 1
     heartbeat_seconds: float = 10.0

@@ -22,7 +22,7 @@ def record(index: int, errors: list[FieldError] | None = None, refs: list[Ref] |
 def staged(data_dir: Path, records: list[RawRecord], *, chunk_size: int = 1000, batch_size: int = 2000) -> list[RawRecord]:
     count, offsets = staging.write(data_dir, "job-1", records, chunk_size, batch_size=batch_size)
     assert count == len(records)
-    out = [item for offset in offsets for item in staging.read_chunk(data_dir, "job-1", offset, chunk_size)]
+    out = [item for offset in offsets for item in staging.read_chunk_ending(data_dir, "job-1", offset, chunk_size)[0]]
     assert [item.index for item in out] == [item.index for item in records]
     return out
 

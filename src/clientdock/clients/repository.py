@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, cast, delete, func, insert, or_, select
+from sqlalchemy import Select, String, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from clientdock.clients.fields import FIELDS
 from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import new_id, table_of, utcnow
 from clientdock.errors import Conflict, NotFound, ValidationFailed
+from clientdock.rowwrite import insert_rows
 from clientdock.tenants.context import TenantContext
 from clientdock.tenants.models import ClientGroup
 from clientdock.tenants.scoping import readable, readable_columns
@@ -110,8 +111,7 @@ def record_changes(session: Session, ctx: TenantContext, entries: Iterable[Chang
          "action": action, "field": field, "before": before, "after": after, "at": at, "actor": actor}
         for client_id, action, field, before, after, at in entries
     ]  # fmt: skip
-    for start in range(0, len(rows), AUDIT_CHUNK):
-        session.connection().execute(insert(table_of(ClientChange)), rows[start : start + AUDIT_CHUNK])
+    insert_rows(session, table_of(ClientChange), rows)
 
 
 def delete_clients(

@@ -1,7 +1,8 @@
 """The hybrid answer of S0.3 for any door: wait a little for the job, then 201 or 202.
 
 The caller's transaction, which created the job, is committed before waiting, and no
-transaction is held while waiting: each poll is a short read that ends at once. Waiters are capped; past the cap the answer is
+transaction is held while waiting: each poll is a short read that ends at once, and a job
+that ends in this process wakes its waiter at once (``jobs.endings``). Waiters are capped; past the cap the answer is
 202 at once. ``Prefer: wait=N`` and ``Prefer: respond-async`` (RFC 7240) are honoured and
 echoed in ``Preference-Applied``.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from clientdock.imports import service
 from clientdock.imports.schemas import job_json, row_json
+from clientdock.jobs import endings
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.settings import Settings
@@ -64,7 +66,7 @@ def wait_for(session: Session, job_id: str, seconds: float) -> ImportJob:
         session.commit()
         if job.status in TERMINAL or time.monotonic() >= deadline:
             return job
-        time.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+        endings.wait(job_id, min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
 
 
 def answer(

@@ -77,16 +77,18 @@ def create_client(body: ClientCreate, session: DbSession, scope: ClientsWrite) -
     responses={201: {"description": "created", "model": UpsertedClient}, 200: {"description": "updated"}},
 )
 def upsert_client(
-    body: ClientUpsert, session: DbSession, scope: ClientsWrite, response: Response, on_existing: OnExistingQuery = None
+    body: ClientUpsert, db: Db, scope: ClientsWrite, response: Response, on_existing: OnExistingQuery = None
 ) -> dict[str, Any]:
+    # Its own session, committed here before the answer is sent: the write lock (SQLite) and the
+    # connection are held for the work alone, not for the hops back through the event loop.
     wanted = parse_on_existing(on_existing)
-    outcome = single.upsert(session, scope.ctx, present_fields(body), actor=scope.actor, on_existing=wanted)
-    assert outcome.client_id is not None
-    created = outcome.action == "created"
-    response.status_code = 201 if created else 200
+    with db.session() as session:
+        outcome = single.upsert(session, scope.ctx, present_fields(body), actor=scope.actor, on_existing=wanted)
+        assert outcome.client_id is not None
+        client = client_body(session, scope.ctx, outcome.client_id)
+    response.status_code = 201 if outcome.action == "created" else 200
     result = outcome.action if outcome.action in ("created", "skipped") else "updated"
-    warnings = [w.as_dict() for w in outcome.warnings]
-    return {**client_body(session, scope.ctx, outcome.client_id), "result": result, "warnings": warnings}
+    return {**client, "result": result, "warnings": [w.as_dict() for w in outcome.warnings]}
 
 
 @router.patch(f"{CLIENTS}/{{client_id}}", tags=["clients"], summary="Change a client (omitted fields unchanged)", response_model=Client)

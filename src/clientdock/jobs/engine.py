@@ -28,6 +28,8 @@ from clientdock.settings import Settings
 log = structlog.get_logger(__name__)
 
 IMPORT_QUEUE = "imports"
+#: How often an idle worker looks for queued jobs: the delay before a new import starts.
+QUEUE_POLL_SECONDS = 0.1
 IMPORT_WORKFLOW = "clientdock.import"
 _lock = threading.Lock()
 
@@ -86,7 +88,7 @@ class JobEngine:
                 IMPORT_QUEUE,
                 worker_concurrency=self.settings.worker_concurrency if workers else 0,
                 partition_concurrency=self.settings.tenant_concurrency,
-                polling_interval_sec=0.25,
+                polling_interval_sec=QUEUE_POLL_SECONDS,
                 on_conflict="always_update",
             )
             self.launched = True

@@ -17,18 +17,20 @@ from typing import Any, Protocol
 
 import structlog
 from dbos import DBOS
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientdock.db import Database, new_id, strict_json, table_of, utcnow
-from clientdock.jobs import staging
+from clientdock.jobs import endings, prefetch, staging
 from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.jobs.policy import from_options
+from clientdock.jobs.prefetch import prefetcher
 from clientdock.pipeline import run as pipeline
-from clientdock.pipeline.records import RawRecord, RowOutcome
+from clientdock.pipeline.records import Candidate, Policy, RawRecord, RowOutcome
 from clientdock.pipeline.report import counts, outcome_json, warned
+from clientdock.rowwrite import insert_rows
 from clientdock.settings import Settings
-from clientdock.tenants.context import load_context
+from clientdock.tenants.context import TenantContext, load_context
 from clientdock.tenants.models import Tenant
 
 log = structlog.get_logger(__name__)
@@ -100,32 +102,49 @@ def plan_step(job_id: str) -> list[int]:
 
 @DBOS.step(name="clientdock.import.chunk", retries_allowed=True, max_attempts=3)
 def chunk_step(job_id: str, index: int, offset: int) -> bool:
-    """Apply one chunk; False when the job was cancelled."""
+    """Apply one chunk; False when the job was cancelled. The next chunk is read and prepared
+    in the background meanwhile (``jobs.prefetch``)."""
     runtime = _runtime()
     db, settings = runtime.db, runtime.settings
+    size = settings.chunk_size
     with db.session() as session:
         job = _lock_job(session, job_id)
         if job.cancel_requested or job.status in TERMINAL:
+            prefetcher.drop(job_id)
             return False
         if job.chunks_done > index:
             return True
-        records = staging.read_chunk(settings.data_dir, job_id, offset, settings.chunk_size)
-        apply_records(session, job, records)
+        ctx, policy = job_context(session, job)
+        chunk = prefetcher.take(job_id, index, ctx) or prefetch.read(settings.data_dir, job_id, index, offset, size, ctx, policy)
+        if (index + 1) * size < job.total:
+            prefetcher.start(settings.data_dir, job_id, index + 1, chunk.end, size, ctx, policy, processes=settings.prepare_processes)
+        apply_prepared(session, job, ctx, policy, chunk.records, chunk.candidates)
         job.chunks_done = index + 1
     return True
 
 
+def job_context(session: Session, job: ImportJob) -> tuple[TenantContext, Policy]:
+    """The tenant context and the door's policy a job's rows are applied with."""
+    ctx = load_context(session, session.get_one(Tenant, job.tenant_id))
+    return ctx, from_options(job.options, job_id=job.id, actor=job.started_by)
+
+
 def apply_records(session: Session, job: ImportJob, records: list[RawRecord]) -> list[RowOutcome]:
     """Run the pipeline on records for a job, store their outcomes and count them."""
-    tenant = session.get_one(Tenant, job.tenant_id)
-    ctx = load_context(session, tenant)
-    policy = from_options(job.options, job_id=job.id, actor=job.started_by)
+    ctx, policy = job_context(session, job)
+    return apply_prepared(session, job, ctx, policy, records, pipeline.prepare(records, ctx, policy))
+
+
+def apply_prepared(
+    session: Session, job: ImportJob, ctx: TenantContext, policy: Policy, records: list[RawRecord], candidates: list[Candidate]
+) -> list[RowOutcome]:
+    """Match and write prepared candidates of a job, store their outcomes and count them."""
     if job.dry_run:
         savepoint = session.begin_nested()
-        outcomes = pipeline.run(session, ctx, records, policy)
+        outcomes = pipeline.write(session, ctx, candidates, policy)
         savepoint.rollback()
     else:
-        outcomes = pipeline.run(session, ctx, records, policy)
+        outcomes = pipeline.write(session, ctx, candidates, policy)
     _store_rows(session, job, records, outcomes)
     tally = counts(outcomes)
     job.done += len(outcomes)
@@ -156,8 +175,7 @@ def _store_rows(session: Session, job: ImportJob, records: list[RawRecord], outc
                 "source": strict_json(record.source) if outcome.action == "failed" or outcome.warnings or job.dry_run else None,
             }
         )
-    for start in range(0, len(rows), 500):
-        session.connection().execute(insert(table_of(ImportRow)), rows[start : start + 500])
+    insert_rows(session, table_of(ImportRow), rows)
 
 
 def _lock_job(session: Session, job_id: str) -> ImportJob:
@@ -179,6 +197,8 @@ def finalize_step(job_id: str) -> str:
             job.finished_at = utcnow()
             runtime.finish(session, job)
         status = job.status
+    endings.ring(job_id)
+    prefetcher.drop(job_id)
     staging.remove(runtime.settings.data_dir, job_id)
     return status
 
@@ -194,5 +214,7 @@ def fail_step(job_id: str, error: str) -> str:
             job.finished_at = utcnow()
             runtime.finish(session, job)
         status = job.status
+    endings.ring(job_id)
+    prefetcher.drop(job_id)
     staging.remove(runtime.settings.data_dir, job_id)
     return status

@@ -26,10 +26,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from phonenumbers.geodata.locale import LOCALE_DATA
-
 from clientdock.clients.fields import ADDRESS_FILE_FIELDS, ADDRESS_FILE_TYPES, ADDRESS_PARTS
 from clientdock.pipeline import values as v
+from clientdock.pipeline.country_names import NAMES as COUNTRY_NAMES
 
 #: The keys of a stored address object that hold the address itself.
 ADDRESS_KEYS: tuple[str, ...] = ("type", *ADDRESS_PARTS)
@@ -48,7 +47,6 @@ LINES = ("line1", "line2", "line3", "line4")
 
 #: A postcode on a line of its own: UK ("SW1A 1AA"), Dutch ("1012 LG"), US ZIP+4, or 4-5 digits.
 _POSTCODE = re.compile(r"GIR ?0AA|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|\d{4} ?[A-Z]{2}|\d{5}-\d{4}|\d{4,5}", re.IGNORECASE)
-_LANGUAGES = ("en", "de", "fr", "es", "nl")
 _MORE_COUNTRY_NAMES = (
     "UK", "U.K.", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland", "USA", "U.S.A.", "Holland",
     "The Netherlands", "Nederland", "Deutschland", "España", "United States of America",
@@ -157,23 +155,7 @@ def is_country(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _country_names() -> frozenset[str]:
-    names = {_fold(name) for name in _MORE_COUNTRY_NAMES}
-    for region in LOCALE_DATA:
-        for language in _LANGUAGES:
-            name = _locale_name(region, language)
-            if name:
-                names.add(_fold(name))
-    return frozenset(names)
-
-
-def _locale_name(region: str, language: str) -> str | None:
-    """A region's name in a language from phonenumbers' table ("*aa" points at another entry)."""
-    names = LOCALE_DATA.get(region, {})
-    name = names.get(language)
-    seen = 0
-    while name and name.startswith("*") and seen < 5:
-        name, seen = names.get(name[1:]), seen + 1
-    return name
+    return frozenset(_fold(name) for name in (*_MORE_COUNTRY_NAMES, *COUNTRY_NAMES))
 
 
 def _fold(text: str) -> str:

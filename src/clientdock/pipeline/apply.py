@@ -12,13 +12,11 @@ changed (omit = unchanged). Every change is written to the audit trail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientdock.clients.fields import BY_ATTR, DERIVED_ATTRS
@@ -27,19 +25,15 @@ from clientdock.clients.repository import Change, record_changes
 from clientdock.db import new_id, table_of, utcnow
 from clientdock.pipeline.addresses import merge_by_type
 from clientdock.pipeline.existing import SKIPPED, keep_empty_only, kept_message
-from clientdock.pipeline.match import Existing, chunked, lookup
+from clientdock.pipeline.match import Existing, chunked, key_in, lookup
 from clientdock.pipeline.normalise import follow_derived_name
 from clientdock.pipeline.records import Action, Candidate, FieldWarning, Policy, Ref, RowOutcome
 from clientdock.pipeline.validate import validate_create
+from clientdock.rowwrite import insert_new_rows, update_rows
 from clientdock.tenants.context import TenantContext
 from clientdock.tenants.scoping import owned_for_key_lookup, readable_columns
 
-INSERT_CHUNK = 400
 NO_UPDATE_ON = ("created_at",)
-
-
-def _insert_for(session: Session) -> Callable[..., Any]:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def apply(session: Session, ctx: TenantContext, candidates: Sequence[Candidate], policy: Policy, existing: Existing) -> list[RowOutcome]:
@@ -105,21 +99,7 @@ def _fail_orphans(candidates: Sequence[Candidate]) -> None:
 
 def new_row(ctx: TenantContext, candidate: Candidate, now: datetime) -> dict[str, Any]:
     """A full clients row: the tenant's defaults under the candidate's values."""
-    row: dict[str, Any] = {
-        "type": ctx.setting("defaultType"),
-        "active": bool(ctx.setting("defaultActive")),
-        "project": ctx.setting("defaultProject"),
-        "desk": ctx.setting("defaultDesk"),
-        "client_group_id": ctx.unassigned_group_id,
-        "tags": [],
-        "attributes": [],
-        "addresses": [],
-        "enrichment": {},
-    }
-    for spec_attr in BY_ATTR:
-        row.setdefault(spec_attr, None)
-    for derived in DERIVED_ATTRS:
-        row.setdefault(derived, None)
+    row = _defaults(ctx)
     if candidate.inferred_type:
         row["type"] = candidate.inferred_type
     row.update(candidate.values)
@@ -132,26 +112,39 @@ def new_row(ctx: TenantContext, candidate: Candidate, now: datetime) -> dict[str
     return row
 
 
+def _defaults(ctx: TenantContext) -> dict[str, Any]:
+    """The tenant's defaults for a new client, every other column empty (fresh lists each time)."""
+    row: dict[str, Any] = dict.fromkeys((*BY_ATTR, *DERIVED_ATTRS))
+    row.update(
+        type=ctx.setting("defaultType"),
+        active=bool(ctx.setting("defaultActive")),
+        project=ctx.setting("defaultProject"),
+        desk=ctx.setting("defaultDesk"),
+        client_group_id=ctx.unassigned_group_id,
+        tags=[],
+        attributes=[],
+        addresses=[],
+        enrichment={},
+    )
+    return row
+
+
 def _insert_clients(session: Session, ctx: TenantContext, creates: list[Candidate], policy: Policy, now: datetime) -> list[Candidate]:
     """Insert new clients; return the candidates whose row lost a race to another writer."""
-    insert_fn = _insert_for(session)
+    rows = []
+    for candidate in creates:
+        row = new_row(ctx, candidate, now)
+        row["parent_id"] = None
+        candidate.client_id = row["id"]
+        rows.append(row)
+    # COPY into a staging table merged by INSERT … ON CONFLICT DO NOTHING on PostgreSQL, the
+    # driver's executemany on SQLite; the ids are ours, so one not inserted lost a race.
+    inserted = insert_new_rows(session, table_of(Client), rows)
     raced: list[Candidate] = []
-    for part in chunked(creates, INSERT_CHUNK):
-        rows = []
-        for candidate in part:
-            row = new_row(ctx, candidate, now)
-            row["parent_id"] = None
-            candidate.client_id = row["id"]
-            rows.append(row)
-        # A plain executemany (psycopg pipelines it) is ~10x faster than RETURNING, which
-        # SQLAlchemy must render as multi-row VALUES; the ids are ours, so reading back
-        # which of them exist tells which rows this statement inserted.
-        session.connection().execute(insert_fn(table_of(Client)).on_conflict_do_nothing(), rows)
-        inserted = set(session.scalars(select(Client.id).where(Client.id.in_([r["id"] for r in rows]))))
-        for candidate in part:
-            if candidate.client_id not in inserted:
-                candidate.client_id = None
-                raced.append(candidate)
+    for candidate in creates:
+        if candidate.client_id not in inserted:
+            candidate.client_id = None
+            raced.append(candidate)
     done = [c for c in creates if c.client_id is not None]
     _audit(session, ctx, policy, [(c.client_id, "created", "*", None, None, now) for c in done if c.client_id])
     for candidate in raced:
@@ -230,14 +223,7 @@ def _fail_parent_cycles(session: Session, ctx: TenantContext, updates: Sequence[
 def _set_created_parents(session: Session, created: list[Candidate]) -> None:
     rows = [{"id": c.client_id, "parent_id": c.values["parent_id"]} for c in created if c.values.get("parent_id")]
     if rows:
-        _update_by_id(session, ("id", "parent_id"), rows)
-
-
-def _update_by_id(session: Session, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE … WHERE id = :id for rows that set the same columns."""
-    table = table_of(Client)
-    stmt = update(table).where(table.c.id == bindparam("_id")).values({k: bindparam(k) for k in keys if k != "id"})
-    session.connection().execute(stmt, [{**{k: v for k, v in row.items() if k != "id"}, "_id": row["id"]} for row in rows])
+        update_rows(session, table_of(Client), rows)
 
 
 def _update_clients(
@@ -273,8 +259,7 @@ def _update_clients(
         audit.extend(
             (candidate.client_id, policy.update_action, BY_ATTR[a].json, _jsonable(b), _jsonable(v), now) for a, (b, v) in visible.items()
         )
-    for keys, rows in writes.items():
-        _update_by_id(session, keys, rows)
+    update_rows(session, table_of(Client), [row for rows in writes.values() for row in rows])
     _audit(session, ctx, policy, audit)
     return changed
 
@@ -291,8 +276,8 @@ def _load_for_update(session: Session, ctx: TenantContext, ids: list[str]) -> di
     attrs = (*BY_ATTR, *DERIVED_ATTRS)
     columns = [getattr(Client, a) for a in attrs]
     out: dict[str, dict[str, Any]] = {}
-    for part in chunked(ids):
-        query = select(Client.id, *columns).where(owned_for_key_lookup(Client, ctx), Client.id.in_(part))
+    for condition in key_in(session, Client.id, ids):
+        query = select(Client.id, *columns).where(owned_for_key_lookup(Client, ctx), condition)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         # Core rows as tuples: the ORM's per-row bookkeeping cost more than the query itself.
@@ -308,8 +293,7 @@ def _insert_refs(session: Session, ctx: TenantContext, candidates: list[Candidat
          "external_id": r.external_id, "language": r.language}
         for c in candidates for r in c.refs if r not in existing.by_ref
     ]  # fmt: skip
-    if rows:
-        session.connection().execute(_insert_for(session)(table_of(ExternalRef)).on_conflict_do_nothing(), rows)
+    insert_new_rows(session, table_of(ExternalRef), rows)
 
 
 def _audit(session: Session, ctx: TenantContext, policy: Policy, entries: list[Change]) -> None:

@@ -7,12 +7,13 @@ record that claims a client, an email or a key wins; later ones fail as duplicat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from clientdock.clients.models import Client, ExternalRef
 from clientdock.pipeline.records import Candidate, Policy, Ref
@@ -26,6 +27,19 @@ IN_CHUNK = 500
 def chunked(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def key_in(session: Session, column: InstrumentedAttribute[Any], values: Sequence[Any]) -> Iterator[ColumnElement[bool]]:
+    """``column IN values`` as few conditions as the database allows: one ``= ANY(array)`` (one
+    parameter, one round trip) on PostgreSQL; lists of ``IN_CHUNK`` on SQLite (its limit on
+    parameters)."""
+    if not values:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return
+    for part in chunked(values):
+        yield column.in_(part)
 
 
 @dataclass
@@ -44,13 +58,13 @@ def lookup(session: Session, ctx: TenantContext, candidates: Sequence[Candidate]
     tracking = sorted({c.values["tracking_id"] for c in candidates if c.values.get("tracking_id")})
     emails = sorted({c.values["email_key"] for c in candidates if c.values.get("email_key")})
     refs = {r for c in candidates for r in c.refs} | {c.parent for c in candidates if c.parent}
-    for part in chunked(ids):
-        found.ids.update(session.scalars(select(Client.id).where(owned_for_key_lookup(Client, ctx), Client.id.in_(part))))
-    for part in chunked(tracking):
-        query = readable_columns(ctx, Client.tracking_id, Client.id).where(Client.tracking_id.in_(part))
+    for condition in key_in(session, Client.id, ids):
+        found.ids.update(session.scalars(select(Client.id).where(owned_for_key_lookup(Client, ctx), condition)))
+    for condition in key_in(session, Client.tracking_id, tracking):
+        query = readable_columns(ctx, Client.tracking_id, Client.id).where(condition)
         found.by_tracking.update({row[0]: row[1] for row in session.execute(query) if row[0]})
-    for part in chunked(emails):
-        query = readable_columns(ctx, Client.email_key, Client.id).where(Client.email_key.in_(part))
+    for condition in key_in(session, Client.email_key, emails):
+        query = readable_columns(ctx, Client.email_key, Client.id).where(condition)
         found.by_email.update({row[0]: row[1] for row in session.execute(query) if row[0]})
     found.by_ref = lookup_refs(session, ctx, refs)
     return found
@@ -60,9 +74,9 @@ def lookup_refs(session: Session, ctx: TenantContext, refs: Iterable[Ref]) -> di
     wanted = set(refs)
     external_ids = sorted({r.external_id for r in wanted})
     out: dict[Ref, str] = {}
-    for part in chunked(external_ids):
+    for condition in key_in(session, ExternalRef.external_id, external_ids):
         query = readable_columns(ctx, ExternalRef.source, ExternalRef.external_id, ExternalRef.language, ExternalRef.client_id).where(
-            ExternalRef.external_id.in_(part)
+            condition
         )
         for source, external_id, language, client_id in session.execute(query):
             ref = Ref(source, external_id, language)

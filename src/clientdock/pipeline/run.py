@@ -23,7 +23,11 @@ def prepare(records: Sequence[RawRecord], ctx: TenantContext, policy: Policy) ->
 
 def run(session: Session, ctx: TenantContext, records: Sequence[RawRecord], policy: Policy) -> list[RowOutcome]:
     """Run one batch inside the caller's transaction; the caller commits (or rolls back a dry run)."""
-    candidates = prepare(records, ctx, policy)
+    return write(session, ctx, prepare(records, ctx, policy), policy)
+
+
+def write(session: Session, ctx: TenantContext, candidates: list[Candidate], policy: Policy) -> list[RowOutcome]:
+    """Match and apply prepared candidates (``prepare`` needs no database, so it may run ahead)."""
     existing = match(session, ctx, candidates, policy)
     outcomes = apply(session, ctx, candidates, policy, existing)
     session.flush()

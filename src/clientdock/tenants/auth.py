@@ -1,7 +1,9 @@
 """Who is calling, and may they touch this tenant? One place for tenant scoping.
 
 Every tenant route depends on :class:`TenantAccess`, which resolves the path's tenant from
-the credential: no route filters by tenant by hand.
+the credential: no route filters by tenant by hand. A checked key and a loaded tenant are kept
+a few seconds in :mod:`clientdock.tenants.authcache` (a revocation made through this process
+applies at once, one made by another process within that time).
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
+from clientdock.db import Database
 from clientdock.deps import Db
 from clientdock.errors import Forbidden, Unauthorized
+from clientdock.tenants.authcache import CACHE
 from clientdock.tenants.context import TenantContext, load_context
+from clientdock.tenants.keys import hash_key
 from clientdock.tenants.models import Tenant
 from clientdock.tenants.service import find_key
 
@@ -60,17 +66,28 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-def authenticate(request: Request, db: Db) -> Principal:
-    """Check the key in a short transaction of its own, so no lock outlives the check."""
+async def authenticate(request: Request, db: Db) -> Principal:
+    """The caller's credential: from the cache, else checked in a short read of its own (in a
+    worker thread), so no lock outlives the check. Async so that a cached key costs no thread hop."""
     key = presented_key(request)
     if not key:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
-    with db.session() as session:
+    cache_key = ("key", db.url, hash_key(key))
+    principal: Principal | None = CACHE.get(cache_key)
+    if principal is None:
+        principal = await run_in_threadpool(_check_key, db, key, cache_key)
+    request.state.principal = principal
+    return principal
+
+
+def _check_key(db: Database, key: str, cache_key: tuple[str, ...]) -> Principal:
+    generation = CACHE.generation
+    with db.read_session() as session:
         row = find_key(session, key)
     if row is None:
         raise Unauthorized("invalid or revoked API key")
     principal = Principal(row.kind, row.id, row.tenant_id, frozenset(row.scopes or []), row.app_id)
-    request.state.principal = principal
+    CACHE.put(cache_key, principal, generation)
     return principal
 
 
@@ -83,16 +100,27 @@ class TenantAccess:
     def __init__(self, scope: str) -> None:
         self.scope = scope
 
-    def __call__(self, tenant: str, principal: Authenticated, db: Db) -> TenantScope:
+    async def __call__(self, tenant: str, principal: Authenticated, db: Db) -> TenantScope:
         if principal.kind != "tenant":
             raise Forbidden(f"an API key of kind {principal.kind!r} cannot act on tenant data")
-        with db.session() as session:
-            row = session.scalar(select(Tenant).where(Tenant.code == tenant))
-            if row is None or row.id != principal.tenant_id:
-                raise Forbidden(f"this API key has no access to tenant '{tenant}'")
-            if not principal.has(self.scope):
-                raise Forbidden(f"this API key lacks the scope '{self.scope}'")
-            return TenantScope(row, principal, load_context(session, row))
+        cache_key = ("tenant", db.url, principal.tenant_id, tenant)
+        loaded: tuple[Tenant, TenantContext] | None = CACHE.get(cache_key)
+        if loaded is None:
+            loaded = await run_in_threadpool(_load_tenant, db, tenant, principal, cache_key)
+        if not principal.has(self.scope):
+            raise Forbidden(f"this API key lacks the scope '{self.scope}'")
+        return TenantScope(loaded[0], principal, loaded[1])
+
+
+def _load_tenant(db: Database, code: str, principal: Principal, cache_key: tuple[str | None, ...]) -> tuple[Tenant, TenantContext]:
+    generation = CACHE.generation
+    with db.read_session() as session:
+        row = session.scalar(select(Tenant).where(Tenant.code == code))
+        if row is None or row.id != principal.tenant_id:
+            raise Forbidden(f"this API key has no access to tenant '{code}'")
+        loaded = (row, load_context(session, row))
+    CACHE.put(cache_key, loaded, generation)
+    return loaded
 
 
 ClientsRead = Annotated[TenantScope, Depends(TenantAccess("clients:read"))]
@@ -112,7 +140,7 @@ class KeyTenantAccess:
             raise Forbidden(f"an API key of kind {principal.kind!r} cannot act on tenant data here")
         if not principal.has(self.scope):
             raise Forbidden(f"this API key lacks the scope '{self.scope}'")
-        with db.session() as session:
+        with db.read_session() as session:
             tenant = session.get_one(Tenant, principal.tenant_id)
             return TenantScope(tenant, principal, load_context(session, tenant))
 

@@ -15,6 +15,8 @@ from fastapi import Request, Response
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clientdock.db import Database, utcnow
 from clientdock.errors import Conflict, FieldError, UnprocessableIdempotency
@@ -100,3 +102,19 @@ async def middleware(request: Request, call_next: Callable[[Request], Awaitable[
     kept = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
     await run_in_threadpool(_store, db, principal, key, response.status_code, payload, kept)
     return Response(payload, status_code=response.status_code, headers=dict(response.headers))
+
+
+class IdempotencyMiddleware:
+    """:func:`middleware` for the requests it concerns (a POST with an Idempotency-Key); every
+    other request goes straight to the app, without the cost of a ``BaseHTTPMiddleware`` (a
+    task and a stream per request, a sizeable share of a small request's time)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.idempotent = BaseHTTPMiddleware(app, dispatch=middleware)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and any(name == b"idempotency-key" for name, _ in scope["headers"]):
+            await self.idempotent(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
