@@ -9,7 +9,7 @@ from types import ModuleType
 
 import structlog
 
-from bench import bulk_upsert, connection_import, csv_import, enrich, undo, upsert
+from bench import bulk_upsert, connection_import, csv_import, enrich, prepare, staging_write, undo, upsert
 
 CASES: dict[str, tuple[ModuleType, str]] = {
     "csv": (csv_import, "a generated clients CSV through the upload door, beside COPY/executemany upserts of the same rows"),
@@ -18,6 +18,8 @@ CASES: dict[str, tuple[ModuleType, str]] = {
     "undo": (undo, "undo of a large import (restore, then delete), in process"),
     "enrich": (enrich, "enrich companies from a fake Companies House under its rate budget"),
     "connection": (connection_import, "import every contact of a fake Xero organisation through a connection"),
+    "prepare": (prepare, "normalisation and validation (pipeline.run.prepare) of generated file rows, in process"),
+    "staging": (staging_write, "staging a job's records with the in-file duplicate check: time and memory"),
 }
 
 

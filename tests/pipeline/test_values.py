@@ -172,6 +172,27 @@ def test_spreadsheet_scientific_phones_are_refused(raw: str) -> None:
         v.phone(raw, region="GB")
 
 
+def test_a_phone_number_is_parsed_once_per_value_and_region() -> None:
+    v.e164.cache_clear()
+    given = "+44 (0)20 7946 0018"  # not the UK shortcut's shape: phonenumbers parses it
+    assert v.phone(given, region="GB") == v.phone(f" {given} ", region="GB") == (given, "+442079460018")
+    assert v.phone("020 7946 0018", region="NL") == ("020 7946 0018", "+312079460018")
+    assert v.phone("call reception", region="GB") == v.phone("call reception", region="GB") == ("call reception", None)
+    info = v.e164.cache_info()
+    assert (info.hits, info.misses, info.maxsize) == (2, 3, v.PHONE_CACHE_SIZE)
+
+
+def test_a_zero_width_character_in_a_phone_is_removed_before_parsing() -> None:
+    assert v.phone("020\u200b 7946 0018", region="GB") == ("020 7946 0018", "+442079460018")
+
+
+def test_text_that_is_printable_has_nothing_the_name_cleaning_removes() -> None:
+    # text() skips the cleaning of printable text: every character it removes must be unprintable.
+    removed = [*v.INVISIBLE_FORMAT, "\r", *map(chr, [*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])]
+    assert not any(character.isprintable() for character in removed)
+    assert v.text("Zoë\u200b Brontë\r", max_length=100, name_like=True) == "Zoë Brontë"
+
+
 def test_an_overlong_phone_is_refused() -> None:
     with pytest.raises(v.InvalidValue, match="longer than 100"):
         v.phone("1" * 101, region="GB")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,15 @@ from clientdock.errors import FieldError
 from clientdock.pipeline.records import FieldWarning, RawRecord, Ref
 
 RECORDS = "records.jsonl"
+#: The keys seen while staging (:class:`_Identities`), deleted when staging ends.
+IDENTITIES = "identities.sqlite"
+#: Records checked for duplicates together (one look-up and one insert each). Small enough that
+#: the held records die young (a batch of 2,000 doubled the garbage collector's work).
+IDENTITY_BATCH = 250
+#: SQLite's page cache for the keys, in KiB: what the duplicate check holds in memory at most.
+IDENTITY_CACHE_KIB = 16384
+#: Keys per look-up statement (SQLite allows 32,766 parameters; a smaller IN list plans faster).
+_LOOKUP_SIZE = 500
 
 
 def job_dir(data_dir: Path, job_id: str) -> Path:
@@ -86,19 +97,63 @@ def decode(line: str) -> RawRecord:
 
 
 class _Identities:
-    """Keys seen so far in one job, to fail later duplicates."""
+    """Keys seen so far in one job, to fail later duplicates: a SQLite file in the job's folder,
+    so memory stays flat however long the file (a dict of every key held ~200 B a row).
 
-    def __init__(self) -> None:
-        self.seen: dict[tuple[str, str], int] = {}
+    Records are checked a batch at a time, in order: one look-up of the batch's keys among the
+    earlier batches', the batch's own repeats in Python, one insert of its new keys. The
+    verdicts are those of checking one record after another: a record repeating a key of an
+    earlier one fails naming the first key it repeats and that record's row, and registers no
+    key of its own.
+    """
 
-    def check(self, record: RawRecord) -> None:
-        for field_name, key in self._keys(record):
-            first = self.seen.get((field_name, key))
-            if first is not None:
-                record.errors.append(FieldError(field_name, f"duplicate: the same {field_name} as row {first}", record.index, "duplicate"))
-                return
-        for field_name, key in self._keys(record):
-            self.seen[(field_name, key)] = record.index
+    def __init__(self, path: Path) -> None:
+        path.unlink(missing_ok=True)  # a staging run again starts afresh
+        self.path = path
+        self.db = sqlite3.connect(path)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{IDENTITY_CACHE_KIB}", "locking_mode = EXCLUSIVE"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute(
+            "CREATE TABLE seen (kind TEXT NOT NULL, key TEXT NOT NULL, first INTEGER NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID"
+        )
+
+    def check(self, batch: list[RawRecord]) -> None:
+        """Fail the duplicates among ``batch`` (records without errors, in file order)."""
+        keyed = [(record, self._keys(record)) for record in batch]
+        earlier = self._earlier({key for _record, keys in keyed for key in keys})
+        new: dict[tuple[str, str], int] = {}
+        for record, keys in keyed:
+            for key in keys:
+                first = earlier.get(key, new.get(key))
+                if first is not None:
+                    field_name = key[0]
+                    record.errors.append(
+                        FieldError(field_name, f"duplicate: the same {field_name} as row {first}", record.index, "duplicate")
+                    )
+                    break
+            else:
+                new.update(dict.fromkeys(keys, record.index))
+        with self.db:
+            self.db.executemany("INSERT INTO seen (kind, key, first) VALUES (?, ?, ?)", [(*key, first) for key, first in new.items()])
+
+    def _earlier(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The first row of each of ``keys`` seen in an earlier batch."""
+        found: dict[tuple[str, str], int] = {}
+        by_kind: dict[str, list[str]] = {}
+        for kind, key in keys:
+            by_kind.setdefault(kind, []).append(key)
+        for kind, values in by_kind.items():
+            for start in range(0, len(values), _LOOKUP_SIZE):
+                part = values[start : start + _LOOKUP_SIZE]
+                marks = ", ".join("?" * len(part))
+                rows = self.db.execute(f"SELECT key, first FROM seen WHERE kind = ? AND key IN ({marks})", [kind, *part])
+                found.update(((kind, key), first) for key, first in rows)
+        return found
+
+    def close(self) -> None:
+        """Close and delete the file: the keys are needed only while staging."""
+        self.db.close()
+        self.path.unlink(missing_ok=True)
 
     @staticmethod
     def _keys(record: RawRecord) -> list[tuple[str, str]]:
@@ -111,22 +166,36 @@ class _Identities:
         return keys
 
 
-def write(data_dir: Path, job_id: str, records: Iterable[RawRecord], chunk_size: int) -> tuple[int, list[int]]:
-    """Stage records; return (count, byte offset of each chunk's first line)."""
+def write(
+    data_dir: Path, job_id: str, records: Iterable[RawRecord], chunk_size: int, *, batch_size: int = IDENTITY_BATCH
+) -> tuple[int, list[int]]:
+    """Stage records; return (count, byte offset of each chunk's first line).
+
+    Records are held ``batch_size`` at a time for the duplicate check, then written in order.
+    """
     folder = job_dir(data_dir, job_id)
     folder.mkdir(parents=True, exist_ok=True)
-    identities = _Identities()
+    identities = _Identities(folder / IDENTITIES)
     offsets: list[int] = []
     count = 0
-    with (folder / RECORDS).open("wb") as out:
-        for record in records:
-            if count % chunk_size == 0:
-                offsets.append(out.tell())
-            if not record.errors:
-                identities.check(record)
-            out.write(encode(record).encode() + b"\n")
-            count += 1
+    try:
+        with (folder / RECORDS).open("wb") as out:
+            for batch in _batches(records, batch_size):
+                identities.check([record for record in batch if not record.errors])
+                for record in batch:
+                    if count % chunk_size == 0:
+                        offsets.append(out.tell())
+                    out.write(encode(record).encode() + b"\n")
+                    count += 1
+    finally:
+        identities.close()
     return count, offsets
+
+
+def _batches(records: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def remove(data_dir: Path, job_id: str) -> None:

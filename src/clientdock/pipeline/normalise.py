@@ -82,27 +82,28 @@ def _optional_id(raw: Any, candidate: Candidate) -> str | None:
 
 def _normalise_field(spec: FieldSpec, raw: Any, candidate: Candidate, ctx: TenantContext) -> None:
     out = candidate.values
-    if raw is None and spec.kind in _LISTS:
-        raise v.InvalidValue("must be a list, not null")
-    if spec.kind == "email":
+    kind = spec.kind
+    if kind == "email":
         stored, warning = v.email(raw) if raw is not None else (None, None)
         out["email"], out["email_key"] = stored, v.email_key(stored)
         if warning:
             candidate.warn(spec.json, warning, stored)
         return
-    if spec.kind == "phone":
+    if kind == "phone":
         given, e164 = v.phone(raw, region=ctx.setting("defaultRegion")) if raw is not None else (None, None)
         out[spec.attr], out[f"{spec.attr}_e164"] = given, e164
         if given and e164 is None:
             candidate.warn(spec.json, f"'{v.clip(given)}' is not a phone number that can be read; {KEPT_AS_GIVEN}", given)
         return
     if raw is None:
+        if kind in _LISTS:
+            raise v.InvalidValue("must be a list, not null")
         if spec.attr in _NOT_NULL:
             raise v.InvalidValue("may not be null")
         # No group is the "Unassigned" group, on an update as on a create.
-        out[spec.attr] = ctx.unassigned_group_id if spec.kind == "group" else None
+        out[spec.attr] = ctx.unassigned_group_id if kind == "group" else None
         return
-    converted = _CONVERTERS[spec.kind](spec, raw, ctx)
+    converted = _CONVERTERS[kind](spec, raw, ctx)
     if converted is None and spec.attr in _NOT_NULL:
         return
     out[spec.attr] = converted

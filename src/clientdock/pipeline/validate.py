@@ -17,6 +17,10 @@ def _attr(json_name: str) -> str:
     return spec.attr if spec else json_name
 
 
+def _missing(candidate: Candidate, fields: tuple[str, ...]) -> bool:
+    return any(candidate.values.get(_attr(name)) in (None, "", []) for name in fields)
+
+
 def check_required(candidate: Candidate, fields: tuple[str, ...], message: str = "is required") -> None:
     for name in fields:
         if candidate.values.get(_attr(name)) in (None, "", []):
@@ -29,7 +33,9 @@ def validate(candidate: Candidate, policy: Policy) -> None:
     check_required(candidate, policy.required)
     kind = candidate.client_type
     if kind is not None and is_organisation(kind):
-        check_required(candidate, policy.required_of_organisations, f"is required for an organisation (type: {type_words(kind)})")
+        # The message names the type; it is worded only for a record that misses a field.
+        if _missing(candidate, policy.required_of_organisations):
+            check_required(candidate, policy.required_of_organisations, f"is required for an organisation (type: {type_words(kind)})")
     else:
         check_required(candidate, policy.required_of_individuals)
 

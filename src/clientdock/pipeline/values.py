@@ -6,6 +6,7 @@ meant for a person; the caller adds the field and row.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -55,10 +56,16 @@ _TRUE = {"true", "yes", "y", "1", "on", "t"}
 _FALSE = {"false", "no", "n", "0", "off", "f"}
 NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored"
 MAX_INTEGER_DIGITS = 30
+#: Distinct (phone value, region) pairs whose E.164 form is remembered (~20 MB when full).
+PHONE_CACHE_SIZE = 65_536
 
 
 def strip_text(value: Any) -> str:
     """Trim leading/trailing whitespace, Unicode spaces included; keep the inside as given."""
+    if type(value) is str:  # nearly every value: skip the type checks below
+        if "\x00" in value:
+            raise InvalidValue(NUL_MESSAGE)
+        return value.strip()
     if isinstance(value, bool):
         raise InvalidValue("must be text, not a boolean")
     if isinstance(value, int | float):
@@ -112,7 +119,8 @@ def text(value: Any, *, max_length: int, name_like: bool = False) -> str | None:
     """Trimmed text, None when empty. A bare CR (classic Mac line end, or a cell typed in some
     spreadsheets) is a line break: it becomes LF. ``name_like`` text (names, companies) also
     loses the invisible format characters and other control characters (a CRLF becomes LF)."""
-    if isinstance(value, str):
+    # Printable text has none of the characters these remove (a CR, a control, a format character).
+    if isinstance(value, str) and not value.isprintable():
         value = _BARE_CR.sub("\n", value)
         if name_like:
             value = _CONTROL.sub("", visible(value))
@@ -134,26 +142,45 @@ def visible(value: str) -> str:
 
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_FAST_EMAIL = re.compile(
-    rf"^(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}}|localhost)$"
+#: Plain ASCII addresses: dot-atoms, a domain of LDH labels and a letters-only top-level label (or localhost).
+FAST_EMAIL = re.compile(
+    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?\.)+[A-Za-z]{{2,63}}|localhost)"
 )
+#: Labels the fast path leaves to email-validator: IDNA's reserved "??--" (the "xn--" of an
+#: internationalised domain, which email-validator decodes or refuses).
+_IDNA_LABEL = re.compile(r"(?:^|\.)..--")
+#: Special-use top-level names that email-validator refuses and SPEC does not reserve (the
+#: reserved ones, :data:`_RESERVED_TLDS`, are accepted with a warning).
+_REFUSED_TLDS = ("arpa", "onion")
 
 
 def email(value: Any) -> tuple[str | None, str | None]:
     """Return (stored email, warning). Syntax only, no DNS; domain lower-cased.
 
-    Plain ASCII addresses pass a strict regex (a few µs); anything else goes to
-    email-validator (~74 µs), which also handles internationalised addresses.
+    Plain ASCII addresses pass a strict regex (a few µs, :func:`fast_email`); anything else
+    goes to email-validator (~74 µs), which also handles internationalised addresses.
     """
-    raw = strip_text(value).translate(_EMAIL_IGNORED).strip()
+    raw = strip_text(value)
+    if not raw.isascii():  # the ignored characters are all outside ASCII
+        raw = raw.translate(_EMAIL_IGNORED).strip()
     if not raw:
         return None, None
-    fast = _FAST_EMAIL.match(raw) if len(raw) <= 254 else None
-    if fast and len(fast.group("local")) <= 64:
-        local, domain = fast.group("local"), fast.group("domain").lower()
-    else:
-        local, domain = _validated_email(raw)
+    local, domain = fast_email(raw) or _validated_email(raw)
     return f"{local}@{domain}", _reserved_warning(domain)
+
+
+def fast_email(raw: str) -> tuple[str, str] | None:
+    """(local part, lower-cased domain) of an address the strict fast path accepts, else None:
+    email-validator decides. It accepts nothing email-validator refuses, but for the reserved
+    domains SPEC accepts with a warning, and stores what email-validator would
+    (tests/pipeline/test_email_fast_path.py)."""
+    found = FAST_EMAIL.fullmatch(raw) if len(raw) <= 254 else None
+    if found is None or len(found.group("local")) > 64:
+        return None
+    domain = found.group("domain").lower()
+    if _IDNA_LABEL.search(domain) or domain.rsplit(".", 1)[-1] in _REFUSED_TLDS:
+        return None
+    return found.group("local"), domain
 
 
 def _validated_email(raw: str) -> tuple[str, str]:
@@ -179,7 +206,9 @@ def email_key(stored: str | None) -> str | None:
 
 def phone(value: Any, *, region: str) -> tuple[str | None, str | None]:
     """Return (as given, E.164 or None). Spreadsheet damage such as 4.47911E+11 is refused."""
-    raw = strip_text(value).translate(_ZERO_WIDTH)
+    raw = strip_text(value)
+    if not raw.isascii():  # the zero-width characters are all outside ASCII
+        raw = raw.translate(_ZERO_WIDTH)
     if not raw:
         return None, None
     if _SCIENTIFIC.match(raw):
@@ -189,13 +218,24 @@ def phone(value: Any, *, region: str) -> tuple[str | None, str | None]:
     shortcut = uk_e164(raw, region)
     if shortcut is not None:
         return raw, shortcut
+    return raw, e164(raw, region)
+
+
+@functools.lru_cache(maxsize=PHONE_CACHE_SIZE)
+def e164(raw: str, region: str) -> str | None:
+    """The E.164 form of a trimmed phone number, None when it cannot be read or is not a possible number.
+
+    Parsing costs ~20-40 µs (phonenumbers) for each number the UK shortcut does not answer; the
+    same number recurs in a file (a firm's switchboard) and in the next import of it, so the
+    answers are kept per (value, region), a bounded number.
+    """
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        return raw, None
+        return None
     if not phonenumbers.is_possible_number(parsed):
-        return raw, None
-    return raw, phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def boolean(value: Any) -> bool | None:
@@ -312,12 +352,15 @@ def instant(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+_TAG_SEPARATOR = re.compile(r"[;,]| ::: ")
+
+
 def tags(value: Any) -> list[str]:
     """Tags from a list, or from a text cell separated by commas, semicolons or Google Contacts'
     `` ::: ``. In a cell, quotes around a tag (Mailchimp writes ``"Clients","Newsletter"``) and
     Google's own system groups (``* myContacts``, ``* starred``) are not the firm's tags."""
     if isinstance(value, str):
-        cells = [cell.strip().strip('"').strip() for cell in re.split(r"[;,]| ::: ", value)]
+        cells = [cell.strip().strip('"').strip() for cell in _TAG_SEPARATOR.split(value)]
         items: list[Any] = [cell for cell in cells if not cell.startswith("* ")]
     elif isinstance(value, list):
         items = value
