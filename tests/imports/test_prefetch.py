@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from clientdock.imports.files import CSV_POLICY
-from clientdock.jobs import staging
-from clientdock.jobs.prefetch import Prefetcher, read
+from clientdock.jobs import prefetch, staging
+from clientdock.jobs.prefetch import Chunk, Prefetcher, read
 from clientdock.pipeline.records import RawRecord
 from clientdock.tenants.context import DEFAULT_SETTINGS, TenantContext
 
@@ -74,3 +75,12 @@ def test_a_lost_helper_process_is_replaced(tmp_path: Path) -> None:
     assert again is not None
     assert [c.index for c in again.candidates] == list(range(40, 51))
     prefetcher.drop("job")
+
+
+def test_a_helper_that_does_not_answer_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prefetch, "TAKE_TIMEOUT_SECONDS", 0.05)
+    prefetcher = Prefetcher()
+    never: Future[Chunk] = Future()
+    prefetcher._pending["job"] = (3, never)
+    assert prefetcher.take("job", 3, CTX) is None
+    assert never.cancelled()

@@ -12,7 +12,9 @@ and when its preparation ran. At most one prepared chunk per job waits in memory
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,24 @@ def read(data_dir: Path, job_id: str, index: int, offset: int, size: int, ctx: T
     return Chunk(index, records, prepare(records, ctx, policy), ctx, end)
 
 
+#: How long a step waits for the chunk prepared ahead before preparing it itself (a prepared
+#: chunk takes well under a second; a helper that does not answer must not stall the import).
+TAKE_TIMEOUT_SECONDS = 30.0
+
+
+def _watch_parent() -> None:
+    """In a helper process: exit when the service that started it is gone (killed with SIGKILL,
+    it cannot stop its helpers), instead of lingering as an orphan."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="clientdock-parent-watch", daemon=True).start()
+
+
 def ready() -> bool:
     """Run in a new helper process to have it load this module (and the pipeline) before it is needed."""
     return True
@@ -65,7 +85,7 @@ class Prefetcher:
                     self._executor.shutdown(wait=False, cancel_futures=True)
                 # spawn, not fork: this process runs threads (DBOS, the server) whose locks a fork would copy held.
                 self._executor = (
-                    ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+                    ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=_watch_parent)
                     if processes > 0
                     else ThreadPoolExecutor(max_workers=1, thread_name_prefix="clientdock-prefetch")
                 )
@@ -98,7 +118,12 @@ class Prefetcher:
         if pending is None or pending[0] != index:
             return None
         try:
-            chunk = pending[1].result()
+            chunk = pending[1].result(timeout=TAKE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("prefetch_too_slow", job_id=job_id, index=index)
+            pending[1].cancel()
+            self._reset()
+            return None
         except BrokenExecutor:
             log.warning("prefetch_process_lost", job_id=job_id, index=index, exc_info=True)
             self._reset()
