@@ -11,7 +11,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -173,37 +173,33 @@ class Database:
         self.read_engine = make_engine(self.url, deferred=True) if is_sqlite(self.url) else self.engine
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self) -> AbstractContextManager[Session]:
         """A session whose transaction commits on success and rolls back on error."""
-        session = self.sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        return _transaction(self.sessions)
 
-    @contextmanager
-    def read_session(self) -> Iterator[Session]:
+    def read_session(self) -> AbstractContextManager[Session]:
         """A session for reads only: on SQLite its transaction waits for no writer. Writing in
         it is a mistake (SQLite would refuse the upgrade when another writer got in first)."""
-        session = self.read_sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        return _transaction(self.read_sessions)
 
     def dispose(self) -> None:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+@contextmanager
+def _transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session of ``sessions`` that commits on success, rolls back on error and is closed."""
+    session = sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
