@@ -57,10 +57,10 @@ def mobile(rng: random.Random) -> str:
     return f"+44{digits}"
 
 
-def rows(count: int, *, seed: int, changed: bool = False) -> Iterator[list[str]]:
+def rows(count: int, *, seed: int, changed: bool = False, start: int = 0) -> Iterator[list[str]]:
     """The rows of the file (without its header), one at a time; see ``write``."""
     rng = random.Random(seed)
-    for i in range(count):
+    for i in range(start, start + count):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         kind = rng.choice(TYPES)
         company = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(SUFFIXES)}" if rng.random() < 0.6 else ""
@@ -77,10 +77,13 @@ def rows(count: int, *, seed: int, changed: bool = False) -> Iterator[list[str]]
         yield row
 
 
-def write(path: Path, count: int, *, seed: int, changed: bool = False) -> Path:
-    """``count`` clients, the same for the same seed; ``changed``: every second row's note differs."""
+def write(path: Path, count: int, *, seed: int, changed: bool = False, start: int = 0) -> Path:
+    """``count`` clients, the same for the same seed; ``changed``: every second row's note differs.
+
+    Each email ends with its row's number, counted from ``start``: files written with ranges
+    that do not overlap share no email, whatever their seeds."""
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(HEADER)
-        writer.writerows(rows(count, seed=seed, changed=changed))
+        writer.writerows(rows(count, seed=seed, changed=changed, start=start))
     return path
