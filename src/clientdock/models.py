@@ -1,6 +1,7 @@
 """Imports every model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from clientdock.apps.models import App, AppAssignment  # noqa: F401 - registers the partner app tables
+from clientdock.blobs import BlobPart  # noqa: F401 - registers the kept files table
 from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import Base
 from clientdock.enrichment.models import RegisterAnswer  # noqa: F401 - registers the register cache table

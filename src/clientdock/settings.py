@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     max_sync_waiters: int = 16
     allow_private_webhooks: bool = False
     max_upload_bytes: int = 50 * 1024 * 1024
+    #: Where uploads and staged records are kept for the workers (``clientdock.blobs``): local,
+    #: database or s3://bucket/prefix; unset means local on SQLite and database on PostgreSQL.
+    upload_storage: str | None = None
+    #: The endpoint of an S3-compatible store that is not AWS (MinIO, Ceph, ...).
+    s3_endpoint_url: str | None = None
     bulk_batch_limit: int = 1000
     chunk_size: int = 2000
     #: Helper processes preparing an import's next chunk while this one is written (0: a thread).

@@ -72,9 +72,11 @@ def test_cancelling_a_queued_job_ends_it_at_once_and_drops_its_input(
 ) -> None:
     running = start_job(app, tenant.id, records(6000, prefix="first"))
     queued = start_job(app, tenant.id, records(10, prefix="second"))
-    assert staging.job_dir(settings.data_dir, queued).exists()
+    blobs = app.state.engine.blobs  # the local folder on SQLite, the database on PostgreSQL
+    assert blobs.get_bytes(staging.records_key(queued))
     body = client.post(tenant.path(f"/imports/{queued}/cancel"), headers=tenant.headers).json()
     assert body["status"] == "cancelled"
+    assert blobs.get_bytes(staging.records_key(queued)) is None
     assert not staging.job_dir(settings.data_dir, queued).exists()
     client.post(tenant.path(f"/imports/{running}/cancel"), headers=tenant.headers)
     wait_until(database, running, finished)

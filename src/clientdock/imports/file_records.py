@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from clientdock.blobs import store_for
 from clientdock.clients.fields import FIELDS
 from clientdock.csvsafe import restore
 from clientdock.db import Database
@@ -68,9 +69,9 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 _LAST_SERIAL = 2958465  # 9999-12-31
 
 
-def upload_path(data_dir: Path, job_id: str) -> Path:
-    """Where a job's uploaded file is kept (next to its staged records)."""
-    return staging.job_dir(data_dir, job_id) / UPLOAD_NAME
+def upload_key(job_id: str) -> str:
+    """The storage key of a job's uploaded file (next to its staged records)."""
+    return staging.job_prefix(job_id) + UPLOAD_NAME
 
 
 # --- dates --------------------------------------------------------------------------------
@@ -339,11 +340,11 @@ def fixed(row: ParsedRow, cells: Mapping[str, str] | None) -> ParsedRow:
     return ParsedRow(row.record, row.line, out)
 
 
-def stage(_db: Database, settings: Settings, job: ImportJob) -> Iterator[RawRecord]:
+def stage(db: Database, settings: Settings, job: ImportJob) -> Iterator[RawRecord]:
     """The worker's stager for door "csv": the job's upload as records (registered by ``clientdock.app.job_engine``)."""
     options: dict[str, Any] = job.options
     return read_records(
-        upload_path(settings.data_dir, job.id),
+        store_for(settings, db).local_copy(upload_key(job.id)),
         filename=options.get("filename"),
         encoding=options.get("encoding"),
         delimiter=options.get("delimiter"),

@@ -9,7 +9,6 @@ and its workflow are created in one transaction, and the file moves into the job
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -92,9 +91,7 @@ def create(session: Session, engine: JobEngine, settings: Settings, ctx: TenantC
     job = service.start(session, engine, settings, ctx, new)
     job.total = found.importable
     job.summary = summary(found, request)
-    target = file_records.upload_path(settings.data_dir, job.id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(request.path, target)
+    engine.blobs.take(session, file_records.upload_key(job.id), request.path)
     after_rollback(session, lambda: staging.remove(settings.data_dir, job.id))
     return job
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -47,12 +49,22 @@ def start(session: Session, engine: JobEngine, settings: Settings, ctx: TenantCo
     session.add(job)
     session.flush()
     if request.records is not None:
-        total, offsets = staging.write(settings.data_dir, job.id, request.records, settings.chunk_size)
+        total, offsets = _stage(session, engine, settings, job.id, request.records)
         job.total = total
         job.options = {**job.options, "staged": {"total": total, "offsets": offsets}}
     job.workflow_id = engine.enqueue_in_transaction(session, job.id, ctx.tenant_id)
     session.flush()
     return job
+
+
+def _stage(session: Session, engine: JobEngine, settings: Settings, job_id: str, records: Iterable[RawRecord]) -> tuple[int, list[int]]:
+    """Stage a door's records in a scratch folder and hand them to the deployment's storage in
+    the caller's transaction (so the worker that runs the job, wherever it is, reads them)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.data_dir, prefix=".staging-") as scratch:
+        total, offsets = staging.write(Path(scratch), job_id, records, settings.chunk_size)
+        engine.blobs.take(session, staging.records_key(job_id), staging.job_dir(Path(scratch), job_id) / staging.RECORDS)
+    return total, offsets
 
 
 def run_inline(
@@ -185,7 +197,7 @@ def cancel(session: Session, engine: JobEngine, settings: Settings, ctx: TenantC
         def drop() -> None:
             if workflow_id:
                 engine.cancel(workflow_id)
-            staging.remove(settings.data_dir, job_id)
+            staging.discard(engine.blobs, settings.data_dir, job_id)
 
         after_commit(session, drop)
     return job

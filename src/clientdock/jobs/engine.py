@@ -18,8 +18,9 @@ import structlog
 from dbos import DBOS, DBOSClient, DBOSConfig
 from sqlalchemy.orm import Session
 
+from clientdock.blobs import BlobStore, store_for
 from clientdock.db import Database
-from clientdock.jobs import workflow
+from clientdock.jobs import staging, workflow
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.prefetch import prefetcher
 from clientdock.jobs.reaper import Reaper
@@ -41,6 +42,8 @@ class JobEngine:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
+        #: Where uploads and staged records are kept for every worker (CLIENTDOCK_UPLOAD_STORAGE).
+        self.blobs: BlobStore = store_for(settings, db)
         self.url = db.engine.url.render_as_string(hide_password=False)
         self._client: DBOSClient | None = None
         self.launched = False
@@ -94,6 +97,8 @@ class JobEngine:
             )
             self.launched = True
         if workers:
+            if self.blobs.shared:
+                staging.sweep_scratch(self.settings.data_dir, self.db)
             self.reaper = Reaper(
                 self.db, self.settings.executor_id, self.settings.heartbeat_seconds, self.settings.executor_dead_after_seconds, self.resume
             )

@@ -12,13 +12,18 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 
+from clientdock.blobs import BlobStore
+from clientdock.db import Database
 from clientdock.errors import FieldError
+from clientdock.jobs.models import ImportJob
 from clientdock.pipeline.records import FieldWarning, RawRecord, Ref
 
 RECORDS = "records.jsonl"
@@ -31,6 +36,51 @@ IDENTITY_BATCH = 250
 IDENTITY_CACHE_KIB = 16384
 #: Keys per look-up statement (SQLite allows 32,766 parameters; a smaller IN list plans faster).
 _LOOKUP_SIZE = 500
+
+
+def job_prefix(job_id: str) -> str:
+    """The storage key prefix of everything kept for a job (``clientdock.blobs``)."""
+    return f"imports/{job_id}/"
+
+
+def records_key(job_id: str) -> str:
+    return job_prefix(job_id) + RECORDS
+
+
+def discard(store: BlobStore, data_dir: Path, job_id: str) -> None:
+    """Remove a job's staged input here and wherever the deployment keeps it."""
+    remove(data_dir, job_id)
+    store.delete(job_prefix(job_id))
+
+
+def _live_jobs(db: Database, job_ids: set[str]) -> set[str]:
+    with db.read_session() as session:
+        query = select(ImportJob.id).where(ImportJob.id.in_(sorted(job_ids)), ImportJob.status.in_(("queued", "running")))
+        return set(session.scalars(query))
+
+
+def sweep_kept(store: BlobStore, db: Database, *, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Remove what is kept for jobs that ended or were deleted without removing it (their worker
+    died at the wrong moment, or their tenant was deleted); returns how many jobs' input went.
+    Only keys older than ``older_than``: a job's input is kept just before its row commits."""
+    job_ids = {key.split("/")[1] for key in store.keys_older_than("imports/", older_than) if key.count("/") >= 2}
+    orphans = job_ids - _live_jobs(db, job_ids) if job_ids else set()
+    for job_id in sorted(orphans):
+        store.delete(job_prefix(job_id))
+    return len(orphans)
+
+
+def sweep_scratch(data_dir: Path, db: Database) -> int:
+    """Remove this machine's copies of jobs that are over (with a shared store the data folder is
+    only a cache, and a worker that was stopped mid-job left its copies behind)."""
+    folder = data_dir / "imports"
+    if not folder.is_dir():
+        return 0
+    job_ids = {path.name for path in folder.iterdir() if path.is_dir()}
+    orphans = job_ids - _live_jobs(db, job_ids) if job_ids else set()
+    for job_id in orphans:
+        remove(data_dir, job_id)
+    return len(orphans)
 
 
 def job_dir(data_dir: Path, job_id: str) -> Path:

@@ -20,6 +20,7 @@ from dbos import DBOS
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from clientdock.blobs import BlobStore
 from clientdock.db import Database, new_id, strict_json, table_of, utcnow
 from clientdock.jobs import endings, prefetch, staging
 from clientdock.jobs.models import ImportJob, ImportRow
@@ -45,6 +46,7 @@ class Runtime(Protocol):
 
     db: Database
     settings: Settings
+    blobs: BlobStore
 
     def stager(self, door: str) -> Stager: ...
 
@@ -89,6 +91,7 @@ def plan_step(job_id: str) -> list[int]:
         # No transaction is held while a large file is parsed and staged.
         records = runtime.stager(job.door)(db, settings, job)
         total, offsets = staging.write(settings.data_dir, job_id, records, settings.chunk_size)
+        runtime.blobs.share(None, staging.records_key(job_id))  # any worker can run the chunks
         staged = {"total": total, "offsets": offsets}
     with db.session() as session:
         job = session.get_one(ImportJob, job_id)
@@ -115,6 +118,7 @@ def chunk_step(job_id: str, index: int, offset: int) -> bool:
         if job.chunks_done > index:
             return True
         ctx, policy = job_context(session, job)
+        runtime.blobs.local_copy(staging.records_key(job_id))  # fetched once by a worker that did not stage them
         chunk = prefetcher.take(job_id, index, ctx) or prefetch.read(settings.data_dir, job_id, index, offset, size, ctx, policy)
         if (index + 1) * size < job.total:
             prefetcher.start(settings.data_dir, job_id, index + 1, chunk.end, size, ctx, policy, processes=settings.prepare_processes)
@@ -199,7 +203,7 @@ def finalize_step(job_id: str) -> str:
         status = job.status
     endings.ring(job_id)
     prefetcher.drop(job_id)
-    staging.remove(runtime.settings.data_dir, job_id)
+    staging.discard(runtime.blobs, runtime.settings.data_dir, job_id)
     return status
 
 
@@ -216,5 +220,5 @@ def fail_step(job_id: str, error: str) -> str:
         status = job.status
     endings.ring(job_id)
     prefetcher.drop(job_id)
-    staging.remove(runtime.settings.data_dir, job_id)
+    staging.discard(runtime.blobs, runtime.settings.data_dir, job_id)
     return status

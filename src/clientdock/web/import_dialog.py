@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from clientdock.blobs import store_for
 from clientdock.clients.export import template_lines
 from clientdock.db import Database
 from clientdock.deps import Db, DbSession
@@ -91,7 +92,7 @@ async def upload_file(request: Request, user: ShortUser, db: Db, engine: Engine,
     header_token = request.headers.get(auth.CSRF_HEADER)
     if header_token is not None:
         auth.require_token(user, header_token)
-    await run_in_threadpool(uploads.sweep, settings, user.tenant.id)
+    await run_in_threadpool(uploads.sweep, engine.blobs, settings, user.tenant.id)
     try:
         received = await upload.receive(request, uploads.folder(settings, user.tenant.id), settings.max_upload_bytes)
     except ClientdockError as exc:
@@ -102,7 +103,7 @@ async def upload_file(request: Request, user: ShortUser, db: Db, engine: Engine,
     except BaseException:
         received.path.unlink(missing_ok=True)
         raise
-    kept = uploads.keep(received)
+    kept = await run_in_threadpool(uploads.keep, engine.blobs, user.tenant.id, received)
     return await run_in_threadpool(_check, request, db, engine, settings, cap, user, kept)
 
 
@@ -146,7 +147,7 @@ async def fix_row(
 def dry_run_status(request: Request, job_id: str, token: str, user: ShortUser, db: Db, settings: AppSettings) -> Response:
     """The dry run the dialog is waiting for (polled every second until it ends)."""
     try:
-        kept = uploads.find(settings, user.tenant.id, token)
+        kept = uploads.find(store_for(settings, db), user.tenant.id, token)
     except ClientdockError as exc:
         return _upload_step(request, db, settings, user, exc, restart=True)
     found = import_flow.load_dry_run(db, user.tenant, job_id)
@@ -169,7 +170,7 @@ def start(
     checked = import_flow.load_dry_run(db, user.tenant, dry_run)
     try:
         existing = import_flow.on_existing(on_existing if on_existing is not None else checked.on_existing)
-        kept = uploads.find(settings, user.tenant.id, token)
+        kept = uploads.find(store_for(settings, db), user.tenant.id, token)
         job_id = import_flow.start(db, engine, settings, user, kept, checked.job, existing)
     except ClientdockError as exc:
         return _upload_step(request, db, settings, user, exc, restart=True)
@@ -194,12 +195,12 @@ def _check(
             except ValidationFailed:  # a field that is no more: matched automatically instead
                 remembered = None
     except ClientdockError as exc:
-        uploads.forget(kept)
+        uploads.forget(store_for(settings, db), kept)
         return _upload_step(request, db, settings, user, exc)
     mapping = columns.mapping() if remembered is not None else None
     context = _dry_run_context(db, engine, settings, cap, user, kept, columns, mapping, "update")
     if context["fatal"] is not None:
-        uploads.forget(kept)
+        uploads.forget(store_for(settings, db), kept)
         return _upload_step(request, db, settings, user, context["fatal"])
     return _step(
         request, "imports/_step_preview.html", columns=columns.columns, info=columns.info, remembered=remembered is not None, **context
@@ -218,7 +219,7 @@ def _recheck(
     existing: str | None,
 ) -> Response:
     try:
-        kept = uploads.find(settings, user.tenant.id, token)
+        kept = uploads.find(store_for(settings, db), user.tenant.id, token)
         columns = import_flow.read_columns(kept).chosen(picked)
         choice = import_flow.on_existing(existing)
     except ClientdockError as exc:
@@ -247,8 +248,8 @@ def _fix(
     mapping and choice of the check the grid belonged to."""
     try:
         checked = import_flow.load_dry_run(db, user.tenant, dry_run)
-        kept = uploads.find(settings, user.tenant.id, token)
-        kept = uploads.with_fixes(kept, row, import_review.corrected_cells(checked.job, cells))
+        kept = uploads.find(store_for(settings, db), user.tenant.id, token)
+        kept = uploads.with_fixes(store_for(settings, db), kept, row, import_review.corrected_cells(checked.job, cells))
         columns = import_flow.read_columns(kept, import_flow.explicit_mapping(checked.job))
     except ClientdockError as exc:
         return _upload_step(request, db, settings, user, exc, restart=True)

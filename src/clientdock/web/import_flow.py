@@ -164,7 +164,7 @@ def start(
         path=kept.path, filename=kept.filename, mapping=explicit_mapping(checked), started_by=actor(user), on_existing=existing
     )
     job_id = _submit(db, engine, settings, user, wanted, kept, {"previewId": checked.id}, preview=False)
-    uploads.forget(kept)
+    uploads.forget(engine.blobs, kept)
     return job_id
 
 

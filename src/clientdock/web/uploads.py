@@ -22,8 +22,10 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from clientdock.blobs import BlobMissing, BlobStore
 from clientdock.errors import NotFound
 from clientdock.imports import files
 from clientdock.imports.upload import Received
@@ -31,6 +33,7 @@ from clientdock.settings import Settings
 
 KEEP_SECONDS = 24 * 3600
 SUFFIX = ".upload"
+META = ".json"
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
@@ -48,6 +51,7 @@ class KeptUpload:
     filename: str | None
     size: int
     fixes: dict[str, dict[str, str]] = field(default_factory=dict)
+    tenant_id: str = ""
 
     @property
     def name(self) -> str:
@@ -58,37 +62,45 @@ def folder(settings: Settings, tenant_id: str) -> Path:
     return files.uploads_dir(settings) / "web" / tenant_id
 
 
-def keep(received: Received) -> KeptUpload:
-    """Keep a received upload (``upload.receive`` wrote it into :func:`folder`)."""
+def _key(tenant_id: str, token: str, suffix: str = SUFFIX) -> str:
+    """The storage key of a kept file (``clientdock.blobs``): the path under the data folder."""
+    return f"uploads/web/{tenant_id}/{token}{suffix}"
+
+
+def _save_meta(store: BlobStore, tenant_id: str, token: str, meta: dict[str, object]) -> None:
+    store.put_bytes(None, _key(tenant_id, token, META), json.dumps(meta).encode())
+
+
+def keep(store: BlobStore, tenant_id: str, received: Received) -> KeptUpload:
+    """Keep a received upload (``upload.receive`` wrote it into :func:`folder`) where every
+    process of the deployment finds it: the dialog's next request may reach another one."""
     token = received.path.stem
-    meta = {"filename": received.filename, "size": received.size}
-    received.path.with_suffix(".json").write_text(json.dumps(meta))
-    return KeptUpload(token, received.path, received.filename, received.size)
+    store.share(None, _key(tenant_id, token))
+    _save_meta(store, tenant_id, token, {"filename": received.filename, "size": received.size})
+    return KeptUpload(token, received.path, received.filename, received.size, tenant_id=tenant_id)
 
 
-def find(settings: Settings, tenant_id: str, token: str) -> KeptUpload:
+def find(store: BlobStore, tenant_id: str, token: str) -> KeptUpload:
     """The tenant's kept upload named by ``token``; :class:`UploadGone` when there is none."""
     if not _TOKEN.fullmatch(token):
         raise UploadGone()
-    path = folder(settings, tenant_id) / f"{token}{SUFFIX}"
+    raw = store.get_bytes(_key(tenant_id, token, META))
     try:
-        meta = json.loads(path.with_suffix(".json").read_text())
-    except (OSError, ValueError) as exc:
+        meta = json.loads(raw or b"")
+        path = store.local_copy(_key(tenant_id, token))
+    except (BlobMissing, ValueError) as exc:
         raise UploadGone() from exc
-    if not path.is_file():
-        raise UploadGone()
     fixes = meta.get("fixes") if isinstance(meta.get("fixes"), dict) else {}
-    return KeptUpload(token, path, meta.get("filename"), int(meta.get("size") or 0), fixes)
+    return KeptUpload(token, path, meta.get("filename"), int(meta.get("size") or 0), fixes, tenant_id)
 
 
-def with_fixes(kept: KeptUpload, row: int, cells: Mapping[int, str]) -> KeptUpload:
+def with_fixes(store: BlobStore, kept: KeptUpload, row: int, cells: Mapping[int, str]) -> KeptUpload:
     """The kept file with ``cells`` (column index -> value) of record ``row`` corrected, kept
     beside it for the next check and the import."""
     fixes = {key: dict(value) for key, value in kept.fixes.items()}
     fixes.setdefault(str(row), {}).update({str(column): value for column, value in cells.items()})
-    meta = {"filename": kept.filename, "size": kept.size, "fixes": fixes}
-    kept.path.with_suffix(".json").write_text(json.dumps(meta))
-    return KeptUpload(kept.token, kept.path, kept.filename, kept.size, fixes)
+    _save_meta(store, kept.tenant_id, kept.token, {"filename": kept.filename, "size": kept.size, "fixes": fixes})
+    return KeptUpload(kept.token, kept.path, kept.filename, kept.size, fixes, kept.tenant_id)
 
 
 def copy_for_job(settings: Settings, kept: KeptUpload) -> Path:
@@ -98,24 +110,30 @@ def copy_for_job(settings: Settings, kept: KeptUpload) -> Path:
     return target
 
 
-def forget(kept: KeptUpload) -> None:
-    """Drop the kept file's record once the import has taken the file (or given up on it)."""
+def forget(store: BlobStore, kept: KeptUpload) -> None:
+    """Drop the kept file once the import has taken it (or given up on it)."""
+    store.delete(_key(kept.tenant_id, kept.token))
+    store.delete(_key(kept.tenant_id, kept.token, META))
     kept.path.unlink(missing_ok=True)
-    kept.path.with_suffix(".json").unlink(missing_ok=True)
 
 
-def sweep(settings: Settings, tenant_id: str, now: float | None = None) -> int:
-    """Remove the tenant's kept files older than a day; returns how many files went."""
+def sweep(store: BlobStore, settings: Settings, tenant_id: str, now: float | None = None) -> int:
+    """Remove the tenant's kept files older than a day (here and in the deployment's storage);
+    returns how many files went."""
     here = folder(settings, tenant_id)
-    if not here.is_dir():
-        return 0
-    cutoff = (now if now is not None else time.time()) - KEEP_SECONDS
     removed = 0
-    for path in here.iterdir():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except OSError:
-            continue
+    cutoff = (now if now is not None else time.time()) - KEEP_SECONDS
+    if here.is_dir():
+        for path in here.iterdir():
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+    if store.shared:
+        age = timedelta(seconds=(time.time() - cutoff))
+        for key in store.keys_older_than(f"uploads/web/{tenant_id}/", age):
+            store.delete(key)
+            removed += 1
     return removed
