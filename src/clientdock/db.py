@@ -215,6 +215,10 @@ def after_rollback(session: Session, callback: Callable[[], None]) -> None:
 
 
 def _once_after(session: Session, callback: Callable[[], None], *, run_on: str) -> None:
+    if not session.in_transaction():
+        # A session that has not run a statement yet has no transaction, and its rollback would
+        # end none: begin it (no connection is taken) so that the callback is settled either way.
+        session.begin()
     settled = False
 
     def on_end(outcome: str) -> Callable[[Session], None]:
