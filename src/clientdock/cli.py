@@ -45,11 +45,13 @@ def _fail(message: str) -> None:
 
 @app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
-    """Apply database migrations."""
+    """Apply database migrations (ours, and the job engine's own tables)."""
+    from clientdock.jobs.engine import JobEngine
     from clientdock.migrate import upgrade
 
     db = _database(database_url)
     upgrade(db.url)
+    JobEngine(get_settings(), db).migrate()
     typer.echo(f"migrated {db.engine.url.render_as_string(hide_password=True)}")
 
 
