@@ -47,6 +47,7 @@ def heads(url: str) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
 
+@pytest.mark.slow
 def test_processes_migrating_one_new_database_at_once_all_succeed(empty_pg: str) -> None:
     code = "import sys; from clientdock.migrate import upgrade; upgrade(sys.argv[1])"
     started = [subprocess.Popen([sys.executable, "-c", code, empty_pg], stderr=subprocess.PIPE, text=True) for _ in range(PROCESSES)]
@@ -69,6 +70,7 @@ def test_the_lock_is_released_after_the_upgrade(empty_pg: str) -> None:
     assert applied(empty_pg) == heads(empty_pg)
 
 
+@pytest.mark.slow
 def test_the_cli_migrates_the_job_engines_tables_too(empty_pg: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "clientdock.cli", "migrate", "--database-url", empty_pg],

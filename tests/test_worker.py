@@ -164,6 +164,7 @@ def processes() -> Iterator[list[Process]]:
         process.stop()
 
 
+@pytest.mark.slow
 def test_an_api_process_queues_and_a_worker_process_runs_the_import(tmp_path: Path, empty_pg: str, processes: list[Process]) -> None:
     env = {"CLIENTDOCK_DATABASE_URL": empty_pg, "CLIENTDOCK_DATA_DIR": str(tmp_path / "data"), "CLIENTDOCK_HEARTBEAT_SECONDS": "1"}
     api = Service(env, tmp_path / "api.log", ("--no-workers",), command=[CLIENTDOCK])
