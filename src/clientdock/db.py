@@ -6,6 +6,7 @@ The caller owns the transaction: request dependencies and job steps open a sessi
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
@@ -19,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -160,6 +162,17 @@ def _sqlite_begin_deferred(conn: Any) -> None:
     """A read-only transaction: it never takes the write lock, so it never waits for a writer
     (WAL readers see the last commit) and, never upgrading to a write, never meets SQLITE_BUSY."""
     conn.exec_driver_sql("BEGIN")
+
+
+def advisory_lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key for ``name``: the first 8 bytes of its SHA-256, signed."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def unpooled_engine(url: str) -> Engine:
+    """An engine whose connections really close when closed (no pool) and autocommit: for
+    holding a session-level advisory lock, which a connection returned to a pool would keep."""
+    return create_engine(normalise_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
 
 class Database:

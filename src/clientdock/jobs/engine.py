@@ -10,6 +10,8 @@ job row and the workflow are enqueued in one transaction (``docs/architecture.md
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from typing import Any
@@ -23,7 +25,7 @@ from clientdock.db import Database
 from clientdock.jobs import staging, workflow
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.prefetch import prefetcher
-from clientdock.jobs.reaper import Reaper
+from clientdock.jobs.reaper import Executor, Reaper
 from clientdock.jobs.workflow import FinishHook, Stager
 from clientdock.settings import Settings
 
@@ -81,8 +83,25 @@ class JobEngine:
             "sys_db_pool_size": 10,
         }  # type: ignore[typeddict-unknown-key]
 
+    def migrate(self) -> None:
+        """Create or update DBOS's own tables, as launching DBOS does: a process that only
+        enqueues (``serve --no-workers``, ``clientdock migrate``) may be the first to meet a new
+        database. On PostgreSQL DBOS serialises this between processes with a lock of its own."""
+        DBOS.migrate(self.url)
+
+    def executor(self) -> Executor:
+        """This process as its heartbeat row describes it."""
+        return Executor(self.settings.executor_id, socket.gethostname(), os.getpid(), self.settings.worker_concurrency)
+
     def start(self, *, workers: bool = True) -> None:
-        """Launch DBOS in this process (replacing any earlier instance, as tests need)."""
+        """Launch DBOS in this process (replacing any earlier instance, as tests need). With
+        ``workers``, the heartbeat row is written first, so that any job this process takes
+        has its worker's row, and the reaper's thread runs until :meth:`stop`."""
+        if workers:
+            if self.blobs.shared:
+                staging.sweep_scratch(self.settings.data_dir, self.db)
+            self.reaper = Reaper(self.db, self.executor(), self.settings.heartbeat_seconds, self.settings.worker_dead_after, self.resume)
+            self.reaper.announce()
         with _lock:
             workflow.bind(self)
             DBOS.destroy(destroy_registry=False)
@@ -96,12 +115,7 @@ class JobEngine:
                 on_conflict="always_update",
             )
             self.launched = True
-        if workers:
-            if self.blobs.shared:
-                staging.sweep_scratch(self.settings.data_dir, self.db)
-            self.reaper = Reaper(
-                self.db, self.settings.executor_id, self.settings.heartbeat_seconds, self.settings.executor_dead_after_seconds, self.resume
-            )
+        if self.reaper is not None:
             self.reaper.start()
         log.info("jobs_started", executor=self.settings.executor_id, version=self.settings.app_version)
 
@@ -111,13 +125,17 @@ class JobEngine:
         prefetcher.warm(self.settings.prepare_processes)
 
     def stop(self) -> None:
-        if self.reaper is not None:
-            self.reaper.stop()
-            self.reaper = None
+        """Stop taking and running jobs. The heartbeat row goes last, once DBOS has stopped, and
+        only if no job of this worker is left pending (see :meth:`Reaper.retire`)."""
+        reaper, self.reaper = self.reaper, None
+        if reaper is not None:
+            reaper.stop()
         with _lock:
             if self.launched:
                 DBOS.destroy(destroy_registry=False)
                 self.launched = False
+        if reaper is not None:
+            reaper.retire()
         if self._client is not None:
             self._client.destroy()
             self._client = None
