@@ -18,7 +18,7 @@ from sqlalchemy import select
 from clientdock.db import Database
 from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import JobExecutor
-from clientdock.jobs.reaper import REAPER_LOCK, Executor, Reaper
+from clientdock.jobs.reaper import REAPER_LOCK, SWEEP_EVERY, Executor, Reaper
 from clientdock.settings import Settings
 from tests.conftest import POSTGRES_URL, TenantInfo, make_tenant, new_database_url, pg_drop
 from tests.jobs.helpers import enqueue, heartbeat, place, workflow_state
@@ -101,6 +101,29 @@ def test_a_clean_stop_removes_the_row_unless_jobs_are_left_pending(
     assert idle.retire() is True
     assert busy.retire() is False
     assert set(executors(database)) == {"busy"}
+
+
+def test_a_job_left_by_a_clean_stop_is_resumed_at_the_next_tick_not_after_dead_after(
+    database: Database, engine: JobEngine, settings: Settings, tenant: TenantInfo, resumes: Resumes
+) -> None:
+    stopping, live = reaper(database, "stopping", resumes), reaper(database, "live", resumes)
+    stopping.announce()
+    job = enqueue(database, engine, settings, tenant.id)
+    place(database, job, "stopping")
+    assert live.tick() == []  # the stopping worker beats: its job is its own
+    stopping.stop()
+    assert stopping.retire() is False
+    assert live.tick() == [job.workflow_id]
+    live.stop()
+
+
+def test_the_elected_reaper_sweeps_at_its_first_tick_and_every_sweep_every_ticks(database: Database, resumes: Resumes) -> None:
+    sweeps: list[int] = []
+    one = Reaper(database, Executor("w1", "h", 1, 1), interval=3600, dead_after=DEAD_AFTER, resume=resumes, sweep=lambda: sweeps.append(1))
+    for _ in range(SWEEP_EVERY + 1):
+        one.tick()
+    assert len(sweeps) == 2
+    one.stop()
 
 
 def test_the_reaper_resumes_a_dead_workers_pending_job_once(

@@ -17,7 +17,8 @@ import time
 from typing import Any
 
 import structlog
-from dbos import DBOS, DBOSClient, DBOSConfig
+from dbos import DBOS, DBOSClient, DBOSConfig, Queue
+from dbos._dbos import _get_dbos_instance
 from sqlalchemy.orm import Session
 
 from clientdock.blobs import BlobStore, store_for
@@ -36,6 +37,27 @@ IMPORT_QUEUE = "imports"
 QUEUE_POLL_SECONDS = 0.1
 IMPORT_WORKFLOW = "clientdock.import"
 _lock = threading.Lock()
+
+
+def keep_own_worker_concurrency(queue_name: str, concurrency: int) -> None:
+    """Make ``concurrency`` this process's own limit of running jobs of ``queue_name``.
+
+    DBOS 3.4 keeps a queue's worker concurrency in its database, one value for every worker,
+    which each worker's poll reloads: the last worker to start would set it for all. A worker's
+    ``--concurrency`` is its own (a big machine takes more), so this process's reloads of the
+    queue keep its value. DBOS is pinned to 3.4; ``tests/jobs/test_worker_concurrency.py``
+    fails if this stops holding.
+    """
+    sys_db = _get_dbos_instance()._sys_db
+    load = sys_db.get_queue
+
+    def get_queue(name: str, **options: Any) -> Queue | None:
+        queue = load(name, **options)
+        if queue is not None and name == queue_name:
+            queue._worker_concurrency = concurrency
+        return queue
+
+    sys_db.get_queue = get_queue  # type: ignore[method-assign]
 
 
 class JobEngine:
@@ -100,7 +122,14 @@ class JobEngine:
         if workers:
             if self.blobs.shared:
                 staging.sweep_scratch(self.settings.data_dir, self.db)
-            self.reaper = Reaper(self.db, self.executor(), self.settings.heartbeat_seconds, self.settings.worker_dead_after, self.resume)
+            self.reaper = Reaper(
+                self.db,
+                self.executor(),
+                self.settings.heartbeat_seconds,
+                self.settings.worker_dead_after,
+                self.resume,
+                sweep=lambda: staging.sweep_kept(self.blobs, self.db),
+            )
             self.reaper.announce()
         with _lock:
             workflow.bind(self)
@@ -114,6 +143,8 @@ class JobEngine:
                 polling_interval_sec=QUEUE_POLL_SECONDS,
                 on_conflict="always_update",
             )
+            if workers:
+                keep_own_worker_concurrency(IMPORT_QUEUE, self.settings.worker_concurrency)
             self.launched = True
         if self.reaper is not None:
             self.reaper.start()

@@ -17,10 +17,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import Connection, Engine, delete, select, text
+from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,10 @@ log = structlog.get_logger(__name__)
 
 #: The advisory lock whose holder reaps (PostgreSQL).
 REAPER_LOCK = advisory_lock_key("clientdock.reaper")
+#: The reaper sweeps the shared storage at its first tick and every this many after.
+SWEEP_EVERY = 30
+#: The heartbeat of a worker that stopped with jobs pending: long silent, so they are resumed at once.
+STOPPED = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,21 @@ class Election:
 class Reaper:
     """A daemon thread: heartbeat every ``interval`` seconds; when elected, resume dead workers' work."""
 
-    def __init__(self, db: Database, me: Executor, interval: float, dead_after: float, resume: Callable[[str], object]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        me: Executor,
+        interval: float,
+        dead_after: float,
+        resume: Callable[[str], object],
+        *,
+        sweep: Callable[[], object] | None = None,
+    ) -> None:
+        """``sweep``: housekeeping the reaper does every :data:`SWEEP_EVERY` ticks (removing
+        what jobs that ended or were deleted left in the shared storage)."""
         self.db, self.me, self.interval, self.dead_after, self.resume = db, me, interval, dead_after, resume
+        self.sweep = sweep
+        self._ticks = 0
         self.election = Election(db.url)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -156,12 +173,15 @@ class Reaper:
 
     def retire(self) -> bool:
         """Once this worker's jobs have stopped: remove its heartbeat row, unless it still has
-        pending workflows; those keep the row, so that the reaper resumes them elsewhere once it
-        is older than ``dead_after`` (or this worker, started again with its id, recovers them)."""
+        pending workflows. Those keep the row, dated as silent since long ago, so that the
+        reaper resumes them on another worker at its next tick instead of after ``dead_after``
+        (or this worker, started again with its id first, recovers them itself)."""
         try:
             with self.db.session() as session:
                 pending = pending_workflows(session, [self.executor_id])
-                if not pending:
+                if pending:
+                    session.execute(update(JobExecutor).where(JobExecutor.executor_id == self.executor_id).values(heartbeat_at=STOPPED))
+                else:
                     session.execute(delete(JobExecutor).where(JobExecutor.executor_id == self.executor_id))
         except SQLAlchemyError:
             log.warning("worker_retire_failed", executor_id=self.executor_id, exc_info=True)
@@ -193,4 +213,7 @@ class Reaper:
         if dead:
             with self.db.session() as session:
                 session.execute(delete(JobExecutor).where(JobExecutor.executor_id.in_(dead)))
+        if self.sweep is not None and self._ticks % SWEEP_EVERY == 0:
+            self.sweep()
+        self._ticks += 1
         return orphans
