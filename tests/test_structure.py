@@ -38,8 +38,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("imports",),
     ("connections",),
     ("apps",),
+    ("admin",),
     ("web",),
-    ("app", "openapi", "cli", "cli_import", "server", "models", "migrations"),
+    ("app", "openapi", "cli", "cli_import", "server", "worker", "models", "migrations"),
 )
 LEVEL: dict[str, int] = {name: level for level, names in enumerate(LAYERS) for name in names}
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from clientdock.admin.routes import router as admin_router
 from clientdock.apps.routes import router as apps_router
 from clientdock.clients.routes import router as clients_router
 from clientdock.connections import door as connection_door
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         if settings.start_workers:
             await run_in_threadpool(engine.start)
             engine.warm_up()
+        else:  # API only: launch nothing; the job tables must exist for the first enqueue
+            await run_in_threadpool(engine.migrate)
         try:
             yield
         finally:
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(connections_router)
     app.include_router(apps_router)
     app.include_router(notify_router)
+    app.include_router(admin_router)
     app.include_router(web_router)
     app.mount("/static", static_files(), name="static")
 

@@ -303,4 +303,4 @@ def _new_store(kind: str, root: Path, db: Database, settings: Settings) -> BlobS
         return DatabaseStore(root, db)
     from clientdock.blobs_s3 import S3Store
 
-    return S3Store(root, kind, settings.s3_endpoint_url)  # type: ignore[return-value]
+    return S3Store(root, kind, settings.s3_endpoint_url)

@@ -24,6 +24,8 @@ app.add_typer(key_app, name="key")
 app.add_typer(platform_key_app, name="platform-key")
 app.add_typer(user_app, name="user")
 
+#: The length of job_executors.executor_id.
+MAX_EXECUTOR_ID = 128
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="Overrides CLIENTDOCK_DATABASE_URL.")]
 
 
@@ -45,11 +47,13 @@ def _fail(message: str) -> None:
 
 @app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
-    """Apply database migrations."""
+    """Apply database migrations (ours, and the job engine's own tables)."""
+    from clientdock.jobs.engine import JobEngine
     from clientdock.migrate import upgrade
 
     db = _database(database_url)
     upgrade(db.url)
+    JobEngine(get_settings(), db).migrate()
     typer.echo(f"migrated {db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -57,12 +61,41 @@ def migrate(database_url: DatabaseUrl = None) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default CLIENTDOCK_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default CLIENTDOCK_PORT or 8000.")] = None,
+    no_workers: Annotated[
+        bool,
+        typer.Option(
+            "--no-workers",
+            help="Serve the API only: imports are queued for `clientdock worker` processes (as CLIENTDOCK_START_WORKERS=false).",
+        ),
+    ] = False,
 ) -> None:
-    """Migrate, create the demo tenant on first start, and serve the API and web page."""
+    """Migrate, create the demo tenant on first start, and serve the API and web page (and run the jobs, unless --no-workers)."""
     from clientdock.server import run_server
 
     settings = get_settings()
+    if no_workers:
+        settings = settings.model_copy(update={"start_workers": False})
     run_server(settings, host or settings.host, port or settings.port)
+
+
+@app.command()
+def worker(
+    executor_id: Annotated[
+        str | None,
+        typer.Option("--executor-id", help="This worker's stable name. Default CLIENTDOCK_EXECUTOR_ID if set, else the host name."),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Imports run at once. Default CLIENTDOCK_WORKER_CONCURRENCY (4).")
+    ] = None,
+) -> None:
+    """Run imports, enrichment jobs and webhook deliveries (no HTTP) until SIGTERM or SIGINT."""
+    from clientdock.worker import run_worker, worker_settings
+
+    if executor_id is not None:
+        executor_id = executor_id.strip()
+        if not 0 < len(executor_id) <= MAX_EXECUTOR_ID:
+            raise typer.BadParameter(f"give 1 to {MAX_EXECUTOR_ID} characters", param_hint="--executor-id")
+    raise typer.Exit(code=run_worker(worker_settings(get_settings(), executor_id, concurrency)))
 
 
 @tenant_app.command("create")

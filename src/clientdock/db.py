@@ -6,6 +6,7 @@ The caller owns the transaction: request dependencies and job steps open a sessi
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import threading
@@ -19,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -162,6 +164,17 @@ def _sqlite_begin_deferred(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+def advisory_lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key for ``name``: the first 8 bytes of its SHA-256, signed."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def unpooled_engine(url: str) -> Engine:
+    """An engine whose connections really close when closed (no pool) and autocommit: for
+    holding a session-level advisory lock, which a connection returned to a pool would keep."""
+    return create_engine(normalise_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+
+
 class Database:
     """One engine and its session factory; the app and the CLI each hold one."""
 
@@ -215,6 +228,10 @@ def after_rollback(session: Session, callback: Callable[[], None]) -> None:
 
 
 def _once_after(session: Session, callback: Callable[[], None], *, run_on: str) -> None:
+    if not session.in_transaction():
+        # A session that has not run a statement yet has no transaction, and its rollback would
+        # end none: begin it (no connection is taken) so that the callback is settled either way.
+        session.begin()
     settled = False
 
     def on_end(outcome: str) -> Callable[[Session], None]:

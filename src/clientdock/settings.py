@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = 4
     tenant_concurrency: int = 1
     heartbeat_seconds: float = 10.0
-    executor_dead_after_seconds: float = 60.0
+    #: A worker whose heartbeat is older than this many seconds is dead: its pending jobs are resumed elsewhere.
+    worker_dead_after: float = 60.0
+    #: This process's name among the workers (``clientdock worker`` defaults to the host name).
     executor_id: str = "local"
     app_version: str = "clientdock-jobs-1"
     log_json: bool = False

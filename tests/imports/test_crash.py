@@ -3,16 +3,9 @@ is picked up by another worker (PostgreSQL, two executors and the reaper)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select, text
 
@@ -26,50 +19,10 @@ from clientdock.tenants.context import load_context
 from clientdock.tenants.models import Tenant
 from tests.conftest import POSTGRES_URL, make_tenant, new_database_url, pg_drop
 from tests.imports.helpers import finished, job_state, records, wait_until
+from tests.processes import Service
 
 ROWS = 20_000
 CHUNK = 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Service:
-    """``clientdock serve`` as a real child process."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.env = {**os.environ, **env, "CLIENTDOCK_PORT": str(self.port)}
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        out = self.log.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "clientdock.cli", "serve"], env=self.env, stdout=out, stderr=out)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError(f"service did not start: {self.log.read_text()[-2000:]}")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 def enqueue(db: Database, data_dir: Path, tenant_id: str) -> str:
@@ -130,7 +83,7 @@ def test_dead_workers_job_is_picked_up_by_another(tmp_path: Path, request: pytes
     try:
         common = {
             "CLIENTDOCK_DATABASE_URL": url, "CLIENTDOCK_DATA_DIR": str(tmp_path / "data"), "CLIENTDOCK_CHUNK_SIZE": str(CHUNK),
-            "CLIENTDOCK_HEARTBEAT_SECONDS": "0.5", "CLIENTDOCK_EXECUTOR_DEAD_AFTER_SECONDS": "3",
+            "CLIENTDOCK_HEARTBEAT_SECONDS": "0.5", "CLIENTDOCK_WORKER_DEAD_AFTER": "3",
         }  # fmt: skip
         workers = {name: Service({**common, "CLIENTDOCK_EXECUTOR_ID": name}, tmp_path / f"{name}.log") for name in ("wa", "wb")}
         served.extend(workers.values())

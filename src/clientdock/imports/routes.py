@@ -35,6 +35,7 @@ from clientdock.imports.schemas import (
     row_json,
 )
 from clientdock.jobs.models import ImportJob as ImportJobModel
+from clientdock.jobs.service import queue_positions
 from clientdock.pipeline.existing import parse_on_existing
 from clientdock.pipeline.records import Ref
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, ImportsWrite, KeyImportsWrite
@@ -260,7 +261,9 @@ def list_imports(
     ] = None,
 ) -> dict[str, Any]:
     jobs, total = service.list_jobs(session, scope.ctx, page, page_size, door, previews=files.flag("previews", previews))
-    return {"items": [job_json(session, j, scope.tenant.code) for j in jobs], "total": total, "page": page, "pageSize": page_size}
+    positions = queue_positions(session, scope.ctx, [j.id for j in jobs if j.status == "queued"])
+    items = [job_json(session, j, scope.tenant.code, positions) for j in jobs]
+    return {"items": items, "total": total, "page": page, "pageSize": page_size}
 
 
 @router.get(

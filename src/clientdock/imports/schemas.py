@@ -6,6 +6,7 @@ bulk and partner-app doors rename keys only where their seed's wire format asks 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -112,7 +113,10 @@ class ImportJob(CamelModel):
         description="Rows, whatever their action in counts, that carry a warning (a date of birth, type or gender left out, "
         "a phone kept as given, other notes); listed by links.warnedRows (rows?outcome=warning)"
     )
-    queue_position: int | None = Field(description="1 = next to start for this tenant; null when not waiting")
+    queue_position: int | None = Field(
+        description="While queued: 1 + the number of this tenant's queued imports submitted before it (1 = the next of "
+        "the tenant's to start); null otherwise"
+    )
     started_by: str | None
     created_at: str
     started_at: str | None
@@ -183,11 +187,16 @@ class BulkResult(CamelModel):
     import_id: str
 
 
-def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str, Any]:
+def job_json(session: Session, job: ImportJobRow, tenant_code: str, positions: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """The job's JSON. ``positions``: the queue positions of a page of jobs, read in one query
+    (``jobs.service.queue_positions``); without them the job's own is read."""
     base = f"/tenants/{tenant_code}/imports/{job.id}"
     duration = (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else None
     percent = round(100 * job.done / job.total, 1) if job.total else (100.0 if job.finished_at else 0.0)
     summary = {k: v for k, v in job.summary.items() if k != "header"}
+    position = None
+    if job.status == "queued":
+        position = positions.get(job.id) if positions is not None else queue_position(session, job)
     return {
         "id": job.id,
         "jobId": job.id,
@@ -199,7 +208,7 @@ def job_json(session: Session, job: ImportJobRow, tenant_code: str) -> dict[str,
         "progress": {"done": job.done, "total": job.total, "percent": percent},
         "counts": {action: getattr(job, action) for action in ACTIONS},
         "warned": job.warned,
-        "queuePosition": queue_position(session, job),
+        "queuePosition": position,
         "startedBy": job.started_by,
         "createdAt": job.created_at.isoformat(),
         "startedAt": job.started_at.isoformat() if job.started_at else None,

@@ -20,10 +20,11 @@ from clientdock.jobs import staging, workflow
 from clientdock.jobs.engine import JobEngine
 from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.jobs.policy import to_options
+from clientdock.jobs.service import queue_positions
 from clientdock.pipeline.records import Policy, RawRecord, RowOutcome
 from clientdock.settings import Settings
 from clientdock.tenants.context import TenantContext
-from clientdock.tenants.scoping import owned, readable
+from clientdock.tenants.scoping import readable
 
 TERMINAL = workflow.TERMINAL
 
@@ -114,15 +115,11 @@ def list_jobs(
 
 
 def queue_position(session: Session, job: ImportJob) -> int | None:
-    """1 = next to start for this tenant; None when the job is not waiting."""
+    """1 = next of its tenant's jobs to start (1 + its tenant's queued jobs submitted before it);
+    None when the job is not queued."""
     if job.status != "queued":
         return None
-    ahead = session.scalar(
-        select(func.count()).where(
-            owned(ImportJob, job.tenant_id), ImportJob.status.in_(("queued", "running")), ImportJob.created_at < job.created_at
-        )
-    )
-    return int(ahead or 0) + 1
+    return queue_positions(session, job.tenant_id, [job.id]).get(job.id)
 
 
 #: The rows filter that lists rows with a warning, whatever their action.

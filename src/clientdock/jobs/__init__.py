@@ -3,7 +3,8 @@
 A door starts a job with :class:`JobEngine` (through ``imports.service``); a door whose input
 the worker reads registers a stager, and whoever must know when a job ends registers a finish
 hook (``clientdock.app.job_engine`` does both). ``models`` holds the job, its row outcomes and
-the workers' heartbeats.
+the workers' heartbeats; ``reaper`` keeps the heartbeats and resumes a dead worker's jobs;
+``service`` reads what the jobs are doing for people (queue positions, workers, queues).
 """
 
 from clientdock.jobs.engine import JobEngine

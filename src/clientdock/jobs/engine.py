@@ -10,12 +10,15 @@ job row and the workflow are enqueued in one transaction (``docs/architecture.md
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from typing import Any
 
 import structlog
-from dbos import DBOS, DBOSClient, DBOSConfig
+from dbos import DBOS, DBOSClient, DBOSConfig, Queue
+from dbos._dbos import _get_dbos_instance
 from sqlalchemy.orm import Session
 
 from clientdock.blobs import BlobStore, store_for
@@ -23,7 +26,7 @@ from clientdock.db import Database
 from clientdock.jobs import staging, workflow
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.prefetch import prefetcher
-from clientdock.jobs.reaper import Reaper
+from clientdock.jobs.reaper import Executor, Reaper
 from clientdock.jobs.workflow import FinishHook, Stager
 from clientdock.settings import Settings
 
@@ -34,6 +37,27 @@ IMPORT_QUEUE = "imports"
 QUEUE_POLL_SECONDS = 0.1
 IMPORT_WORKFLOW = "clientdock.import"
 _lock = threading.Lock()
+
+
+def keep_own_worker_concurrency(queue_name: str, concurrency: int) -> None:
+    """Make ``concurrency`` this process's own limit of running jobs of ``queue_name``.
+
+    DBOS 3.4 keeps a queue's worker concurrency in its database, one value for every worker,
+    which each worker's poll reloads: the last worker to start would set it for all. A worker's
+    ``--concurrency`` is its own (a big machine takes more), so this process's reloads of the
+    queue keep its value. DBOS is pinned to 3.4; ``tests/jobs/test_worker_concurrency.py``
+    fails if this stops holding.
+    """
+    sys_db = _get_dbos_instance()._sys_db
+    load = sys_db.get_queue
+
+    def get_queue(name: str, **options: Any) -> Queue | None:
+        queue = load(name, **options)
+        if queue is not None and name == queue_name:
+            queue._worker_concurrency = concurrency
+        return queue
+
+    sys_db.get_queue = get_queue  # type: ignore[method-assign]
 
 
 class JobEngine:
@@ -81,8 +105,32 @@ class JobEngine:
             "sys_db_pool_size": 10,
         }  # type: ignore[typeddict-unknown-key]
 
+    def migrate(self) -> None:
+        """Create or update DBOS's own tables, as launching DBOS does: a process that only
+        enqueues (``serve --no-workers``, ``clientdock migrate``) may be the first to meet a new
+        database. On PostgreSQL DBOS serialises this between processes with a lock of its own."""
+        DBOS.migrate(self.url)
+
+    def executor(self) -> Executor:
+        """This process as its heartbeat row describes it."""
+        return Executor(self.settings.executor_id, socket.gethostname(), os.getpid(), self.settings.worker_concurrency)
+
     def start(self, *, workers: bool = True) -> None:
-        """Launch DBOS in this process (replacing any earlier instance, as tests need)."""
+        """Launch DBOS in this process (replacing any earlier instance, as tests need). With
+        ``workers``, the heartbeat row is written first, so that any job this process takes
+        has its worker's row, and the reaper's thread runs until :meth:`stop`."""
+        if workers:
+            if self.blobs.shared:
+                staging.sweep_scratch(self.settings.data_dir, self.db)
+            self.reaper = Reaper(
+                self.db,
+                self.executor(),
+                self.settings.heartbeat_seconds,
+                self.settings.worker_dead_after,
+                self.resume,
+                sweep=lambda: staging.sweep_kept(self.blobs, self.db),
+            )
+            self.reaper.announce()
         with _lock:
             workflow.bind(self)
             DBOS.destroy(destroy_registry=False)
@@ -95,13 +143,10 @@ class JobEngine:
                 polling_interval_sec=QUEUE_POLL_SECONDS,
                 on_conflict="always_update",
             )
+            if workers:
+                keep_own_worker_concurrency(IMPORT_QUEUE, self.settings.worker_concurrency)
             self.launched = True
-        if workers:
-            if self.blobs.shared:
-                staging.sweep_scratch(self.settings.data_dir, self.db)
-            self.reaper = Reaper(
-                self.db, self.settings.executor_id, self.settings.heartbeat_seconds, self.settings.executor_dead_after_seconds, self.resume
-            )
+        if self.reaper is not None:
             self.reaper.start()
         log.info("jobs_started", executor=self.settings.executor_id, version=self.settings.app_version)
 
@@ -111,13 +156,17 @@ class JobEngine:
         prefetcher.warm(self.settings.prepare_processes)
 
     def stop(self) -> None:
-        if self.reaper is not None:
-            self.reaper.stop()
-            self.reaper = None
+        """Stop taking and running jobs. The heartbeat row goes last, once DBOS has stopped, and
+        only if no job of this worker is left pending (see :meth:`Reaper.retire`)."""
+        reaper, self.reaper = self.reaper, None
+        if reaper is not None:
+            reaper.stop()
         with _lock:
             if self.launched:
                 DBOS.destroy(destroy_registry=False)
                 self.launched = False
+        if reaper is not None:
+            reaper.retire()
         if self._client is not None:
             self._client.destroy()
             self._client = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, TableClause, Text, UniqueConstraint, column, false, table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clientdock.db import Base, new_id, utcnow
@@ -81,10 +81,26 @@ class FileMapping(Base):
 
 
 class JobExecutor(Base):
-    """A worker process's heartbeat; a silent one's pending jobs are resumed elsewhere."""
+    """A worker process's heartbeat; a silent one's pending jobs are resumed elsewhere. A worker
+    that stops cleanly removes its row."""
 
     __tablename__ = "job_executors"
 
     executor_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None]
+    #: Imports this worker runs at once.
+    concurrency: Mapped[int | None]
+
+
+def workflow_status(dialect: str) -> TableClause:
+    """DBOS's table of workflows (read only): in the schema ``dbos`` on PostgreSQL, beside ours on SQLite."""
+    return table(
+        "workflow_status",
+        column("workflow_uuid", String),
+        column("status", String),
+        column("executor_id", String),
+        schema="dbos" if dialect == "postgresql" else None,
+    )

@@ -140,6 +140,10 @@ class Prefetcher:
         if pending is not None:
             pending[1].cancel()
 
+    def shutdown(self) -> None:
+        """Stop the helper process (a worker that is stopping); the next prefetch would start another."""
+        self._reset()
+
     def _reset(self) -> None:
         with self._lock:
             if self._executor is not None:
