@@ -7,10 +7,10 @@ import sys
 
 import structlog
 import uvicorn
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from clientdock.app import create_app
-from clientdock.db import Database, database_for
+from clientdock.db import Database, advisory_lock_key, database_for
 from clientdock.logs import configure
 from clientdock.migrate import upgrade
 from clientdock.settings import Settings
@@ -21,6 +21,8 @@ from clientdock.users import service as users
 log = structlog.get_logger(__name__)
 DEMO = "demo"
 DEMO_EMAIL = "demo@example.com"
+#: Serialises the demo tenant's creation among processes starting together (PostgreSQL).
+DEMO_LOCK = advisory_lock_key("clientdock.demo")
 
 
 def ensure_demo_tenant(db: Database) -> dict[str, str] | None:
@@ -28,6 +30,10 @@ def ensure_demo_tenant(db: Database) -> dict[str, str] | None:
     credentials (shown only this once). An install that predates users gets the user alone."""
     created: dict[str, str] = {}
     with db.session() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # API processes of a scale-out deployment start together on a fresh database: the
+            # first creates the tenant and its user, the others wait for its commit and find them.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEMO_LOCK})
         tenant = session.scalar(select(Tenant).where(Tenant.code == DEMO))
         if tenant is None:
             tenant = service.create_tenant(session, DEMO, "Demo practice")

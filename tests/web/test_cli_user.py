@@ -10,6 +10,7 @@ import pytest
 from clientdock.db import Database
 from clientdock.server import DEMO_EMAIL, ensure_demo_tenant
 from clientdock.users import service as users
+from tests.concurrency import run_concurrently
 from tests.test_cli import run
 
 
@@ -62,3 +63,13 @@ def test_first_start_creates_the_demo_user_once(database: Database) -> None:
     with database.session() as session:
         assert users.authenticate(session, DEMO_EMAIL, first["password"]).email == DEMO_EMAIL
     assert ensure_demo_tenant(database) is None
+
+
+def test_processes_starting_together_create_the_demo_tenant_once(database: Database) -> None:
+    """Several ``serve`` processes started together on a fresh database (a scale-out deployment
+    coming up): one creates the demo tenant and its user, the others find them and start."""
+    created = [answer for answer in run_concurrently(4, lambda: ensure_demo_tenant(database)) if answer is not None]
+    assert len(created) == 1
+    assert set(created[0]) == {"tenant", "apiKey", "email", "password"}
+    with database.session() as session:
+        assert users.authenticate(session, DEMO_EMAIL, created[0]["password"]).email == DEMO_EMAIL
