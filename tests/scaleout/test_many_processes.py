@@ -11,6 +11,7 @@ margin, not a benchmark; ``python -m bench workers`` measures throughput.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -220,6 +221,13 @@ def test_imports_survive_a_killed_worker_and_a_killed_api(cluster: Cluster, data
             )
             time.sleep(POLL)
 
+        # What happened, beside the processes' logs (nothing is printed).
+        record = {
+            "victim": victim and victim.name, "orphan": orphan, "doneAtKill": baseline, "resumedAfterSeconds": resumed_after,
+            "mostRunning": watch.most_running, "mostRunningPerTenant": watch.most_running_per_tenant,
+            "executors": sorted(watch.executors), "jobs": {i.path.name: i.job_id for i in uploads},
+        }  # fmt: skip
+        (cluster.root / "run.json").write_text(json.dumps(record, indent=2))
         assert victim is not None, explain("no import was ever seen running mid-file: nothing was killed")
         assert resumed_after is not None, explain(f"the job {orphan} of killed {victim.name} ended, yet never moved on another worker")
         assert resumed_after <= RESUME_BOUND, explain(
