@@ -128,6 +128,8 @@ class Cluster:
             **(settings or {}),
         }
         self.children: dict[str, Child] = {}
+        #: Children seen ready by ``wait_ready`` (a later call waits only for the others).
+        self.ready: set[str] = set()
         self._platform_key: str | None = None
 
     def _child(self, name: str, args: list[str], port: int | None = None) -> Child:
@@ -186,22 +188,24 @@ class Cluster:
         return [c for c in self.children.values() if c.port is None]
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        """Every API answers ``/healthz`` and every worker is listed alive by ``GET /admin/workers``."""
+        """Every API started since the last call answers ``/healthz`` and every such worker is
+        listed alive by ``GET /admin/workers``; one that exited instead fails the wait."""
         deadline = time.monotonic() + timeout
-        pending = {c.name for c in self.children.values() if c.running()}
+        pending = set(self.children) - self.ready
         while pending and time.monotonic() < deadline:
-            for child in list(self.children.values()):
-                if child.name in pending and not child.running():
-                    raise AssertionError(
-                        f"{child.name} exited ({child.process and child.process.returncode}) while starting\n{self.logs()}"
-                    )
+            for name in sorted(pending):
+                child = self.children[name]
+                if not child.running():
+                    raise AssertionError(f"{name} exited ({child.process and child.process.returncode}) while starting\n{self.logs()}")
             for child in self.apis:
                 if child.name in pending and _answers(f"{child.base}/healthz"):
                     pending.discard(child.name)
-            live_api = next((c for c in self.apis if c.running() and c.name not in pending), None)
+                    self.ready.add(child.name)
+            live_api = next((c for c in self.apis if c.name in self.ready and c.running()), None)
             if live_api is not None and any(w.name in pending for w in self.workers):
-                for worker in self.alive_workers(live_api):
-                    pending.discard(worker)
+                for name in set(self.alive_workers(live_api)) & pending:
+                    pending.discard(name)
+                    self.ready.add(name)
             if pending:
                 time.sleep(0.2)
         if pending:
