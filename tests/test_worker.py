@@ -66,6 +66,26 @@ def test_bad_arguments_are_refused_with_exit_code_2(args: list[str], said: str) 
     assert said in " ".join(refused.stderr.split())
 
 
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_a_storage_setting_that_cannot_be_used_stops_the_start_naming_it(command: str, tmp_path: Path) -> None:
+    env = {**os.environ, "CLIENTDOCK_DATA_DIR": str(tmp_path), "CLIENTDOCK_UPLOAD_STORAGE": "ftp://files.example.com/uploads"}
+    env.pop("CLIENTDOCK_DATABASE_URL", None)
+    refused = subprocess.run(
+        [*CLI, command, "--port", "8799"] if command == "serve" else [*CLI, command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert (
+        "error: CLIENTDOCK_UPLOAD_STORAGE must be local, database or s3://bucket/prefix, not 'ftp://files.example.com/uploads'"
+        in refused.stderr
+    )
+    assert "Traceback" not in refused.stderr
+
+
 def test_the_help_names_the_options() -> None:
     assert "--no-workers" in cli("serve", "--help").stdout
     helped = cli("worker", "--help").stdout

@@ -31,7 +31,7 @@ from sqlalchemy import LargeBinary, String, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from clientdock.db import Base, Database, after_rollback, utcnow
-from clientdock.settings import Settings
+from clientdock.settings import ConfigurationError, Settings
 
 log = structlog.get_logger(__name__)
 
@@ -279,7 +279,7 @@ def storage_kind(settings: Settings, dialect: str) -> str:
         return LOCAL if dialect == "sqlite" else DATABASE
     if configured in (LOCAL, DATABASE) or configured.startswith("s3://"):
         return configured
-    raise ValueError(f"CLIENTDOCK_UPLOAD_STORAGE must be local, database or s3://bucket/prefix, not {configured!r}")
+    raise ConfigurationError(f"CLIENTDOCK_UPLOAD_STORAGE must be local, database or s3://bucket/prefix, not {configured!r}")
 
 
 _stores: weakref.WeakKeyDictionary[Database, dict[tuple[str, str], BlobStore]] = weakref.WeakKeyDictionary()

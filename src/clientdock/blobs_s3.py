@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from clientdock.blobs import BlobMissing, BlobStore, _safe, remove_local
 from clientdock.db import after_rollback, utcnow
+from clientdock.settings import ConfigurationError
 
 log = structlog.get_logger(__name__)
 
@@ -51,9 +52,9 @@ def parse_url(url: str) -> tuple[str, str]:
     parts = urlsplit(url.strip())
     bucket, prefix = parts.netloc, parts.path.strip("/")
     if parts.scheme != "s3" or not bucket or parts.query or parts.fragment:
-        raise ValueError(f"{_SETTING} must be s3://bucket/prefix with a bucket name, not {url!r}")
+        raise ConfigurationError(f"{_SETTING} must be s3://bucket/prefix with a bucket name, not {url!r}")
     if not _BUCKET.fullmatch(bucket):
-        raise ValueError(f"{_SETTING}: {bucket!r} is not an S3 bucket name (letters, digits, dots and hyphens)")
+        raise ConfigurationError(f"{_SETTING}: {bucket!r} is not an S3 bucket name (letters, digits, dots and hyphens)")
     return bucket, prefix
 
 
@@ -103,7 +104,7 @@ class S3Store:
             reason = f"the store cannot be reached ({exc})"
         else:
             return
-        raise ValueError(f"{_SETTING}: cannot use the S3 bucket {self.bucket!r}{where}: {reason}")
+        raise ConfigurationError(f"{_SETTING}: cannot use the S3 bucket {self.bucket!r}{where}: {reason}")
 
     @property
     def shared(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +14,7 @@ import typer
 
 from clientdock.db import Database, database_for
 from clientdock.errors import ClientdockError
-from clientdock.settings import get_settings
+from clientdock.settings import ConfigurationError, get_settings
 
 app = typer.Typer(help="clientdock: import client records through every door.", no_args_is_help=True, add_completion=False)
 tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
@@ -38,6 +40,16 @@ def _database(url: str | None = None) -> Database:
 
 def _emit(payload: dict[str, object]) -> None:
     typer.echo(json.dumps(payload))
+
+
+@contextmanager
+def _refusing_bad_settings() -> Iterator[None]:
+    """A setting that cannot be used ends the command with its name and why (exit 2), not a traceback."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
 
 
 def _fail(message: str) -> None:
@@ -75,7 +87,8 @@ def serve(
     settings = get_settings()
     if no_workers:
         settings = settings.model_copy(update={"start_workers": False})
-    run_server(settings, host or settings.host, port or settings.port)
+    with _refusing_bad_settings():
+        run_server(settings, host or settings.host, port or settings.port)
 
 
 @app.command()
@@ -95,7 +108,9 @@ def worker(
         executor_id = executor_id.strip()
         if not 0 < len(executor_id) <= MAX_EXECUTOR_ID:
             raise typer.BadParameter(f"give 1 to {MAX_EXECUTOR_ID} characters", param_hint="--executor-id")
-    raise typer.Exit(code=run_worker(worker_settings(get_settings(), executor_id, concurrency)))
+    with _refusing_bad_settings():
+        code = run_worker(worker_settings(get_settings(), executor_id, concurrency))
+    raise typer.Exit(code=code)
 
 
 @tenant_app.command("create")

@@ -8,6 +8,10 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ConfigurationError(ValueError):
+    """A setting's value cannot be used; the message names its environment variable."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CLIENTDOCK_", extra="ignore")
 
