@@ -40,7 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("apps",),
     ("admin",),
     ("web",),
-    ("app", "openapi", "cli", "cli_import", "server", "worker", "models", "migrations"),
+    ("app", "openapi", "cli", "cli_import", "server", "worker", "rekey", "models", "migrations"),
 )
 LEVEL: dict[str, int] = {name: level for level, names in enumerate(LAYERS) for name in names}
 

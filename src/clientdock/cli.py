@@ -24,7 +24,9 @@ user_app = typer.Typer(help="Manage people who sign in to the web page.", no_arg
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
 app.add_typer(platform_key_app, name="platform-key")
+secrets_app = typer.Typer(help="Manage the key that encrypts secrets at rest.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.add_typer(secrets_app, name="secrets")
 
 #: The length of job_executors.executor_id.
 MAX_EXECUTOR_ID = 128
@@ -165,6 +167,18 @@ def key_revoke(key_id: str, database_url: DatabaseUrl = None) -> None:
         _fail(exc.detail)
         return
     _emit({"keyId": key_id, "revoked": True})
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(database_url: DatabaseUrl = None) -> None:
+    """Encrypt every kept secret again with the first key of CLIENTDOCK_SECRET_KEY; prints the counts.
+    Exit 1 when some value no configured key opens (listed by id)."""
+    from clientdock.rekey import rotate_all
+
+    report = rotate_all(_database(database_url), get_settings().data_dir)
+    _emit(report.as_json())
+    if report.unreadable:
+        raise typer.Exit(code=1)
 
 
 @platform_key_app.command("create")

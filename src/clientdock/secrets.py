@@ -26,7 +26,7 @@ ENV_VAR = "CLIENTDOCK_SECRET_KEY"
 KEY_FILE = "secret.key"
 MIN_PASSPHRASE = 32
 
-__all__ = ["ENV_VAR", "InvalidToken", "decrypt", "encrypt", "key_box"]
+__all__ = ["ENV_VAR", "InvalidToken", "decrypt", "encrypt", "key_box", "rotate"]
 
 
 def _as_fernet_key(value: str) -> bytes:
@@ -75,6 +75,11 @@ def key_box(data_dir: Path) -> MultiFernet:
 
 def encrypt(data_dir: Path, plaintext: str) -> str:
     return key_box(data_dir).encrypt(plaintext.encode()).decode()
+
+
+def rotate(data_dir: Path, token: str) -> str:
+    """``token`` encrypted again with the first key (raises :class:`InvalidToken` when no key opens it)."""
+    return key_box(data_dir).rotate(token.encode()).decode()
 
 
 def decrypt(data_dir: Path, token: str) -> str:
