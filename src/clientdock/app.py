@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     def healthz(database: Db) -> JSONResponse:
         try:
-            with database.engine.connect() as conn:
+            # The read engine: on SQLite a probe must not queue behind an import's write transaction.
+            with database.read_engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
             return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
