@@ -9,7 +9,7 @@ from types import ModuleType
 
 import structlog
 
-from bench import bulk_upsert, connection_import, csv_import, enrich, health, hostile, prepare, staging_write, undo, upsert, workers
+from bench import bulk_upsert, connection_import, csv_import, enrich, health, hostile, limits, prepare, staging_write, undo, upsert, workers
 
 CASES: dict[str, tuple[ModuleType, str]] = {
     "csv": (csv_import, "a generated clients CSV through the upload door, beside COPY/executemany upserts of the same rows"),
@@ -19,6 +19,7 @@ CASES: dict[str, tuple[ModuleType, str]] = {
     "enrich": (enrich, "enrich companies from a fake Companies House under its rate budget"),
     "connection": (connection_import, "import every contact of a fake Xero organisation through a connection"),
     "prepare": (prepare, "normalisation and validation (pipeline.run.prepare) of generated file rows, in process"),
+    "limits": (limits, "the rate limit's and the body limit's cost per request, in process; bulk batch sizes beside the JSON limit"),
     "staging": (staging_write, "staging a job's records with the in-file duplicate check: time and memory"),
     "hostile": (hostile, "hostile files and payloads: status, time to the answer, the service's peak RSS"),
     "health": (health, "GET /healthz answer times while a large import runs"),

@@ -127,6 +127,8 @@ class Service:
             "CLIENTDOCK_DATABASE_URL": place.url,
             "CLIENTDOCK_PORT": str(self.port),
             "CLIENTDOCK_MAX_UPLOAD_BYTES": str(4 * 1024**3),
+            # One key sends the whole load: the figures are the service's, not the per-key limit's.
+            "CLIENTDOCK_RATE_LIMIT_PER_SECOND": "0",
             **(extra_env or {}),
         }
         # The child imports the same clientdock as this process, and bench (for the sampler).

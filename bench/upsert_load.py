@@ -167,6 +167,7 @@ def served(postgres: str | None) -> Iterator[Target]:
             env["CLIENTDOCK_DATABASE_URL"] = postgres.rsplit("/", 1)[0] + f"/{pg_name}"
         port = free_port()
         env["CLIENTDOCK_PORT"] = str(port)
+        env["CLIENTDOCK_RATE_LIMIT_PER_SECOND"] = "0"  # one key sends the whole load: measure the service, not the limit
         out_path = Path(tmp) / "serve.out"
         with open(out_path, "w") as out, open(Path(tmp) / "serve.log", "w") as log:
             # Files, not pipes: a pipe nobody reads fills up and stalls the service's logging.

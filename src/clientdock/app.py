@@ -8,18 +8,21 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import compile_path
 
 from clientdock.admin.routes import router as admin_router
 from clientdock.apps.routes import router as apps_router
+from clientdock.bodylimit import BodyLimitMiddleware
 from clientdock.clients.routes import router as clients_router
 from clientdock.connections import door as connection_door
 from clientdock.connections.routes import router as connections_router
 from clientdock.db import Database, database_for
 from clientdock.deps import Db
-from clientdock.imports import enrich, file_records, files
+from clientdock.imports import enrich, file_records, files, upload
 from clientdock.imports.respond import WaiterCap
 from clientdock.imports.routes import router as imports_router
 from clientdock.jobs.engine import JobEngine
@@ -29,6 +32,7 @@ from clientdock.openapi import install_openapi, operation_id
 from clientdock.problems import install as install_problems
 from clientdock.settings import Settings, get_settings
 from clientdock.tenants import idempotency
+from clientdock.tenants.ratelimit import RateLimitMiddleware, TokenBuckets
 from clientdock.web.routes import router as web_router
 from clientdock.web.templating import static_files
 
@@ -40,9 +44,14 @@ and partner apps — through one pipeline (map → validate → normalise → ma
 **Auth**: `X-API-Key: <key>` or `Authorization: Bearer <key>`. Missing/invalid key → 401;
 a key of another tenant or without the scope → 403.
 
+**Limits**: each API key may make `CLIENTDOCK_RATE_LIMIT_PER_SECOND` requests a second (bursts
+of `CLIENTDOCK_RATE_LIMIT_BURST`) per API process; past that → 429 with `Retry-After` (seconds).
+A request body over `CLIENTDOCK_MAX_JSON_BYTES` (an upload: over `CLIENTDOCK_MAX_UPLOAD_BYTES`)
+→ 413, refused before it is read.
+
 **Errors** are RFC 9457 problem details with an `errors` list naming field (and row).
-400 bad input, 409 conflict, 413 too large, 415 wrong media type; 422 only for a reused
-`Idempotency-Key`.
+400 bad input, 409 conflict, 413 too large, 415 wrong media type, 429 rate limited; 422 only
+for a reused `Idempotency-Key`.
 
 **Decisions where the seeds are silent**: emails are syntax-checked (no DNS), trimmed, domain
 lower-cased, unique per tenant case-insensitively; reserved domains (.invalid, .example, .test,
@@ -124,4 +133,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         body: dict[str, Any] = {"status": "ok", "database": database.engine.dialect.name}
         return JSONResponse(body)
 
+    install_limits(app, settings)
     return app
+
+
+def install_limits(app: FastAPI, settings: Settings) -> None:
+    """The abuse limits, outermost (added last, run first): the per-key rate limit refuses before
+    anything is read; then the body limit, before the Idempotency-Key check reads a body."""
+    uploads = [
+        (compile_path(context.path_format)[0], upload.body_bound(settings.max_upload_bytes))
+        for context in iter_route_contexts(app.routes)
+        if context.path_format is not None and getattr(context.original_route, "endpoint", None) in upload.STREAMING_ROUTES
+    ]
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_json_bytes, own=uploads)
+    app.state.rate_limits = None
+    if settings.rate_limit_per_second > 0:
+        app.state.rate_limits = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        app.add_middleware(RateLimitMiddleware, buckets=app.state.rate_limits)

@@ -31,10 +31,16 @@ ERRORS: dict[int, str] = {
     403: "Forbidden: the key may not act on this tenant or business, or lacks the scope",
     404: "Not found",
     409: "Conflict, or a request with this Idempotency-Key is still being processed",
-    413: "Payload too large",
+    413: "Payload too large: the body is over its limit (`CLIENTDOCK_MAX_JSON_BYTES`, or an upload's own)",
     415: "Unsupported media type",
     422: "This Idempotency-Key was used with a different request",
-    429: "Too many requests; retry after `Retry-After` seconds",
+    429: "Too many requests: this API key's rate limit is used up; retry after `Retry-After` seconds",
+}
+
+
+RETRY_AFTER: dict[str, Any] = {
+    "description": "Whole seconds (at least 1) until this API key may make another request",
+    "schema": {"type": "integer", "minimum": 1},
 }
 
 
@@ -120,8 +126,10 @@ def _document_errors(operation: dict[str, Any], method: str, *, authenticated: b
     has_input = "requestBody" in operation or any(p.get("in") != "path" for p in operation.get("parameters", []))
     if authenticated or has_input:
         statuses.add(400)
+    if "requestBody" in operation:  # clientdock.bodylimit: every body has a size limit
+        statuses.add(413)
     if authenticated:
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}  # clientdock.tenants.ratelimit: every request with a key is counted
         if any(p.get("in") == "path" for p in operation.get("parameters", [])):
             statuses.add(404)
         if method == "POST":  # clientdock.tenants.idempotency: a key in flight, or reused with another request
@@ -132,6 +140,8 @@ def _document_errors(operation: dict[str, Any], method: str, *, authenticated: b
         response = dict(responses.get(str(status), {}))
         response.setdefault("description", ERRORS.get(status) or HTTPStatus(status).phrase)
         response["content"] = {PROBLEM: {"schema": {"$ref": PROBLEM_REF}}}
+        if status == 429:
+            response.setdefault("headers", {"Retry-After": RETRY_AFTER})
         answers[str(status)] = response
     operation["responses"] = answers
 

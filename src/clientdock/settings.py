@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +24,11 @@ class Settings(BaseSettings):
     max_sync_waiters: int = 16
     allow_private_webhooks: bool = False
     max_upload_bytes: int = 50 * 1024 * 1024
+    #: Every other request body (JSON, forms) is refused with 413 past this many bytes.
+    max_json_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
+    #: Requests a second per API key in each API process (a token bucket; 0: no limit), and the burst it allows.
+    rate_limit_per_second: float = Field(default=50.0, ge=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
     #: Where uploads and staged records are kept for the workers (``clientdock.blobs``): local,
     #: database or s3://bucket/prefix; unset means local on SQLite and database on PostgreSQL.
     upload_storage: str | None = None

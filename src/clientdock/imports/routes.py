@@ -172,6 +172,7 @@ async def enrich_clients(
         415: {"description": "not a CSV or macro-free spreadsheet"},
     },
 )
+@upload.streams_upload
 async def import_csv(
     request: Request,
     scope: ImportsWrite,

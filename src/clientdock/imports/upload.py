@@ -10,10 +10,10 @@ with 413 the moment it passes the limit. Other parts are small text fields.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -30,6 +30,22 @@ FIELD_LIMIT = 64 * 1024
 MAX_PARTS = 16
 # What a body may hold beyond the file itself: boundaries, part headers and the text fields.
 _BODY_ALLOWANCE = MAX_PARTS * (FIELD_LIMIT + 1024)
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+#: The route functions that stream their body with :func:`receive`: their paths keep the upload
+#: limit and answers of their own instead of the JSON body limit (``clientdock.bodylimit``).
+STREAMING_ROUTES: set[Callable[..., Any]] = set()
+
+
+def streams_upload(endpoint: Endpoint) -> Endpoint:
+    """Mark a route function as one that receives its body with :func:`receive`."""
+    STREAMING_ROUTES.add(endpoint)
+    return endpoint
+
+
+def body_bound(limit: int) -> int:
+    """The most a multipart body carrying a file of at most ``limit`` bytes can be."""
+    return limit + _BODY_ALLOWANCE
 
 
 @dataclass
@@ -179,7 +195,7 @@ def _boundary(request: Request) -> bytes:
 
 def _check_declared_length(request: Request, limit: int) -> None:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + _BODY_ALLOWANCE:
+    if declared.isdigit() and int(declared) > body_bound(limit):
         raise too_large(limit)
 
 

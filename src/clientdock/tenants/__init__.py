@@ -9,7 +9,8 @@ The layer every tenant-owned read and write starts from:
   Unassigned group);
 - ``scoping``: :func:`readable`, :func:`readable_columns`, :func:`owned` — the only place that
   filters by tenant;
-- ``service``: tenants and keys; ``idempotency``: the Idempotency-Key middleware.
+- ``service``: tenants and keys; ``idempotency``: the Idempotency-Key middleware; ``ratelimit``: the
+  per-key token buckets and their middleware (429 with Retry-After).
 """
 
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, ImportsWrite, KeyImportsWrite, Principal, TenantAdmin, TenantScope

@@ -87,6 +87,7 @@ def import_page(request: Request, session: DbSession, user: CurrentUser, setting
 
 
 @router.post("/clients/import/upload")
+@upload.streams_upload
 async def upload_file(request: Request, user: ShortUser, db: Db, engine: Engine, settings: AppSettings, cap: Waiters) -> Response:
     # htmx sends the token as a header: a forged upload is refused before its body is read.
     header_token = request.headers.get(auth.CSRF_HEADER)
