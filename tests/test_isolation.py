@@ -490,3 +490,18 @@ def test_wrong_credentials_are_refused_and_see_nothing_of_tenant_a(world: World,
         response = _request(world, name, call, None)
         assert response.status_code == call.owner, f"{name} as tenant A: {response.status_code} {response.text[:300]}"
 
+
+def test_a_revoked_key_gets_no_replay_of_an_idempotent_answer(world: World) -> None:
+    """The Idempotency-Key replay is keyed by the credential: once that key is revoked, a retry
+    with it is 401 like any other request, not the stored answer with tenant A's data."""
+    with world.database.session() as session:
+        issued = tenants.issue_key(session, kind="tenant", tenant_id=world.ids["a_id"])
+    headers = {"X-API-Key": issued.key, "Idempotency-Key": f"iso-{issued.id}"}
+    body = {"name": f"{MARKER} replayed", "email": f"replay-{issued.id}@acme.test"}
+    path = f"/tenants/{world.ids['tenant']}/clients"
+    assert world.api.post(path, json=body, headers=headers).status_code == 201
+    with world.database.session() as session:
+        tenants.revoke_key(session, issued.id)
+    replay = world.api.post(path, json=body, headers=headers)
+    assert replay.status_code == 401, replay.text
+    assert MARKER not in replay.text

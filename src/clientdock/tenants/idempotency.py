@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clientdock.db import Database, utcnow
 from clientdock.errors import Conflict, FieldError, UnprocessableIdempotency
 from clientdock.problems import problem
-from clientdock.tenants.auth import presented_key
+from clientdock.tenants.auth import known_principal, presented_key
 from clientdock.tenants.keys import hash_key
 from clientdock.tenants.models import IdempotencyRecord
 
@@ -80,6 +80,10 @@ async def middleware(request: Request, call_next: Callable[[Request], Awaitable[
     if len(key) > 255:
         return problem(400, "Bad request", "Idempotency-Key is longer than 255 characters", [FieldError("Idempotency-Key", "too long")])
     db: Database = request.app.state.db
+    if await known_principal(request, db) is None:
+        # An unknown or revoked key replays nothing (the answer it once got may hold a tenant's
+        # data): the route refuses it with 401 like any other request.
+        return await call_next(request)
     body = await request.body()
     acting_for = request.headers.get("x-business-uid", "").encode()  # an app acts for several businesses
     digest = hashlib.sha256(
