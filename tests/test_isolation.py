@@ -53,39 +53,44 @@ REVOKED = "tenant A's revoked key"
 FOREIGN_APP = "a partner app not assigned to A"
 FOREIGN_APP_DOOR = "a partner app not assigned to A, through its own door"
 ASSIGNED_APP = "the app assigned to A, outside its door"
+FOREIGN_APP_FOR_B = "a partner app assigned to B, acting for B through its own door"
+ASSIGNED_APP_FOR_B = "the app assigned to A, acting for B (not assigned to it)"
 PLATFORM = "the platform key"
 TENANT_ON_PLATFORM = "tenant A's key"
 REVOKED_PLATFORM = "a revoked platform key"
 NO_SESSION = "no web session"
 API_KEY_ON_PAGE = "tenant A's API key instead of a session"
 OTHER_SESSION = "tenant B's web session"
+SESSION_ON_API = "tenant A's web session instead of a key"
 
 DENIED = frozenset({403, 404})
+#: No credential, and a web session's cookie where an API key belongs: the API answers 401.
+UNAUTHENTICATED = {NONE: frozenset({401}), SESSION_ON_API: frozenset({401})}
 #: What each guard answers each credential kind. Pages redirect to sign-in (303) when nobody is
 #: signed in; tenant B's session is refused (400, 403, 404) unless the entry says otherwise.
 REFUSALS: dict[str, dict[str, frozenset[int]]] = {
     "tenant": {
-        NONE: frozenset({401}), OTHER_TENANT: DENIED, MISSING_SCOPE: frozenset({403}), REVOKED: frozenset({401}),
+        **UNAUTHENTICATED, OTHER_TENANT: DENIED, MISSING_SCOPE: frozenset({403}), REVOKED: frozenset({401}),
         FOREIGN_APP: DENIED, ASSIGNED_APP: frozenset({403}), PLATFORM: frozenset({403}),
     },
     # /users/bulk/sourceId: no tenant in the path, the key's own tenant is the one written.
     "own-tenant": {
-        NONE: frozenset({401}), MISSING_SCOPE: frozenset({403}), REVOKED: frozenset({401}), FOREIGN_APP: frozenset({403}),
+        **UNAUTHENTICATED, MISSING_SCOPE: frozenset({403}), REVOKED: frozenset({401}), FOREIGN_APP: frozenset({403}),
         ASSIGNED_APP: frozenset({403}), PLATFORM: frozenset({403}),
     },
     "platform": {
-        NONE: frozenset({401}), TENANT_ON_PLATFORM: frozenset({403}), OTHER_TENANT: frozenset({403}),
+        **UNAUTHENTICATED, TENANT_ON_PLATFORM: frozenset({403}), OTHER_TENANT: frozenset({403}),
         REVOKED_PLATFORM: frozenset({401}), FOREIGN_APP: frozenset({403}), ASSIGNED_APP: frozenset({403}),
     },
     # App assignments: the platform key, or a business's admin key for its own business.
     "assignments": {
-        NONE: frozenset({401}), OTHER_TENANT: DENIED, MISSING_SCOPE: frozenset({403}), REVOKED: frozenset({401}),
-        FOREIGN_APP: DENIED,
+        **UNAUTHENTICATED, OTHER_TENANT: DENIED, MISSING_SCOPE: frozenset({403}), REVOKED: frozenset({401}), FOREIGN_APP: DENIED,
     },
     # An app's door into business A: the app assigned to A (X-Business-Uid) or A's own key.
     "app-door": {
-        NONE: frozenset({401}), OTHER_TENANT: DENIED, MISSING_SCOPE: frozenset({403}), REVOKED: frozenset({401}),
-        FOREIGN_APP: DENIED, FOREIGN_APP_DOOR: DENIED, PLATFORM: frozenset({403}),
+        **UNAUTHENTICATED, OTHER_TENANT: DENIED, MISSING_SCOPE: frozenset({403}), REVOKED: frozenset({401}),
+        FOREIGN_APP: DENIED, FOREIGN_APP_DOOR: DENIED, FOREIGN_APP_FOR_B: DENIED, ASSIGNED_APP_FOR_B: frozenset({403}),
+        PLATFORM: frozenset({403}),
     },
     "page": {
         NO_SESSION: frozenset({303}), API_KEY_ON_PAGE: frozenset({303}), OTHER_SESSION: frozenset({400, 403, 404}),
@@ -187,7 +192,7 @@ ROUTES: dict[str, Call] = {
     "POST /business/clients/v1/apps/{app_code_name}/import": Call(
         "app-door", "imports:write", business=True,
         json={"import_params": {"upload_type": "single"}, "fields_mapping": {"first_name": "Pushed", "email": "pushed@acme.test"}},
-        owner=201,
+        owner=201, overrides={FOREIGN_APP_FOR_B: frozenset({201})},  # B's own app importing into B: allowed, and none of A's data
     ),  # fmt: skip
     "GET /business/clients/v1/apps/{app_code_name}/imports/{job_id}": Call(
         "app-door", "clients:read", ids={"job_id": "app_job"}, business=True, owner=200
@@ -430,7 +435,7 @@ def _request(world: World, name: str, call: Call, kind: str | None) -> Any:
     """Call the route of ``name`` as ``kind`` (None: the right credential)."""
     method, path = name.split(" ", 1)
     ids = {**world.ids, **{param: world.ids[source] for param, source in call.ids.items()}}
-    if kind == FOREIGN_APP_DOOR:
+    if kind in (FOREIGN_APP_DOOR, FOREIGN_APP_FOR_B):
         ids["app_code_name"] = "iso_foreign_app"
     url = path.format(**{k: v for k, v in ids.items()}) if "{" in path else path
     headers: dict[str, str] = {}
@@ -438,8 +443,8 @@ def _request(world: World, name: str, call: Call, kind: str | None) -> Any:
     if key:
         headers["X-API-Key"] = key
     if call.business:
-        headers["X-Business-Uid"] = world.ids["tenant"]
-    client = world.api
+        headers["X-Business-Uid"] = world.ids["tenant_b" if kind in (FOREIGN_APP_FOR_B, ASSIGNED_APP_FOR_B) else "tenant"]
+    client = world.web_a if kind == SESSION_ON_API else world.api
     form = world.filled(call.form) if call.form is not None else None
     if call.guard == "page" or (call.guard == "public" and kind == OTHER_SESSION):
         client, token = (world.web_b_out, world.b_out_csrf) if name == "POST /sign-out" else (world.web_b, world.b_csrf)
@@ -460,8 +465,9 @@ def _key_for(world: World, call: Call, kind: str | None) -> str | None:
         None: keys["platform"] if call.guard == "platform" else keys["a"],
         NONE: None, OTHER_TENANT: keys["b"], MISSING_SCOPE: keys.get(f"a-without-{call.scope}"), REVOKED: keys["a-revoked"],
         FOREIGN_APP: world.foreign_app_key, FOREIGN_APP_DOOR: world.foreign_app_key, ASSIGNED_APP: keys["app"],
+        FOREIGN_APP_FOR_B: world.foreign_app_key, ASSIGNED_APP_FOR_B: keys["app"],
         PLATFORM: keys["platform"], TENANT_ON_PLATFORM: keys["a"],
-        REVOKED_PLATFORM: keys["platform-revoked"], NO_SESSION: None, API_KEY_ON_PAGE: keys["a"], OTHER_SESSION: None,
+        REVOKED_PLATFORM: keys["platform-revoked"], NO_SESSION: None, API_KEY_ON_PAGE: keys["a"], OTHER_SESSION: None, SESSION_ON_API: None,
     }  # fmt: skip
     return chosen[kind]
 
