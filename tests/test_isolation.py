@@ -511,3 +511,28 @@ def test_a_revoked_key_gets_no_replay_of_an_idempotent_answer(world: World) -> N
     replay = world.api.post(path, json=body, headers=headers)
     assert replay.status_code == 401, replay.text
     assert MARKER not in replay.text
+
+
+def test_an_unassigned_app_gets_no_replay_of_an_idempotent_import(world: World) -> None:
+    """Once an app is unassigned it gets 403 for that business, a retry of an earlier import
+    with the same Idempotency-Key too (it was the stored answer, with the business's clients)."""
+    code = f"iso_replay_{len(world.ids)}_{world.ids['a_id'][:6]}"
+    with world.database.session() as session:
+        secret = apps.register_app(
+            session, name=code, app_code_name=code, app_type="import_clients", redirect_uri="https://example.com/cb"
+        ).client_secret
+    platform = {"X-API-Key": world.keys["platform"]}
+    assigned = world.api.post(
+        "/v3/apps/app_assignments", json={"app_code_name": code, "assignee_uid": world.ids["tenant"], "assignee_type": "business"},
+        headers=platform,
+    )  # fmt: skip
+    uid = _created(assigned)["data"]["uid"]
+    headers = {"X-API-Key": secret, "X-Business-Uid": world.ids["tenant"], "Idempotency-Key": f"iso-{code}"}
+    body = {"import_params": {"upload_type": "single"}, "fields_mapping": {"first_name": MARKER, "email": f"{code}@acme.test"}}
+    path = f"/business/clients/v1/apps/{code}/import"
+    assert world.api.post(path, json=body, headers=headers).status_code == 201
+    assert world.api.post(path, json=body, headers=headers).headers.get("Idempotent-Replayed") == "true"  # while assigned
+    assert world.api.delete(f"/v3/apps/app_assignments/{uid}", headers=platform).status_code == 204
+    replay = world.api.post(path, json=body, headers=headers)
+    assert replay.status_code == 403, replay.text
+    assert MARKER not in replay.text

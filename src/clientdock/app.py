@@ -13,6 +13,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from clientdock.admin.routes import router as admin_router
+from clientdock.apps import access as app_access
 from clientdock.apps.routes import router as apps_router
 from clientdock.clients.routes import router as clients_router
 from clientdock.connections import door as connection_door
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.waiters = WaiterCap(settings.max_sync_waiters)
     install_problems(app)
     install_openapi(app)
-    app.add_middleware(idempotency.IdempotencyMiddleware)
+    app.add_middleware(idempotency.IdempotencyMiddleware, replay_allowed=app_access.may_replay)
     app.include_router(clients_router)
     app.include_router(imports_router)
     app.include_router(connections_router)
