@@ -431,15 +431,15 @@ def test_every_entry_has_a_known_guard_and_scope() -> None:
         assert (call.scope in tenants.TENANT_SCOPES) if needs_scope else call.scope is None, name
 
 
-def _request(world: World, name: str, call: Call, kind: str | None) -> Any:
-    """Call the route of ``name`` as ``kind`` (None: the right credential)."""
+def _request(world: World, name: str, call: Call, kind: str | None, *, key: str | None = None, extra: dict[str, str] | None = None) -> Any:
+    """Call the route of ``name`` as ``kind`` (None: the right credential, or ``key`` when given)."""
     method, path = name.split(" ", 1)
     ids = {**world.ids, **{param: world.ids[source] for param, source in call.ids.items()}}
     if kind in (FOREIGN_APP_DOOR, FOREIGN_APP_FOR_B):
         ids["app_code_name"] = "iso_foreign_app"
     url = path.format(**{k: v for k, v in ids.items()}) if "{" in path else path
-    headers: dict[str, str] = {}
-    key = _key_for(world, call, kind)
+    headers: dict[str, str] = dict(extra or {})
+    key = key or _key_for(world, call, kind)
     if key:
         headers["X-API-Key"] = key
     if call.business:
@@ -492,9 +492,24 @@ def test_wrong_credentials_are_refused_and_see_nothing_of_tenant_a(world: World,
         if call.guard == "page" and response.status_code == 303 and kind != OTHER_SESSION:
             assert response.headers["location"].startswith("/"), response.headers
     assert wrong == [], name
-    if call.owner is not None:
+    if call.owner is None:
+        return
+    if not (name.startswith("POST ") and call.guard in ("tenant", "own-tenant", "assignments", "platform")):
         response = _request(world, name, call, None)
         assert response.status_code == call.owner, f"{name} as tenant A: {response.status_code} {response.text[:300]}"
+        return
+    # A POST as its owner, with an Idempotency-Key and a key of its own; once that key is revoked,
+    # a retry is 401 like any request of a revoked key, not the stored answer.
+    with world.database.session() as session:
+        platform = call.guard == "platform"
+        fresh = tenants.issue_key(session, kind="platform" if platform else "tenant", tenant_id=None if platform else world.ids["a_id"])
+    retry = {"Idempotency-Key": f"iso-{fresh.id}"}
+    response = _request(world, name, call, None, key=fresh.key, extra=retry)
+    assert response.status_code == call.owner, f"{name} as its owner: {response.status_code} {response.text[:300]}"
+    with world.database.session() as session:
+        tenants.revoke_key(session, fresh.id)
+    replay = _request(world, name, call, None, key=fresh.key, extra=retry)
+    assert (replay.status_code, MARKER in replay.text) == (401, False), f"{name}, the owner's revoked key: {replay.text[:300]}"
 
 
 def test_a_revoked_key_gets_no_replay_of_an_idempotent_answer(world: World) -> None:
