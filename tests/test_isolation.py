@@ -487,8 +487,9 @@ def test_wrong_credentials_are_refused_and_see_nothing_of_tenant_a(world: World,
                 f"{kind}: {response.status_code} (expected {sorted(allowed) if len(allowed) < 6 else 'not 5xx'}) {response.text[:200]}"
             )
         leaked = [MARKER, *(world.ids[n] for n in call.absent)]
-        if any(secret in response.text for secret in leaked):
-            wrong.append(f"{kind}: the answer shows tenant A's data: {response.text[:300]}")
+        seen = response.text + "".join(f"{k}: {v}" for k, v in response.headers.items())
+        if any(secret in seen for secret in leaked):
+            wrong.append(f"{kind}: the answer (body or headers) shows tenant A's data: {seen[:300]}")
         if call.guard == "page" and response.status_code == 303 and kind != OTHER_SESSION:
             assert response.headers["location"].startswith("/"), response.headers
     assert wrong == [], name
