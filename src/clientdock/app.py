@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 
 from clientdock.admin.routes import router as admin_router
+from clientdock.apps import access as app_access
 from clientdock.apps.routes import router as apps_router
 from clientdock.bodylimit import BodyLimitMiddleware
 from clientdock.clients.routes import router as clients_router
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.waiters = WaiterCap(settings.max_sync_waiters)
     install_problems(app)
     install_openapi(app)
-    app.add_middleware(idempotency.IdempotencyMiddleware)
+    app.add_middleware(idempotency.IdempotencyMiddleware, replay_allowed=app_access.may_replay)
     app.include_router(clients_router)
     app.include_router(imports_router)
     app.include_router(connections_router)

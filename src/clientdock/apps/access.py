@@ -11,16 +11,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import unquote
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from clientdock.apps import service
 from clientdock.apps.models import App
+from clientdock.db import Database
 from clientdock.deps import Db
-from clientdock.errors import Forbidden, NotFound, ValidationFailed
+from clientdock.errors import ClientdockError, Forbidden, NotFound, ValidationFailed
 from clientdock.tenants.auth import Authenticated, Principal
 from clientdock.tenants.context import TenantContext, load_context
 from clientdock.tenants.models import Tenant
@@ -119,3 +122,22 @@ class AppBusinessAccess:
 
 AppImportAccess = Annotated[AppBusiness, Depends(AppBusinessAccess("imports:write"))]
 AppReadAccess = Annotated[AppBusiness, Depends(AppBusinessAccess("clients:read"))]
+
+
+AppImportCheck = AppBusinessAccess("imports:write")
+#: The app door's import (``routes.import_via_app``): its answers hold the business's clients.
+IMPORT_PATH = re.compile(r"/business/clients/v1/apps/(?P<code>[^/]+)/import")
+
+
+def may_replay(request: Request, db: Database, principal: Principal) -> bool:
+    """The Idempotency-Key replay's check (``tenants.idempotency``): an earlier answer of the app
+    door is given again only while the caller may still use that door for that business — once
+    the app is unassigned, a retry is 403 like any new request, not the stored import."""
+    found = IMPORT_PATH.fullmatch(request.url.path)
+    if found is None:
+        return True
+    try:
+        AppImportCheck(unquote(found["code"]), principal, db, request.headers.get(BUSINESS_HEADER))
+    except ClientdockError:
+        return False
+    return True

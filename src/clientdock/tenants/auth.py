@@ -80,6 +80,15 @@ async def authenticate(request: Request, db: Db) -> Principal:
     return principal
 
 
+async def known_principal(request: Request, db: Database) -> Principal | None:
+    """The caller's credential as :func:`authenticate` checks it, or None when there is none or
+    it is unknown or revoked (for code before the routes, such as the Idempotency-Key replay)."""
+    try:
+        return await authenticate(request, db)
+    except Unauthorized:
+        return None
+
+
 def _check_key(db: Database, key: str, cache_key: tuple[str, ...]) -> Principal:
     generation = CACHE.generation
     with db.read_session() as session:

@@ -7,6 +7,7 @@ that sent them, so two tenants can never see each other's answers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clientdock.db import Database, utcnow
 from clientdock.errors import Conflict, FieldError, UnprocessableIdempotency
 from clientdock.problems import problem
-from clientdock.tenants.auth import presented_key
+from clientdock.tenants.auth import Principal, known_principal, presented_key
 from clientdock.tenants.keys import hash_key
 from clientdock.tenants.models import IdempotencyRecord
 
@@ -72,7 +73,15 @@ def _canonical(request: Request, body: bytes) -> bytes:
     return body
 
 
-async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+#: Whether a valid credential may still be given an earlier answer to this request. A key's
+#: tenant and scopes never change, but some access can end while the key lives on (a partner
+#: app's assignment to a business): the layer that grants it says so (``apps.access.may_replay``).
+ReplayCheck = Callable[[Request, Database, Principal], bool]
+
+
+async def middleware(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]], replay_allowed: ReplayCheck | None = None
+) -> Response:
     key = request.headers.get(HEADER)
     credential = presented_key(request)
     if request.method != "POST" or not key or not credential:
@@ -80,6 +89,11 @@ async def middleware(request: Request, call_next: Callable[[Request], Awaitable[
     if len(key) > 255:
         return problem(400, "Bad request", "Idempotency-Key is longer than 255 characters", [FieldError("Idempotency-Key", "too long")])
     db: Database = request.app.state.db
+    caller = await known_principal(request, db)
+    if caller is None:
+        # An unknown or revoked key replays nothing (the answer it once got may hold a tenant's
+        # data): the route refuses it with 401 like any other request.
+        return await call_next(request)
     body = await request.body()
     acting_for = request.headers.get("x-business-uid", "").encode()  # an app acts for several businesses
     digest = hashlib.sha256(
@@ -94,6 +108,10 @@ async def middleware(request: Request, call_next: Callable[[Request], Awaitable[
         if earlier.status_code is None:
             conflict = Conflict("a request with this Idempotency-Key is still being processed; retry later")
             return problem(409, conflict.title, conflict.detail, [FieldError("Idempotency-Key", conflict.detail)])
+        if replay_allowed is not None and not await run_in_threadpool(replay_allowed, request, db, caller):
+            # The caller may no longer do what it once did (an app unassigned from the business):
+            # the route answers, and refuses it, as it would without the key.
+            return await call_next(request)
         headers = {**earlier.response_headers, "Idempotent-Replayed": "true"}
         return Response(earlier.response_body or "", status_code=earlier.status_code, headers=headers)
     response = await call_next(request)
@@ -109,9 +127,9 @@ class IdempotencyMiddleware:
     other request goes straight to the app, without the cost of a ``BaseHTTPMiddleware`` (a
     task and a stream per request, a sizeable share of a small request's time)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, replay_allowed: ReplayCheck | None = None) -> None:
         self.app = app
-        self.idempotent = BaseHTTPMiddleware(app, dispatch=middleware)
+        self.idempotent = BaseHTTPMiddleware(app, dispatch=functools.partial(middleware, replay_allowed=replay_allowed))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and any(name == b"idempotency-key" for name, _ in scope["headers"]):
