@@ -9,7 +9,7 @@ from types import ModuleType
 
 import structlog
 
-from bench import bulk_upsert, connection_import, csv_import, enrich, prepare, staging_write, undo, upsert, workers
+from bench import bulk_upsert, connection_import, csv_import, enrich, prepare, soak, staging_write, undo, upsert, workers
 
 CASES: dict[str, tuple[ModuleType, str]] = {
     "csv": (csv_import, "a generated clients CSV through the upload door, beside COPY/executemany upserts of the same rows"),
@@ -20,6 +20,7 @@ CASES: dict[str, tuple[ModuleType, str]] = {
     "connection": (connection_import, "import every contact of a fake Xero organisation through a connection"),
     "prepare": (prepare, "normalisation and validation (pipeline.run.prepare) of generated file rows, in process"),
     "staging": (staging_write, "staging a job's records with the in-file duplicate check: time and memory"),
+    "soak": (soak, "crash safety: a large file import whose process is killed with SIGKILL (or PostgreSQL restarted) again and again"),
     "workers": (workers, "file imports per minute and rows/s of N worker processes beside one API process, on PostgreSQL"),
 }
 
