@@ -212,7 +212,8 @@ class Soak:
             "case": "soak", "backend": self.place.backend, "rows": args.rows,
             "disturbance": "restart-postgres" if args.restart_postgres else "sigkill",
             "kills": len(self.kills), "seconds": round(seconds, 2), "resumed_after_s": [round(s, 2) for s in self.resumed_after],
-            "done_at_kill": [k["done"] for k in self.kills], "job_id": self.job_id, "ok": not self.problems, "problems": self.problems,
+            "kill_at_s": [k["at_s"] for k in self.kills], "done_at_kill": [k["done"] for k in self.kills], "job_id": self.job_id,
+            "ok": not self.problems, "problems": self.problems,
         }  # fmt: skip
 
     def disturb(self, runner: Child, deadline: float) -> JobState | None:
