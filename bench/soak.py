@@ -10,7 +10,8 @@ started again at once with the same executor id and data folder; ``resumed_after
 the time from the SIGKILL to the job's next progress. With ``--restart-postgres CMD`` the
 PostgreSQL server is restarted by ``CMD`` instead (clientdock is never killed): the job must pause
 and go on. That variant stops every other user of the server, so it runs only with
-``--yes-restart-postgres``.
+``--yes-restart-postgres``. ``--terminate-connections`` ends every connection to the run's own
+database instead (``pg_terminate_backend``), which other users of the server do not feel.
 
 Checked once the job has ended (each failure is a line of ``problems``; the exit status is 1 if
 there is one): the job succeeded; created + updated + unchanged + skipped + failed == total ==
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from tests.scaleout.cluster import Child, Cluster, child_environment, free_port
@@ -67,6 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="restart the PostgreSQL server with CMD (e.g. 'pg_ctlcluster 15 main restart') instead of killing clientdock",
     )  # fmt: skip
     parser.add_argument(
+        "--terminate-connections", action="store_true",
+        help="with --postgres: end every connection to the run's own database (pg_terminate_backend) instead of killing clientdock",
+    )  # fmt: skip
+    parser.add_argument(
         "--yes-restart-postgres", action="store_true", help="needed with --restart-postgres: it cuts every other user of the server"
     )
 
@@ -83,6 +89,8 @@ def run(args: argparse.Namespace) -> None:
             raise SystemExit(
                 "refusing --restart-postgres without --yes-restart-postgres: restarting the server breaks every other user of it"
             )
+    if args.terminate_connections and (args.postgres is None or args.restart_postgres is not None):
+        raise SystemExit("--terminate-connections needs --postgres ADMIN_URL, and not --restart-postgres")
     if args.kills < 0 or args.rows < 1 or not 0 <= args.delay[0] <= args.delay[1]:
         raise SystemExit("--rows ≥ 1, --kills ≥ 0 and 0 ≤ --delay MIN ≤ MAX")
     with tempfile.TemporaryDirectory(prefix="cdbench-soak-") as folder:
@@ -120,6 +128,9 @@ class Soak:
         self.db = Database(place.url)
         self.job_id = ""
         self.started = time.monotonic()
+        self.disturbance = (
+            "restart-postgres" if args.restart_postgres else "terminate-connections" if args.terminate_connections else "sigkill"
+        )
 
     # --- processes ---------------------------------------------------------------------
 
@@ -194,7 +205,7 @@ class Soak:
             answer = httpx.patch(f"{api.base}/tenants/{TENANT}/settings", json={"importRowLimit": args.rows}, headers={"X-API-Key": key})
             if answer.status_code != 200:
                 raise SystemExit(f"settings answered {answer.status_code}: {answer.text[:2000]}")
-            say(f"{self.place.backend}: uploading, then {args.kills} {'restarts of PostgreSQL' if args.restart_postgres else 'SIGKILLs'}")
+            say(f"{self.place.backend}: uploading, then {args.kills} × {self.disturbance}")
             started = self.started = time.monotonic()
             self.upload(api, key)
             final = self.disturb(runner, started + args.timeout)
@@ -210,7 +221,7 @@ class Soak:
             say("problems:\n  " + "\n  ".join(self.problems))
         return {
             "case": "soak", "backend": self.place.backend, "rows": args.rows,
-            "disturbance": "restart-postgres" if args.restart_postgres else "sigkill",
+            "disturbance": self.disturbance,
             "kills": len(self.kills), "seconds": round(seconds, 2), "resumed_after_s": [round(s, 2) for s in self.resumed_after],
             "kill_at_s": [k["at_s"] for k in self.kills], "done_at_kill": [k["done"] for k in self.kills], "job_id": self.job_id,
             "ok": not self.problems, "problems": self.problems,
@@ -229,20 +240,22 @@ class Soak:
             if state is None or state.status in TERMINAL or state.done >= state.total:
                 break
             at = time.monotonic()
-            if args.restart_postgres:
+            if self.disturbance == "restart-postgres":
                 self.restart_postgres()
+            elif self.disturbance == "terminate-connections":
+                self.terminate_connections()
             else:
                 runner.kill9()  # reaped: what it committed is in, and nothing more will be
             done = self.reachable_state(deadline)
             self.kills.append({"at_s": round(at - self.started, 2), "done": done.done if done else None})
-            if not args.restart_postgres:
+            if self.disturbance == "sigkill":
                 self.restart(runner)
             baseline = done.done if done else since
             after = self.wait_for_progress(baseline, deadline)
             if after is None:
                 break
             self.resumed_after.append(time.monotonic() - at)
-            say(f"kill {len(self.kills)} at {baseline:,} rows; going again after {self.resumed_after[-1]:.1f} s")
+            say(f"{self.disturbance} {len(self.kills)} at {baseline:,} rows; going again after {self.resumed_after[-1]:.1f} s")
             since = after.done
             if not runner.running():
                 self.problems.append(f"{runner.name} exited after disturbance {len(self.kills)}:\n{runner.tail()}")
@@ -272,6 +285,17 @@ class Soak:
         done = subprocess.run(shlex.split(self.args.restart_postgres), capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0:
             raise SystemExit(f"{self.args.restart_postgres!r} exited {done.returncode}: {done.stdout[-1000:]}{done.stderr[-2000:]}")
+
+    def terminate_connections(self) -> None:
+        """End every session of this run's database (clientdock's and ours), as a server restart would; the server stays up."""
+        name = self.place.url.rsplit("/", 1)[1]
+        with psycopg.connect(self.args.postgres, autocommit=True) as conn:
+            ended = conn.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchone()
+        say(f"{ended[0] if ended else 0} connections to {name} ended")
 
     # --- the checks --------------------------------------------------------------------
 
