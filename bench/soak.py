@@ -27,6 +27,7 @@ import argparse
 import random
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--poll", type=float, default=0.1, help="seconds between reads of the job (default 0.1)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before giving up on the job (default 3600)")
+    parser.add_argument("--logs", type=Path, default=None, metavar="FOLDER", help="keep the processes' logs in FOLDER")
     parser.add_argument(
         "--postgres", default=None, metavar="ADMIN_URL", help="run on a throwaway PostgreSQL database (serve --no-workers + one worker)"
     )
@@ -71,6 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--terminate-connections", action="store_true",
         help="with --postgres: end every connection to the run's own database (pg_terminate_backend) instead of killing clientdock",
+    )  # fmt: skip
+    parser.add_argument(
+        "--outage", type=float, default=0.0, metavar="SECONDS",
+        help="with --terminate-connections: refuse connections to the run's database for SECONDS after ending them (default 0)",
     )  # fmt: skip
     parser.add_argument(
         "--yes-restart-postgres", action="store_true", help="needed with --restart-postgres: it cuts every other user of the server"
@@ -89,6 +95,8 @@ def run(args: argparse.Namespace) -> None:
             raise SystemExit(
                 "refusing --restart-postgres without --yes-restart-postgres: restarting the server breaks every other user of it"
             )
+    if args.outage and not args.terminate_connections:
+        raise SystemExit("--outage goes with --terminate-connections")
     if args.terminate_connections and (args.postgres is None or args.restart_postgres is not None):
         raise SystemExit("--terminate-connections needs --postgres ADMIN_URL, and not --restart-postgres")
     if args.kills < 0 or args.rows < 1 or not 0 <= args.delay[0] <= args.delay[1]:
@@ -211,6 +219,10 @@ class Soak:
             final = self.disturb(runner, started + args.timeout)
         finally:
             self.cluster.stop()
+            if args.logs is not None:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for log in self.cluster.root.glob("*.log"):
+                    shutil.copy(log, args.logs / log.name)
         seconds = time.monotonic() - started
         if final is None:
             self.problems.append(f"the job had not ended after {args.timeout:.0f} s")
@@ -289,13 +301,20 @@ class Soak:
     def terminate_connections(self) -> None:
         """End every session of this run's database (clientdock's and ours), as a server restart would; the server stays up."""
         name = self.place.url.rsplit("/", 1)[1]
+        outage = self.args.outage
         with psycopg.connect(self.args.postgres, autocommit=True) as conn:
-            ended = conn.execute(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            ).fetchone()
-        say(f"{ended[0] if ended else 0} connections to {name} ended")
+            try:
+                if outage > 0:  # a server down for a while: no new connection either
+                    conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+                ended = conn.execute(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                ).fetchone()
+                time.sleep(outage)
+            finally:
+                conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        say(f"{ended[0] if ended else 0} connections to {name} ended" + (f", none taken for {outage:g} s" if outage > 0 else ""))
 
     # --- the checks --------------------------------------------------------------------
 
