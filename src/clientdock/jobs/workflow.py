@@ -106,8 +106,9 @@ def plan_step(job_id: str) -> list[int]:
 
 
 #: How long an attempt of a chunk step waits for a database it lost (a restart, a fail-over, a
-#: network cut) before it gives up; DBOS makes three attempts before the job fails. DBOS's own retries of the step (3 attempts, 1 s then 2 s apart) are spent in
-#: about 3 s, less than a PostgreSQL restart takes; ``python -m bench soak --outage`` measures it.
+#: network cut) before it gives up; DBOS makes three attempts before the job fails. DBOS's own
+#: retries alone (1 s then 2 s apart) are spent in about 3 s, less than a PostgreSQL restart
+#: takes; ``python -m bench soak --terminate-connections --outage 10`` shows it.
 DATABASE_PATIENCE_SECONDS = 300.0
 #: The longest pause between two tries while the database is away.
 DATABASE_RETRY_CAP_SECONDS = 5.0
