@@ -9,7 +9,21 @@ from types import ModuleType
 
 import structlog
 
-from bench import bulk_upsert, connection_import, csv_import, enrich, health, hostile, limits, prepare, staging_write, undo, upsert, workers
+from bench import (
+    bulk_upsert,
+    connection_import,
+    csv_import,
+    enrich,
+    health,
+    hostile,
+    limits,
+    prepare,
+    soak,
+    staging_write,
+    undo,
+    upsert,
+    workers,
+)
 
 CASES: dict[str, tuple[ModuleType, str]] = {
     "csv": (csv_import, "a generated clients CSV through the upload door, beside COPY/executemany upserts of the same rows"),
@@ -23,6 +37,7 @@ CASES: dict[str, tuple[ModuleType, str]] = {
     "staging": (staging_write, "staging a job's records with the in-file duplicate check: time and memory"),
     "hostile": (hostile, "hostile files and payloads: status, time to the answer, the service's peak RSS"),
     "health": (health, "GET /healthz answer times while a large import runs"),
+    "soak": (soak, "crash safety: a large file import whose process is killed with SIGKILL (or PostgreSQL restarted) again and again"),
     "workers": (workers, "file imports per minute and rows/s of N worker processes beside one API process, on PostgreSQL"),
 }
 

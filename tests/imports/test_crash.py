@@ -3,9 +3,11 @@ is picked up by another worker (PostgreSQL, two executors and the reaper)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import func, select, text
 
@@ -110,5 +112,46 @@ def test_dead_workers_job_is_picked_up_by_another(tmp_path: Path, request: pytes
     finally:
         for svc in served:
             svc.stop()
+        if pg_name:
+            pg_drop(pg_name)
+
+
+#: Longer than DBOS's own retries of a chunk step last (3 attempts, 1 s and 2 s apart).
+OUTAGE_SECONDS = 8
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="needs CLIENTDOCK_TEST_POSTGRES_URL (CI sets it)")
+def test_a_running_import_waits_out_a_database_outage(tmp_path: Path, request: pytest.FixtureRequest, served: list[Service]) -> None:
+    """Every connection to the database is ended and none is taken for a while, as a PostgreSQL
+    restart does: the running chunk waits for the database and the import ends as if nothing had
+    happened. Before, the step's three attempts were spent in ~3 s and the job failed
+    (``python -m bench soak --terminate-connections --outage 10`` found it)."""
+    assert POSTGRES_URL
+    url, pg_name = new_database_url("postgres", tmp_path, request)
+    name = url.rsplit("/", 1)[1]
+    try:
+        env = {"CLIENTDOCK_DATABASE_URL": url, "CLIENTDOCK_DATA_DIR": str(tmp_path / "data"), "CLIENTDOCK_CHUNK_SIZE": str(CHUNK)}
+        svc = Service(env, tmp_path / "serve.log")
+        served.append(svc)
+        svc.start()
+        db = Database(url)
+        tenant = make_tenant(db)
+        job_id = enqueue(db, tmp_path / "data", tenant.id)
+        wait_until(db, job_id, lambda j: j.chunks_done >= 3, timeout=120)
+        db.dispose()
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            try:
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+                time.sleep(OUTAGE_SECONDS)  # the outage itself, not a timed assertion
+            finally:
+                admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+        wait_until(db, job_id, finished, timeout=240)
+        assert_applied_exactly_once(db, job_id)
+        assert "database_unreachable_retrying" in svc.output(), "the outage did not fall on a running chunk"
+        db.dispose()
+    finally:
+        for each in served:
+            each.stop()
         if pg_name:
             pg_drop(pg_name)
