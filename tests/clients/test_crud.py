@@ -9,6 +9,7 @@ from clientdock.clients.models import ClientChange
 from clientdock.db import Database
 from clientdock.tenants import service as tenants
 from tests.conftest import TenantInfo
+from tests.contract import assert_documented
 
 
 def create(client: TestClient, tenant: TenantInfo, **fields: object) -> dict[str, object]:
@@ -58,6 +59,7 @@ def test_patch_errors(client: TestClient, tenant: TenantInfo) -> None:
     clash = client.patch(tenant.path(f"/clients/{made['id']}"), json={"email": "B@B.CO"}, headers=tenant.headers)
     assert clash.status_code == 409
     assert clash.json()["errors"][0]["field"] == "email"
+    assert_documented(client, clash, "PATCH", "/tenants/{tenant}/clients/{client_id}")  # the 409 was not in the description
     bad = client.patch(tenant.path(f"/clients/{made['id']}"), json={"email": "bad@"}, headers=tenant.headers)
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "email"
