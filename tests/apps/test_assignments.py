@@ -99,6 +99,18 @@ def test_unknown_app_is_404(api: TestClient, platform: Key, tenant: TenantInfo) 
         assert_documented(api, response, "POST", PATH)  # found by tests/test_fuzz.py: the 404 was not in the description
 
 
+def test_a_nul_character_in_a_looked_up_value_is_a_documented_answer(
+    api: TestClient, platform: Key, partner: AppInfo, backend: str
+) -> None:
+    """Found by tests/test_fuzz.py on PostgreSQL: a NUL in `assignee_uid` made the driver refuse the look-up, a 500.
+    PostgreSQL cannot hold a NUL in text, so there it is 400; SQLite looks the value up and finds no business."""
+    response = api.post(PATH, json=assign_body(partner, "acme\x00"), headers=platform.headers)
+    assert response.status_code == (400 if backend == "postgres" else 404), response.text
+    assert_documented(api, response, "POST", PATH)
+    if backend == "postgres":
+        assert "NUL character" in response.json()["detail"]
+
+
 def test_unknown_business_is_404_for_the_platform(api: TestClient, platform: Key, partner: AppInfo) -> None:
     response = api.post(PATH, json=assign_body(partner, "no-such-business"), headers=platform.headers)
     assert response.status_code == 404

@@ -52,6 +52,13 @@ def test_create_requires_a_name(client: TestClient, tenant: TenantInfo) -> None:
     assert response.json()["errors"][0]["field"] == "name"
 
 
+def test_a_nul_character_in_an_id_is_a_documented_answer_on_every_backend(client: TestClient, tenant: TenantInfo, backend: str) -> None:
+    """PostgreSQL cannot look up a text holding NUL (the driver refuses it): 400 there, never 500; SQLite finds nothing."""
+    response = client.get(tenant.path("/clients/a%00b"), headers=tenant.headers)
+    assert response.status_code == (400 if backend == "postgres" else 404), response.text
+    assert_documented(client, response, "GET", "/tenants/{tenant}/clients/{client_id}")
+
+
 def test_patch_errors(client: TestClient, tenant: TenantInfo) -> None:
     made = create(client, tenant, name="A", email="a@b.co")
     create(client, tenant, name="B", email="b@b.co")
