@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import DataError as DriverDataError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
@@ -129,8 +130,9 @@ def install(app: FastAPI) -> None:
         log.exception("unhandled_error", path=request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
-    @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError) -> JSONResponse:
-        if "NUL" in str(exc.orig):  # psycopg: "PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    @app.exception_handler(DataError)  # SQLAlchemy's, around the driver's
+    @app.exception_handler(DriverDataError)  # the driver's own, from a COPY (clientdock.rowwrite)
+    async def _data(request: Request, exc: Exception) -> JSONResponse:
+        if "NUL" in str(getattr(exc, "orig", None) or exc):  # psycopg: "PostgreSQL text fields cannot contain NUL (0x00) bytes"
             return problem(400, "Bad request", NUL_DETAIL, [FieldError(None, NUL_DETAIL, code="invalid")])
         return await _unexpected(request, exc)

@@ -59,6 +59,17 @@ def test_a_nul_character_in_an_id_is_a_documented_answer_on_every_backend(client
     assert_documented(client, response, "GET", "/tenants/{tenant}/clients/{client_id}")
 
 
+def test_a_nul_character_in_an_external_ref_is_400_naming_it(client: TestClient, tenant: TenantInfo) -> None:
+    """Found by tests/test_fuzz.py on PostgreSQL: the reference reached COPY, which cannot hold a NUL: a 500."""
+    body = {"name": "A", "externalRefs": [{"source": "crm", "externalId": "1\x00"}]}
+    response = client.post(tenant.path("/clients"), json=body, headers=tenant.headers)
+    assert response.status_code == 400, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["externalRefs[0].externalId"]
+    assert "NUL character" in response.json()["errors"][0]["message"]
+    assert_documented(client, response, "POST", "/tenants/{tenant}/clients")
+    assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 0
+
+
 def test_patch_errors(client: TestClient, tenant: TenantInfo) -> None:
     made = create(client, tenant, name="A", email="a@b.co")
     create(client, tenant, name="B", email="b@b.co")
