@@ -8,15 +8,21 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import DataError as DriverDataError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clientdock.errors import ClientdockError, FieldError
 
 log = structlog.get_logger(__name__)
 PROBLEM = "application/problem+json"
+#: PostgreSQL cannot hold a NUL character in a text value (SQLite can). The import pipeline refuses
+#: NUL in the values it reads, naming field and row; any other text of a request (a path or query
+#: parameter, an id or code in a body) that carries one reaches the driver, which refuses it.
+NUL_DETAIL = "a value of the request contains a NUL character (\\u0000), which cannot be stored or looked up"
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -123,3 +129,10 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+    @app.exception_handler(DataError)  # SQLAlchemy's, around the driver's
+    @app.exception_handler(DriverDataError)  # the driver's own, from a COPY (clientdock.rowwrite)
+    async def _data(request: Request, exc: Exception) -> JSONResponse:
+        if "NUL" in str(getattr(exc, "orig", None) or exc):  # psycopg: "PostgreSQL text fields cannot contain NUL (0x00) bytes"
+            return problem(400, "Bad request", NUL_DETAIL, [FieldError(None, NUL_DETAIL, code="invalid")])
+        return await _unexpected(request, exc)

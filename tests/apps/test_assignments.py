@@ -16,6 +16,7 @@ from clientdock.tenants.models import ApiKey
 from tests.apps.helpers import AppInfo, Key, assign, assign_body, register
 from tests.concurrency import run_concurrently
 from tests.conftest import TenantInfo, make_tenant
+from tests.contract import assert_documented
 
 PATH = "/v3/apps/app_assignments"
 
@@ -95,12 +96,26 @@ def test_unknown_app_is_404(api: TestClient, platform: Key, tenant: TenantInfo) 
         response = api.post(PATH, json=body, headers=headers)
         assert response.status_code == 404
         assert response.json()["errors"][0]["field"] == "app_code_name"
+        assert_documented(api, response, "POST", PATH)  # found by tests/test_fuzz.py: the 404 was not in the description
+
+
+def test_a_nul_character_in_a_looked_up_value_is_a_documented_answer(
+    api: TestClient, platform: Key, partner: AppInfo, backend: str
+) -> None:
+    """Found by tests/test_fuzz.py on PostgreSQL: a NUL in `assignee_uid` made the driver refuse the look-up, a 500.
+    PostgreSQL cannot hold a NUL in text, so there it is 400; SQLite looks the value up and finds no business."""
+    response = api.post(PATH, json=assign_body(partner, "acme\x00"), headers=platform.headers)
+    assert response.status_code == (400 if backend == "postgres" else 404), response.text
+    assert_documented(api, response, "POST", PATH)
+    if backend == "postgres":
+        assert "NUL character" in response.json()["detail"]
 
 
 def test_unknown_business_is_404_for_the_platform(api: TestClient, platform: Key, partner: AppInfo) -> None:
     response = api.post(PATH, json=assign_body(partner, "no-such-business"), headers=platform.headers)
     assert response.status_code == 404
     assert response.json()["errors"][0]["field"] == "assignee_uid"
+    assert_documented(api, response, "POST", PATH)
 
 
 def test_duplicate_assignment_is_409(api: TestClient, platform: Key, partner: AppInfo, tenant: TenantInfo) -> None:
@@ -181,7 +196,9 @@ def test_list_by_business(api: TestClient, platform: Key, tenant: TenantInfo, ot
     assert uids(tenant.headers) == [a, b]
     assert uids(tenant.headers, assignee_uid=tenant.code, app_code_name=second.code) == [b]
     assert api.get(PATH, params={"assignee_uid": other_tenant.code}, headers=tenant.headers).status_code == 403
-    assert api.get(PATH, params={"assignee_uid": "nobody"}, headers=platform.headers).status_code == 404
+    nobody = api.get(PATH, params={"assignee_uid": "nobody"}, headers=platform.headers)
+    assert nobody.status_code == 404
+    assert_documented(api, nobody, "GET", PATH)  # found by tests/test_fuzz.py: the 404 was not in the description
     # an app sees only its own assignments: the businesses it may act for
     assert uids(first.headers) == [a, c]
     assert uids(first.headers, assignee_uid=tenant.code) == [a]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from clientdock.db import Database
 from tests.apps.helpers import JOHN, AppInfo, Key, assign, import_body, push, register
 from tests.conftest import TenantInfo, make_tenant
+from tests.contract import assert_documented
 
 
 @pytest.fixture
@@ -130,6 +131,7 @@ def test_more_than_1000_items_is_413_before_anything_is_written(api: TestClient,
     response = push(api, partner, partner.acting_for(tenant.code), items, upload_type="bulk")
     assert response.status_code == 413
     assert response.json()["errors"][0]["field"] == "fields_mapping"
+    assert_documented(api, response, "POST", "/business/clients/v1/apps/{app_code_name}/import")  # the 413 was not in the description
     assert api.get(tenant.path("/imports"), headers=tenant.headers).json()["total"] == 0
 
 

@@ -9,6 +9,7 @@ from clientdock.clients.models import ClientChange
 from clientdock.db import Database
 from clientdock.tenants import service as tenants
 from tests.conftest import TenantInfo
+from tests.contract import assert_documented
 
 
 def create(client: TestClient, tenant: TenantInfo, **fields: object) -> dict[str, object]:
@@ -51,6 +52,24 @@ def test_create_requires_a_name(client: TestClient, tenant: TenantInfo) -> None:
     assert response.json()["errors"][0]["field"] == "name"
 
 
+def test_a_nul_character_in_an_id_is_a_documented_answer_on_every_backend(client: TestClient, tenant: TenantInfo, backend: str) -> None:
+    """PostgreSQL cannot look up a text holding NUL (the driver refuses it): 400 there, never 500; SQLite finds nothing."""
+    response = client.get(tenant.path("/clients/a%00b"), headers=tenant.headers)
+    assert response.status_code == (400 if backend == "postgres" else 404), response.text
+    assert_documented(client, response, "GET", "/tenants/{tenant}/clients/{client_id}")
+
+
+def test_a_nul_character_in_an_external_ref_is_400_naming_it(client: TestClient, tenant: TenantInfo) -> None:
+    """Found by tests/test_fuzz.py on PostgreSQL: the reference reached COPY, which cannot hold a NUL: a 500."""
+    body = {"name": "A", "externalRefs": [{"source": "crm", "externalId": "1\x00"}]}
+    response = client.post(tenant.path("/clients"), json=body, headers=tenant.headers)
+    assert response.status_code == 400, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["externalRefs[0].externalId"]
+    assert "NUL character" in response.json()["errors"][0]["message"]
+    assert_documented(client, response, "POST", "/tenants/{tenant}/clients")
+    assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 0
+
+
 def test_patch_errors(client: TestClient, tenant: TenantInfo) -> None:
     made = create(client, tenant, name="A", email="a@b.co")
     create(client, tenant, name="B", email="b@b.co")
@@ -58,6 +77,7 @@ def test_patch_errors(client: TestClient, tenant: TenantInfo) -> None:
     clash = client.patch(tenant.path(f"/clients/{made['id']}"), json={"email": "B@B.CO"}, headers=tenant.headers)
     assert clash.status_code == 409
     assert clash.json()["errors"][0]["field"] == "email"
+    assert_documented(client, clash, "PATCH", "/tenants/{tenant}/clients/{client_id}")  # the 409 was not in the description
     bad = client.patch(tenant.path(f"/clients/{made['id']}"), json={"email": "bad@"}, headers=tenant.headers)
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "email"

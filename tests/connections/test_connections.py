@@ -14,6 +14,7 @@ from sqlalchemy import select
 from clientdock.connections.models import Connection
 from clientdock.db import Database
 from tests.conftest import TenantInfo
+from tests.contract import assert_documented
 from tests.fakes.base import RecordedRequest
 from tests.fakes.clock import FakeClock
 from tests.fakes.quickbooks import QuickBooksFake
@@ -163,6 +164,9 @@ def test_disconnecting_revokes_at_the_platform(client: TestClient, tenant: Tenan
     assert listed["status"] == "disconnected"
     refused = import_from(client, tenant, connection["code"], importAll="true")
     assert refused.status_code == 409
+    search = client.get(tenant.path(f"/connections/{connection['code']}/contacts"), headers=tenant.headers)
+    assert search.status_code == 409
+    assert_documented(client, search, "GET", "/tenants/{tenant}/connections/{code}/contacts")  # the 409 was not in the description
 
 
 def test_another_tenants_connection_is_not_found(client: TestClient, tenant: TenantInfo, other_tenant: TenantInfo, xero: XeroFake) -> None:

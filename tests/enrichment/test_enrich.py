@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clientdock.db import Database
+from clientdock.imports import enrich as enrich_door
 from tests.conftest import TenantInfo
+from tests.contract import assert_documented
 from tests.fakes.companies_house import CompaniesHouseFake
 from tests.imports.helpers import finished, wait_until
 from tests.web.helpers import csrf_token, make_user, sign_in
@@ -132,6 +134,15 @@ def test_a_bad_enrich_request_is_400_and_asks_nobody(
     assert response.status_code == 400, response.text
     assert [e["field"] for e in response.json()["errors"]] == [field]
     assert register.total_calls() == 0
+
+
+def test_more_clients_than_the_limit_is_a_documented_413(client: TestClient, tenant: TenantInfo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(enrich_door, "MAX_CLIENTS", 2)  # the limit is 10,000: three clients stand for 10,001
+    ids = [make_client(client, tenant, name=f"Firm {n}", type="ltd")["id"] for n in range(3)]
+    response = client.post(tenant.path("/clients/enrich"), json={"clientIds": ids}, headers=tenant.headers)
+    assert response.status_code == 413, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["clientIds"]
+    assert_documented(client, response, "POST", "/tenants/{tenant}/clients/enrich")  # the 413 was not in the description
 
 
 def test_a_bulk_import_asked_to_enrich_enriches_the_companies_it_created(

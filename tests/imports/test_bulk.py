@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from clientdock.pipeline import apply
 from tests.conftest import TenantInfo
+from tests.contract import assert_documented
 
 FULL = {
     "source": "erp",
@@ -193,6 +194,7 @@ def test_batch_limit_is_413(client: TestClient, tenant: TenantInfo) -> None:
     users = [{"source": "erp", "sourceId": i, "fullName": f"U{i}"} for i in range(1001)]
     response = bulk(client, tenant, users)
     assert response.status_code == 413
+    assert_documented(client, response, "POST", "/users/bulk/sourceId")  # the 413 was not in the description
     assert client.get(tenant.path("/clients"), headers=tenant.headers).json()["total"] == 0
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.conftest import TenantInfo
+from tests.contract import assert_documented
 
 FIRST = "First name,Last name,Email,Phone\nAda,One,ada@firm.co.uk,\nBen,Two,ben@firm.co.uk,\nCy,Three,cy@firm.co.uk,\n"
 SECOND = "First name,Last name,Email,Phone\nAda,One,ada@firm.co.uk,020 7946 0001\nDee,Four,dee@firm.co.uk,\n"
@@ -104,3 +105,4 @@ def test_a_preview_is_refused_where_undo_is(client: TestClient, tenant: TenantIn
     again = client.get(tenant.path(f"/imports/{first['id']}/undo"), headers=tenant.headers)
     assert again.status_code == 409
     assert "already undone" in again.json()["detail"]
+    assert_documented(client, again, "GET", "/tenants/{tenant}/imports/{job_id}/undo")  # the 409 was not in the description

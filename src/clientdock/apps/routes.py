@@ -110,6 +110,7 @@ ASSIGN_AUTH = (
     summary="Assign an app to a business (S1.2)",
     description=f"{ASSIGN_AUTH} Unknown app: 404. Already assigned: 409. 400 names each bad field.",
     response_model=AssignmentAnswer,
+    responses={404: {"description": "No such app, or (platform key) no such business; `errors` names the field"}},
 )
 def create_app_assignment(body: AssignmentIn, session: DbSession, principal: AssignmentManager) -> dict[str, Any]:
     row, app, tenant = service.assign(
@@ -128,6 +129,7 @@ def create_app_assignment(body: AssignmentIn, session: DbSession, principal: Ass
         "assignments; an app key sees only its own app's (the businesses it may act for)."
     ),
     response_model=AssignmentPage,
+    responses={404: {"description": "(platform key) `assignee_uid` names no business"}},
 )
 def list_app_assignments(
     session: DbSession,
@@ -231,6 +233,7 @@ def _render(access: AppBusiness) -> Callable[[Session, ImportJob], dict[str, Any
     responses={
         201: {"description": "Finished: the job with one entry per item in `data`"},
         202: {"model": AppImportJob, "description": "Still running: Location points at the status endpoint"},
+        413: {"description": "More items than the bulk limit (1,000 by default)"},
     },
 )
 def import_via_app(

@@ -6,9 +6,9 @@ from :data:`clientdock.clients.fields.FIELDS`, so a new field is declared once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel
 
 from clientdock.clients.fields import API_FIELDS, FIELDS, REF_MAX_LENGTHS, FieldSpec
@@ -18,10 +18,21 @@ class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
+def _no_nul(value: str | None) -> str | None:
+    """PostgreSQL cannot store a NUL character in text: refused here, naming the field, as the
+    import pipeline refuses it in the values it reads."""
+    if value is not None and "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+    return value
+
+
+RefText = Annotated[str, AfterValidator(_no_nul)]
+
+
 class ExternalRefIn(CamelModel):
-    source: str = Field(min_length=1, max_length=REF_MAX_LENGTHS["source"])
-    external_id: str = Field(min_length=1, max_length=REF_MAX_LENGTHS["externalId"])
-    language: str | None = Field(default=None, max_length=REF_MAX_LENGTHS["language"])
+    source: RefText = Field(min_length=1, max_length=REF_MAX_LENGTHS["source"])
+    external_id: RefText = Field(min_length=1, max_length=REF_MAX_LENGTHS["externalId"])
+    language: Annotated[str | None, AfterValidator(_no_nul)] = Field(default=None, max_length=REF_MAX_LENGTHS["language"])
 
 
 class AttributeIn(BaseModel):

@@ -92,6 +92,7 @@ def list_connections(session: DbSession, scope: ClientsRead) -> dict[str, Any]:
     f"{TENANT}/connections/{{code}}/contacts",
     summary="Search the platform's contacts (one call to the platform), e.g. to pick which to import",
     response_model=PlatformContactList,
+    responses={409: {"description": "The connection is not active (disconnected or its grant revoked): connect it again"}},
 )
 def search_connection_contacts(
     code: str,

@@ -92,7 +92,13 @@ def upsert_client(
     return {**client, "result": result, "warnings": [w.as_dict() for w in outcome.warnings]}
 
 
-@router.patch(f"{CLIENTS}/{{client_id}}", tags=["clients"], summary="Change a client (omitted fields unchanged)", response_model=Client)
+@router.patch(
+    f"{CLIENTS}/{{client_id}}",
+    tags=["clients"],
+    summary="Change a client (omitted fields unchanged)",
+    response_model=Client,
+    responses={409: {"description": "Another client of the tenant already has this email or reference; `errors` names the field"}},
+)
 def patch_client(client_id: str, body: ClientFields, session: DbSession, scope: ClientsWrite) -> dict[str, Any]:
     single.patch(session, scope.ctx, client_id, present_fields(body), actor=scope.actor)
     return client_body(session, scope.ctx, client_id)
@@ -136,7 +142,10 @@ def enrich_client(
     ),
     status_code=201,
     response_model=ImportJob,
-    responses={202: {"description": "still running: the job so far; Location points at it", "model": ImportJob}},
+    responses={
+        202: {"description": "still running: the job so far; Location points at it", "model": ImportJob},
+        413: {"description": "more than 10,000 clients"},
+    },
 )
 async def enrich_clients(
     request: Request,
@@ -232,6 +241,7 @@ def import_template(tenant: str) -> StreamingResponse:
         "the client as it is, a message says so); another value is 400 naming `onExisting`."
     ),
     response_model=BulkResult,
+    responses={413: {"description": "More items than the bulk limit (1,000 by default)"}},
 )
 def bulk_upsert_by_source_id(
     session: DbSession,
@@ -333,6 +343,7 @@ def cancel_import(job_id: str, session: DbSession, engine: Engine, settings: App
         "`expectDeleted`, `expectRestored` and `expectLeftAlone` to have the undo refused (409) if they have changed since."
     ),
     response_model=UndoPreview,
+    responses={409: {"description": "The import cannot be undone: not finished, a dry run, or undone already"}},
 )
 def preview_undo(job_id: str, session: DbSession, scope: ImportsWrite) -> dict[str, Any]:
     job = service.get_job(session, scope.ctx, job_id)
