@@ -1,21 +1,24 @@
-"""Secrets at rest: a dump of the database holds none in clear (keys, app secrets, passwords and
-sessions are hashed; OAuth tokens, PKCE verifiers and webhook secrets are encrypted), the logs of
-a run that makes and uses every kind hold none, and the encryption key can be rotated
-(``clientdock secrets rotate``)."""
+"""Secrets at rest: a dump of the database holds none in clear (keys, app secrets, passwords,
+sessions, OAuth states and their browser nonces are hashed; OAuth tokens, PKCE verifiers and
+webhook secrets are encrypted), the logs of a run that makes and uses every kind hold none, and
+the encryption key can be rotated (``clientdock secrets rotate``)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from clientdock.apps import service as apps
+from clientdock.connections.browser import cookie_name
 from clientdock.connections.models import Connection, OAuthState
 from clientdock.connections.service import store_tokens, tokens_of
 from clientdock.db import Database, utcnow
@@ -95,6 +98,22 @@ def test_a_dump_of_the_database_holds_no_secret_in_clear(
     leaked = [name for name, value in kept.items() if value in text]
     leaked += [f"session cookie {name}" for name, value in session_cookie.items() if len(value) >= 16 and value in text]
     assert leaked == []
+
+
+def test_an_oauth_round_trip_keeps_its_state_and_browser_nonce_only_hashed(
+    database: Database, settings: Settings, tenant: TenantInfo, db_url: str, client: TestClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings.xero_client_id, settings.xero_client_secret = "app-id", "app-secret"  # the platform is never called
+    started = client.get(tenant.path("/connections/xero/authorize"), headers=tenant.headers, follow_redirects=False)
+    assert started.status_code == 307, started.text
+    state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
+    nonce = started.cookies[cookie_name(state)]
+    text = dump(db_url)
+    assert hashlib.sha256(nonce.encode()).hexdigest() in text  # the dump holds the row
+    assert state not in text
+    assert nonce not in text
+    logs = capfd.readouterr()
+    assert nonce not in logs.out + logs.err
 
 
 def _user_login(database: Database, tenant: TenantInfo) -> tuple[str, str]:

@@ -40,7 +40,9 @@ class Connection(Base):
 
 class OAuthState(Base):
     """An authorize redirect waiting for its callback: the state (hashed), bound to a tenant,
-    with the PKCE verifier (encrypted). Used once; refused after ``expires_at``."""
+    with the PKCE verifier (encrypted) and the SHA-256 of the nonce the starting browser keeps
+    in a cookie (the callback completes only in that browser). Used once; refused after
+    ``expires_at``."""
 
     __tablename__ = "connection_oauth_states"
 
@@ -49,6 +51,9 @@ class OAuthState(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     provider: Mapped[str] = mapped_column(String(32))
     code_verifier: Mapped[str] = mapped_column(Text)
+    #: SHA-256 (hex) of the browser's nonce; None only for a state recorded before browsers
+    #: were bound, which no callback completes.
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
     started_by: Mapped[str | None] = mapped_column(String(255))
     #: Where a browser goes back to after the callback (the web page); None: answer JSON.
     return_to: Mapped[str | None] = mapped_column(String(255))

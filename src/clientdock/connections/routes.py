@@ -8,12 +8,14 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from clientdock.connections import door, mapping, service
+from clientdock.connections import browser, door, mapping, service
 from clientdock.connections.schemas import Connected, ConnectionList, PlatformContactList, connection_json
 from clientdock.deps import Db, DbSession
+from clientdock.errors import ClientdockError
 from clientdock.imports import respond
 from clientdock.imports.deps import AppSettings, Engine, OnExistingQuery, Waiters
 from clientdock.imports.schemas import ImportJob
+from clientdock.problems import problem
 from clientdock.tenants.auth import ClientsRead, ImportsWrite, TenantAdmin
 
 router = APIRouter(tags=["connections"])
@@ -53,9 +55,11 @@ created from Companies House once it succeeds (a job of its own; 400 when not co
     response_class=RedirectResponse,
     responses={307: {"description": "To the platform's consent page; it comes back to /connections/{provider}/callback"}},
 )
-def authorize_connection(provider: str, session: DbSession, settings: AppSettings, scope: TenantAdmin) -> RedirectResponse:
-    url = service.start_authorize(session, settings, scope.ctx, provider, started_by=scope.actor)
-    return RedirectResponse(url, status_code=307)
+def authorize_connection(
+    provider: str, request: Request, session: DbSession, settings: AppSettings, scope: TenantAdmin
+) -> RedirectResponse:
+    started = service.start_authorize(session, settings, scope.ctx, provider, started_by=scope.actor)
+    return browser.bind(RedirectResponse(started.url, status_code=307), request, settings, started)
 
 
 @router.get(
@@ -67,6 +71,8 @@ def authorize_connection(provider: str, session: DbSession, settings: AppSetting
 )
 def connection_callback(
     provider: str,
+    request: Request,
+    response: Response,
     session: DbSession,
     settings: AppSettings,
     state: str | None = None,
@@ -75,10 +81,17 @@ def connection_callback(
     error_description: str | None = None,
     realm_id: Annotated[str | None, Query(alias="realmId")] = None,
 ) -> Any:
-    callback = service.Callback(state, code, error, error_description, realm_id)
-    done = service.complete_authorize(session, settings, provider, callback)
+    callback = service.Callback(state, code, error, error_description, realm_id, browser.presented(request, state))
+    try:
+        done = service.complete_authorize(session, settings, provider, callback)
+    except ClientdockError as exc:
+        # The answer the error handler would give; returning it commits the spent state (a
+        # callback from another browser must leave nothing to try again) and clears the cookie.
+        return browser.forget(problem(exc.status, exc.title, exc.detail, exc.errors), request, settings, provider, state)
     if done.return_to:
-        return RedirectResponse(f"{done.return_to}?connected={len(done.connections)}", status_code=303)
+        redirect = RedirectResponse(f"{done.return_to}?connected={len(done.connections)}", status_code=303)
+        return browser.forget(redirect, request, settings, provider, state)
+    browser.forget(response, request, settings, provider, state)
     return {"tenant": done.tenant.code, "connections": [connection_json(c) for c in done.connections]}
 
 

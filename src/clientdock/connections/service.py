@@ -2,9 +2,12 @@
 
 The OAuth 2.0 authorization code flow with PKCE (S256): :func:`start_authorize` records an
 unguessable state bound to the tenant (only its SHA-256 is stored) with the PKCE verifier
-(encrypted), and gives the platform's authorize URL; :func:`complete_authorize` takes the
-callback, spends the state once, exchanges the code and creates one connection per granted
-organisation. Tokens are encrypted at rest and never leave this module in a listing.
+(encrypted) and a browser nonce (only its SHA-256 is stored), and gives the platform's authorize
+URL and the nonce, which the route hands to the browser as a cookie (``connections.browser``);
+:func:`complete_authorize` takes the callback, spends the state once, refuses it unless the
+browser presents the nonce (so an authorize link handed to somebody else connects nothing),
+exchanges the code and creates one connection per granted organisation. Tokens are encrypted at
+rest and never leave this module in a listing.
 
 Errors::
 
@@ -12,6 +15,7 @@ Errors::
     ├── ProviderNotConfigured   no client id for the provider
     ├── UnknownProvider         not xero or quickbooks
     ├── InvalidState            forged, replayed or expired state
+    │   └── NotTheStartingBrowser   the callback reached a browser without the nonce
     └── ConsentDenied           the user said no at the platform
     NotFound                    no such connection in this tenant
     Conflict                    the connection cannot be used (expired, disconnected)
@@ -20,6 +24,7 @@ Errors::
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -35,7 +40,7 @@ from clientdock.connections.providers import Provider, ProviderNotConfigured, To
 from clientdock.connections.quickbooks import QuickBooksProvider
 from clientdock.connections.xero import XeroProvider
 from clientdock.db import Database, utcnow
-from clientdock.errors import BadRequest, Conflict, NotFound
+from clientdock.errors import BadRequest, Conflict, FieldError, NotFound
 from clientdock.outbound.budget import SharedBudgets
 from clientdock.outbound.http import pkce_challenge
 from clientdock.secrets import decrypt, encrypt
@@ -59,6 +64,11 @@ class UnknownProvider(BadRequest):
 
 class InvalidState(BadRequest):
     title = "Invalid OAuth state"
+
+
+class NotTheStartingBrowser(InvalidState):
+    """The callback came to a browser that does not hold the state's nonce (another person's,
+    or one that lost it): the state is spent all the same, so the link is of no use now."""
 
 
 class ConsentDenied(BadRequest):
@@ -85,29 +95,44 @@ def _hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Started:
+    """An authorize round trip under way: where to send the browser, and what the browser must
+    keep to finish it (the state names the cookie, the nonce is its value)."""
+
+    url: str
+    provider: str
+    state: str
+    browser_nonce: str
+    expires_in: timedelta
+
+
 def start_authorize(
     session: Session, settings: Settings, ctx: TenantContext, provider_name: str, *, started_by: str, return_to: str | None = None
-) -> str:
-    """Record a fresh state and PKCE verifier for this tenant; the platform's authorize URL."""
+) -> Started:
+    """Record a fresh state, PKCE verifier and browser nonce for this tenant; the platform's
+    authorize URL and the nonce the starting browser must present at the callback."""
     provider = provider_for(settings, provider_name)
     if not provider.configured():
         raise ProviderNotConfigured(
             f"{provider_name} is not configured: set CLIENTDOCK_{provider_name.upper()}_CLIENT_ID and _CLIENT_SECRET"
         )
-    state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    state, verifier, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(64), secrets.token_urlsafe(32)
     session.add(
         OAuthState(
             state_hash=_hash(state),
             tenant_id=ctx.tenant_id,
             provider=provider_name,
             code_verifier=encrypt(settings.data_dir, verifier),
+            browser_hash=_hash(nonce),
             started_by=started_by,
             return_to=return_to,
             expires_at=utcnow() + STATE_LIFETIME,
         )  # fmt: skip
     )
     session.flush()
-    return provider.authorize_url(state=state, code_challenge=pkce_challenge(verifier), redirect_uri=redirect_uri(settings, provider_name))
+    url = provider.authorize_url(state=state, code_challenge=pkce_challenge(verifier), redirect_uri=redirect_uri(settings, provider_name))
+    return Started(url, provider_name, state, nonce, STATE_LIFETIME)
 
 
 @dataclass(frozen=True)
@@ -126,13 +151,28 @@ class Callback:
     error: str | None = None
     error_description: str | None = None
     realm_id: str | None = None
+    #: The nonce the browser's cookie holds for this state; None when it sent none.
+    browser_nonce: str | None = None
 
 
 def complete_authorize(session: Session, settings: Settings, provider_name: str, callback: Callback) -> Completed:
-    """Spend the state, exchange the code, and create (or renew) one connection per organisation."""
+    """Spend the state, check that the browser is the one that started it, exchange the code,
+    and create (or renew) one connection per organisation.
+
+    Whatever it raises after the state was found, the state is spent in ``session``: the
+    callback route commits that, so a refused callback (another browser's above all) leaves
+    nothing to try again."""
     provider = provider_for(settings, provider_name)
     pending = _spend_state(session, provider_name, callback.state)
     tenant = session.get_one(Tenant, pending.tenant_id)
+    if not _same_browser(pending, callback.browser_nonce):
+        log.warning("connection_callback_from_another_browser", tenant=tenant.code, provider=provider_name)
+        raise NotTheStartingBrowser(
+            f"this {provider_name} approval must be finished in the browser that started it, and this browser did not "
+            "start it (or no longer holds its cookie): nothing was connected, and this approval can no longer be used. "
+            "To connect, start again with the Connect button in the browser you approve in.",
+            [FieldError("state", "this browser did not start this connection", code="wrong_browser")],
+        )
     if callback.error:
         why = callback.error_description or callback.error
         raise ConsentDenied(f"{provider_name} did not grant access ({why[:200]}); nothing was connected")
@@ -148,6 +188,14 @@ def complete_authorize(session: Session, settings: Settings, provider_name: str,
     ]
     log.info("connected", tenant=tenant.code, provider=provider_name, connections=[c.code for c in connections])
     return Completed(tenant, connections, pending.return_to)
+
+
+def _same_browser(pending: OAuthState, nonce: str | None) -> bool:
+    """Whether ``nonce`` is the one given to the browser that started (constant time); a state
+    recorded before browsers were bound has no nonce, and no browser matches it."""
+    if not nonce or pending.browser_hash is None:
+        return False
+    return hmac.compare_digest(_hash(nonce), pending.browser_hash)
 
 
 def _spend_state(session: Session, provider_name: str, state: str | None) -> OAuthState:

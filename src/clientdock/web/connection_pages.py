@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from clientdock.apps.service import connected_apps
-from clientdock.connections import door, service
+from clientdock.connections import browser, door, service
 from clientdock.deps import Db, DbSession
 from clientdock.imports.deps import AppSettings, Engine
 from clientdock.settings import Settings
@@ -54,11 +54,12 @@ def _origin(url: str) -> str:
 
 
 @router.post("/connections/{provider}/connect")
-def connect(provider: str, session: DbSession, user: CheckedUser, settings: AppSettings) -> Response:
-    """Off to the platform's consent page; its callback brings the browser back here."""
+def connect(provider: str, request: Request, session: DbSession, user: CheckedUser, settings: AppSettings) -> Response:
+    """Off to the platform's consent page with the round trip's cookie; the callback, which
+    completes only in this browser, brings it back here."""
     ctx = load_context(session, user.tenant)
-    url = service.start_authorize(session, settings, ctx, provider, started_by=actor(user), return_to="/connections")
-    return RedirectResponse(url, status_code=303)
+    started = service.start_authorize(session, settings, ctx, provider, started_by=actor(user), return_to="/connections")
+    return browser.bind(RedirectResponse(started.url, status_code=303), request, settings, started)
 
 
 @router.post("/connections/{code}/import")
