@@ -99,6 +99,7 @@ def test_connect_xero_import_its_contacts_and_disconnect(browser: Browser, serve
 
     page.get_by_role("button", name="Connect Xero").click()
     page.wait_for_url("**/connections?connected=1")
+    assert [c["name"] for c in page.context.cookies() if c["name"].startswith("clientdock_oauth_")] == []  # used, then cleared
     expect(page.get_by_role("status")).to_contain_text("Connected 1 organisation")
     card = page.locator("[data-connection]")
     expect(card).to_contain_text("Hopper Computing")

@@ -51,9 +51,19 @@ created from Companies House once it succeeds (a job of its own; 400 when not co
 @router.get(
     f"{TENANT}/connections/{{provider}}/authorize",
     summary="Connect the tenant to Xero or QuickBooks Online (OAuth 2.0 + PKCE): a redirect to the platform",
+    description=(
+        "The 307 also sets a cookie (`clientdock_oauth_…`: HttpOnly, SameSite=Lax, Path the callback's, 15 minutes) that "
+        "the callback needs: open the `Location` with the same browser or cookie jar. A link handed to somebody else "
+        "connects nothing. People connect with the Connections page's Connect button."
+    ),
     status_code=307,
     response_class=RedirectResponse,
-    responses={307: {"description": "To the platform's consent page; it comes back to /connections/{provider}/callback"}},
+    responses={
+        307: {
+            "description": "To the platform's consent page, with the cookie that binds the round trip to this browser; "
+            "the platform sends the browser back to /connections/{provider}/callback"
+        }
+    },
 )
 def authorize_connection(
     provider: str, request: Request, session: DbSession, settings: AppSettings, scope: TenantAdmin
@@ -65,6 +75,11 @@ def authorize_connection(
 @router.get(
     "/connections/{provider}/callback",
     summary="Where the platform sends the browser back: creates one connection per granted organisation",
+    description=(
+        "Completes only in the browser that started the round trip (it sends back the cookie the authorize redirect "
+        'set); otherwise 400 ("must be finished in the browser that started it"), nothing is connected and the '
+        "state is spent. Every answer clears the cookie."
+    ),
     response_model=Connected,
     status_code=201,
     responses={303: {"description": "Back to the web page that started the connection"}},
