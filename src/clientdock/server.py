@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
 
@@ -10,6 +9,7 @@ import structlog
 import uvicorn
 from sqlalchemy import select, text
 
+from clientdock import heap
 from clientdock.app import create_app
 from clientdock.db import Database, advisory_lock_key, database_for
 from clientdock.logs import configure
@@ -57,14 +57,5 @@ def run_server(settings: Settings, host: str, port: int) -> None:
         sys.stdout.flush()
     log.info("serving", url=f"http://{host}:{port}", database=db.engine.dialect.name)
     app = create_app(settings, db)
-    settle_heap()
+    heap.settle()
     uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-def settle_heap() -> None:
-    """Move what start-up made (modules, the app, mappers: most of the heap) out of the garbage
-    collector's sight. A full collection walks every tracked object while holding the GIL; with
-    the start-up heap in it, each one paused every request for as long as an import kept making
-    garbage (``python -m bench health``)."""
-    gc.collect()
-    gc.freeze()
