@@ -27,8 +27,20 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "clientdock"
 #: Bottom to top: a module may import its own layer's modules and those of the layers below.
 LAYERS: tuple[tuple[str, ...], ...] = (
     (
-        "settings", "db", "deps", "errors", "problems", "logs", "secrets", "csvsafe", "migrate", "rowwrite",
-        "blobs", "blobs_s3", "bodylimit", "heap",
+        "settings",
+        "db",
+        "deps",
+        "errors",
+        "problems",
+        "logs",
+        "secrets",
+        "csvsafe",
+        "migrate",
+        "rowwrite",
+        "blobs",
+        "blobs_s3",
+        "bodylimit",
+        "heap",
     ),  # fmt: skip
     ("outbound",),
     ("tenants",),
