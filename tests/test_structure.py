@@ -26,7 +26,22 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "clientdock"
 
 #: Bottom to top: a module may import its own layer's modules and those of the layers below.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("settings", "db", "deps", "errors", "problems", "logs", "secrets", "csvsafe", "migrate", "rowwrite", "blobs", "blobs_s3", "bodylimit"),
+    (
+        "settings",
+        "db",
+        "deps",
+        "errors",
+        "problems",
+        "logs",
+        "secrets",
+        "csvsafe",
+        "migrate",
+        "rowwrite",
+        "blobs",
+        "blobs_s3",
+        "bodylimit",
+        "heap",
+    ),  # fmt: skip
     ("outbound",),
     ("tenants",),
     ("clients",),

@@ -162,7 +162,10 @@ def _converters(table: Table, columns: tuple[str, ...], dialect: Dialect) -> tup
 
 
 def _json_text(value: Any) -> str:
-    # Empty lists and objects are most of an import's outcome columns: skip the encoder for them.
+    # Empty lists and objects are most of an import's outcome columns, and null most of the
+    # audit's before/after: skip the encoder for them.
+    if value is None:
+        return "null"
     if value == [] and isinstance(value, list):
         return "[]"
     if value == {} and isinstance(value, dict):

@@ -9,6 +9,7 @@ import structlog
 import uvicorn
 from sqlalchemy import select, text
 
+from clientdock import heap
 from clientdock.app import create_app
 from clientdock.db import Database, advisory_lock_key, database_for
 from clientdock.logs import configure
@@ -55,4 +56,6 @@ def run_server(settings: Settings, host: str, port: int) -> None:
         sys.stdout.write(note + "\n" + json.dumps(created) + "\n")
         sys.stdout.flush()
     log.info("serving", url=f"http://{host}:{port}", database=db.engine.dialect.name)
-    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
+    app = create_app(settings, db)
+    heap.settle()
+    uvicorn.run(app, host=host, port=port, log_level="info")

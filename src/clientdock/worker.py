@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import structlog
 
+from clientdock import heap
 from clientdock.app import job_engine
 from clientdock.db import database_for
 from clientdock.jobs.prefetch import prefetcher
@@ -58,6 +59,7 @@ def run_worker(settings: Settings, wait: Callable[[], None] | None = None) -> in
         engine.start()
         engine.warm_up()
         deliveries.start()
+        heap.settle()
         log.info(
             "worker_started",
             executor_id=settings.executor_id,

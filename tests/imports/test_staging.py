@@ -85,7 +85,13 @@ def test_duplicates_within_a_batch_and_across_batches_fail_naming_the_first_row(
     }
 
 
-def test_generated_files_get_the_verdicts_of_checking_one_record_after_another(tmp_path: Path) -> None:
+# The in-memory filter in front of the keys' file: full size; so small that nearly every key
+# "may have been seen" and is looked up in the file; and one bit, where every key is.
+@pytest.mark.parametrize("filter_bits", [staging.FILTER_BITS, 64, 8])
+def test_generated_files_get_the_verdicts_of_checking_one_record_after_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filter_bits: int
+) -> None:
+    monkeypatch.setattr(staging, "FILTER_BITS", filter_bits)
     rng = random.Random(15)
     records = []
     for index in range(1, 5001):
@@ -124,3 +130,13 @@ def test_a_failing_source_leaves_no_keys_file_behind(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="could not be read"):
         staging.write(tmp_path, "job-1", records(), 1000)
     assert not (staging.job_dir(tmp_path, "job-1") / staging.IDENTITIES).exists()
+
+
+def test_the_seen_filter_never_forgets_a_key_it_was_given() -> None:
+    seen = staging._SeenFilter(1 << 16)
+    keys = [("email", f"c{i}@firm.co") for i in range(20_000)]
+    for key in keys[::2]:
+        seen.add(key)
+    assert all(seen.may_hold(key) for key in keys[::2])
+    # and, far from full, it tells most unseen keys apart
+    assert sum(seen.may_hold(key) for key in keys[1::2]) < 0.5 * len(keys[1::2])

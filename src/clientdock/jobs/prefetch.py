@@ -21,6 +21,7 @@ from pathlib import Path
 
 import structlog
 
+from clientdock import heap
 from clientdock.jobs import staging
 from clientdock.pipeline.records import Candidate, Policy, RawRecord
 from clientdock.pipeline.run import prepare
@@ -62,6 +63,7 @@ def _watch_parent() -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="clientdock-parent-watch", daemon=True).start()
+    heap.settle()
 
 
 def ready() -> bool:

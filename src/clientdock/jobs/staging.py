@@ -36,6 +36,34 @@ IDENTITY_BATCH = 250
 IDENTITY_CACHE_KIB = 16384
 #: Keys per look-up statement (SQLite allows 32,766 parameters; a smaller IN list plans faster).
 _LOOKUP_SIZE = 500
+#: Bits of the in-memory filter in front of the keys' file (2 MiB): with a million keys, fewer
+#: than one key in a hundred that was never seen is looked up in the file for nothing.
+FILTER_BITS = 1 << 24
+
+
+class _SeenFilter:
+    """A Bloom filter of the keys seen: "not seen" is certain, "maybe seen" is checked in the
+    file. Files rarely repeat a key, so most look-ups (most of the staging pass's time) end
+    here. Python's string hash is stable within the process, which is all it needs."""
+
+    def __init__(self, bits: int | None = None) -> None:
+        size = bits or FILTER_BITS  # a power of two, at least 8
+        self.mask = size - 1
+        self.bits = bytearray(size // 8)
+
+    def _positions(self, key: tuple[str, str]) -> tuple[int, int, int]:
+        h = hash(key) & 0xFFFFFFFFFFFFFFFF
+        mask = self.mask
+        return h & mask, (h >> 21) & mask, ((h >> 42) ^ (h * 0x9E3779B1 >> 7)) & mask
+
+    def add(self, key: tuple[str, str]) -> None:
+        bits = self.bits
+        for position in self._positions(key):
+            bits[position >> 3] |= 1 << (position & 7)
+
+    def may_hold(self, key: tuple[str, str]) -> bool:
+        bits = self.bits
+        return all(bits[position >> 3] & (1 << (position & 7)) for position in self._positions(key))
 
 
 def job_prefix(job_id: str) -> str:
@@ -166,11 +194,13 @@ class _Identities:
         self.db.execute(
             "CREATE TABLE seen (kind TEXT NOT NULL, key TEXT NOT NULL, first INTEGER NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID"
         )
+        self.filter = _SeenFilter()
 
     def check(self, batch: list[RawRecord]) -> None:
         """Fail the duplicates among ``batch`` (records without errors, in file order)."""
         keyed = [(record, self._keys(record)) for record in batch]
-        earlier = self._earlier({key for _record, keys in keyed for key in keys})
+        may_repeat = self.filter.may_hold
+        earlier = self._earlier({key for _record, keys in keyed for key in keys if may_repeat(key)})
         new: dict[tuple[str, str], int] = {}
         for record, keys in keyed:
             for key in keys:
@@ -183,12 +213,16 @@ class _Identities:
                     break
             else:
                 new.update(dict.fromkeys(keys, record.index))
+        for key in new:
+            self.filter.add(key)
         with self.db:
             self.db.executemany("INSERT INTO seen (kind, key, first) VALUES (?, ?, ?)", [(*key, first) for key, first in new.items()])
 
     def _earlier(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """The first row of each of ``keys`` seen in an earlier batch."""
         found: dict[tuple[str, str], int] = {}
+        if not keys:
+            return found
         by_kind: dict[str, list[str]] = {}
         for kind, key in keys:
             by_kind.setdefault(kind, []).append(key)

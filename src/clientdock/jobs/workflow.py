@@ -194,20 +194,27 @@ def apply_prepared(
 def _store_rows(session: Session, job: ImportJob, records: list[RawRecord], outcomes: list[RowOutcome]) -> None:
     rows: list[dict[str, Any]] = []
     for record, outcome in zip(records, outcomes, strict=True):
-        result = outcome_json(outcome)
+        if outcome.errors or outcome.warnings or outcome.changes:
+            result = outcome_json(outcome)
+            errors, messages, warnings = result["errors"], result["messages"], result["warnings"]
+            changes = result.get("changes", {})
+        else:
+            # Most rows (created, unchanged) carry nothing but their action: the shape
+            # ``outcome_json`` would give them, without building it.
+            errors, messages, warnings, changes = [], [], [], {}
         rows.append(
             {
                 "id": new_id(),
                 "job_id": job.id,
-                "row_index": result["index"],
+                "row_index": outcome.index,
                 "line": record.line,
-                "lookup_key": result["lookupKey"],
-                "action": result["action"],
-                "client_id": result["id"],
-                "errors": result["errors"],
-                "messages": result["messages"],
-                "warnings": result["warnings"],
-                "changes": result.get("changes", {}),
+                "lookup_key": outcome.lookup_key,
+                "action": outcome.action,
+                "client_id": outcome.client_id,
+                "errors": errors,
+                "messages": messages,
+                "warnings": warnings,
+                "changes": changes,
                 # what the error report (failed and warned rows) and a dry run's review show
                 "source": strict_json(record.source) if outcome.action == "failed" or outcome.warnings or job.dry_run else None,
             }
