@@ -60,6 +60,23 @@ def test_operation_ids_are_unique_function_names(spec: dict[str, Any]) -> None:
     assert [op_id for op_id in ids if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", op_id)] == []
 
 
+def test_every_link_leads_to_an_operation_and_fills_its_path(spec: dict[str, Any]) -> None:
+    by_id = {op["operationId"]: (path, op) for _method, path, op in operations(spec)}
+    linked = 0
+    for _method, _path, op in operations(spec):
+        for status, response in op["responses"].items():
+            for name, link in response.get("links", {}).items():
+                linked += 1
+                target_path, target = by_id[link["operationId"]]
+                needed = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                assert set(link["parameters"]) == needed, (op["operationId"], status, name)
+                # what fills the target's id is in the answer's documented body
+                body = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                assert "id" in spec["components"]["schemas"][body]["properties"], (op["operationId"], body)
+                assert target_path.count("{") == len(needed)
+    assert linked >= 30
+
+
 def test_every_error_answer_is_a_problem(spec: dict[str, Any]) -> None:
     assert "HTTPValidationError" not in str(spec)
     assert {"HTTPValidationError", "ValidationError"} & set(spec["components"]["schemas"]) == set()

@@ -44,6 +44,29 @@ RETRY_AFTER: dict[str, Any] = {
 }
 
 
+def _link(operations: tuple[str, ...], parameter: str) -> dict[str, Any]:
+    """Links to ``operations``, whose ``parameter`` is the answer's ``id`` (same tenant)."""
+    parameters = {"tenant": "$request.path.tenant", parameter: "$response.body#/id"}
+    return {name: {"operationId": name, "parameters": parameters} for name in operations}
+
+
+_ON_CLIENT = _link(("get_client", "patch_client", "delete_client", "get_client_history", "enrich_client"), "client_id")
+_ON_JOB = _link(("get_import", "list_import_rows", "get_import_errors", "cancel_import", "preview_undo", "undo_import"), "job_id")
+_ON_WEBHOOK = _link(("list_webhook_deliveries", "delete_webhook"), "webhook_id")
+
+#: OpenAPI links (operationId -> its success statuses' links): what a client or job an answer
+#: gives can be done with next. Clients generated from the description learn them, and the
+#: stateful fuzzing (tests/test_fuzz.py) follows them to call the operations on real ids.
+LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "create_client": {"201": _ON_CLIENT},
+    "upsert_client": {"200": _ON_CLIENT, "201": _ON_CLIENT},
+    "import_csv": {"201": _ON_JOB, "202": _ON_JOB},
+    "enrich_clients": {"201": _ON_JOB, "202": _ON_JOB},
+    "import_from_connection": {"201": _ON_JOB, "202": _ON_JOB},
+    "create_webhook": {"201": _ON_WEBHOOK},
+}
+
+
 def operation_id(route: APIRoute) -> str:
     """The operationId of a route: its function's name (short and stable; must be unique)."""
     return route.name
@@ -77,6 +100,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         for method in sorted(context.methods or ()):
             operation = schema["paths"][context.path_format][method.lower()]
             _document_errors(operation, method, authenticated=authenticated)
+            for status, links in LINKS.get(operation["operationId"], {}).items():
+                operation["responses"][status]["links"] = links
     _drop_unused_validation_schemas(schema)
     return schema
 
