@@ -24,6 +24,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from clientdock.db import Database
+from tests.secret_watch import watch_output
 from tests.web.helpers import COMPANIES_HOUSE, set_enrichment
 
 pytestmark = pytest.mark.browser
@@ -129,6 +130,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Small chunks: a few hundred rows take several steps, so the progress bar has something to show.
     env = {**os.environ, "CLIENTDOCK_DATA_DIR": str(data_dir), "CLIENTDOCK_CHUNK_SIZE": "20"}
     env.pop("CLIENTDOCK_DATABASE_URL", None)
+    watch_output(data_dir / "server.log")
     with (data_dir / "server.log").open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "clientdock.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
