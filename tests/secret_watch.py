@@ -13,8 +13,9 @@ In every process that runs tests (each pytest-xdist worker, or the one process w
   (platform client secrets, the Companies House key, a database password).
 * **Watch.** Every log line is checked when it is written: structlog's output (through the
   logger factory, so ``clientdock.logs.configure`` keeps it), and stdlib ``logging`` records
-  (a handler on the root logger and on each logger that does not propagate, such as uvicorn's
-  and DBOS's), formatted as a handler would. The output files of the service processes tests
+  (a handler that sees every record a logger hands to its handlers: the root logger's, and
+  those that stop at a logger that does not propagate, such as uvicorn's and DBOS's), formatted
+  as a handler would. The output files of the service processes tests
   start (:func:`watch_output`: ``tests/processes.py``, ``tests/scaleout/cluster.py``, the
   browser tests' servers) are read at the end, against the whole registry. A line carrying a
   registered secret, or any ``X-API-Key``/``Authorization`` header value, is a hit.
@@ -30,8 +31,9 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import secrets as stdlib_secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ _HEAD = 10
 HEADER_VALUE = re.compile(r"(?i)(x-api-key|authorization)[\"']?\s*[:=,]\s*b?[\"']?((?:bearer|basic)\s+)?([A-Za-z0-9._~+/=-]{12,})")
 EXCERPT = 200
 KEY = "secret_watch_hits"
+STATS = "secret_watch_stats"
 
 
 @dataclass(frozen=True)
@@ -105,8 +108,10 @@ class Watch:
         self.hits: list[Hit] = []
         self.outputs: list[tuple[Path, str]] = []
         self.test = "(before the first test)"
+        self.lines = 0
 
     def check(self, text: str, source: str, test: str | None = None) -> None:
+        self.lines += 1
         found = self.registry.find(text)
         headers = [m for m in HEADER_VALUE.finditer(text) if not m.group(3).startswith("*")]
         if not found and not headers:
@@ -202,13 +207,16 @@ class _Handler(logging.Handler):
 HANDLER = _Handler()
 
 
-def _attach_to_loggers() -> None:
-    """The root logger, and every logger whose records stop before it (``propagate = False``)."""
-    known = list(logging.Logger.manager.loggerDict.values())
-    loggers: Iterable[logging.Logger] = [logging.getLogger(), *(x for x in known if isinstance(x, logging.Logger) and not x.propagate)]
-    for logger in loggers:
-        if HANDLER not in logger.handlers:
-            logger.addHandler(HANDLER)
+def _install_log_watch(undo: _Undo) -> None:
+    """Every record any stdlib logger hands to its handlers, whether it reaches the root logger
+    or stops at one that does not propagate (uvicorn's, DBOS's, one a test makes)."""
+    original = logging.Logger.callHandlers
+
+    def call_handlers(self: logging.Logger, record: logging.LogRecord) -> None:
+        HANDLER.emit(record)
+        original(self, record)
+
+    undo.set(logging.Logger, "callHandlers", call_handlers)
 
 
 # --- the registry: wrapping what mints or receives secrets -----------------------------------------
@@ -280,6 +288,7 @@ def _install_registry(undo: _Undo) -> None:
     def user(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
         register(result.password, "password")
 
+    undo.wrap(users, "generate_password", lambda a, k, result: register(result, "password"))
     undo.wrap(users, "create_user", user)
 
     def session(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
@@ -288,9 +297,9 @@ def _install_registry(undo: _Undo) -> None:
 
     undo.wrap(users, "start_session", session)
     undo.wrap(notify, "create_webhook", lambda a, k, result: register(result[1], "webhook secret"))
-    undo.set(connections, "secrets", _MintingSecrets(connections.secrets, "OAuth state or PKCE verifier"))
-    undo.set(web_auth, "secrets", _MintingSecrets(web_auth.secrets, "CSRF token"))
-    undo.set(fakes, "secrets", _MintingSecrets(fakes.secrets, "OAuth code or token (fake platform)"))
+    undo.set(connections, "secrets", _MintingSecrets(stdlib_secrets, "OAuth state or PKCE verifier"))
+    undo.set(web_auth, "secrets", _MintingSecrets(stdlib_secrets, "CSRF token"))
+    undo.set(fakes, "secrets", _MintingSecrets(stdlib_secrets, "OAuth code or token (fake platform)"))
 
     def tokens(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any) -> None:
         for value in (*args[1:3], kwargs.get("access_token"), kwargs.get("refresh_token")):
@@ -325,6 +334,8 @@ class SecretWatchPlugin:
         self.config = config
         self.undo = _Undo()
         self.worker_hits: list[Hit] = []
+        #: Lines checked, secrets recorded, output files read (summed over the workers).
+        self.stats = [0, 0, 0]
         self.structlog_factory: Any = None
 
     # session
@@ -335,23 +346,19 @@ class SecretWatchPlugin:
         _install_registry(self.undo)
         self.structlog_factory = structlog.get_config()["logger_factory"]
         structlog.configure(logger_factory=_WatchedFactory(self.structlog_factory))
-        _attach_to_loggers()
+        _install_log_watch(self.undo)
 
     def stop(self) -> None:
         global _WATCH
         self.undo.undo()
         if self.structlog_factory is not None:
             structlog.configure(logger_factory=self.structlog_factory)
-        for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
-            if isinstance(logger, logging.Logger) and HANDLER in logger.handlers:
-                logger.removeHandler(HANDLER)
         _WATCH = None
 
     # tests
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logstart(self, nodeid: str) -> None:
-        _attach_to_loggers()  # loggers made (or reconfigured: uvicorn, DBOS) since
         if _WATCH is not None:
             _WATCH.test = nodeid
 
@@ -368,19 +375,24 @@ class SecretWatchPlugin:
         output = getattr(node, "workeroutput", None) or {}
         worker = (getattr(node, "workerinput", None) or {}).get("workerid", "?")
         self.worker_hits += [Hit(**{**hit, "test": f"[{worker}] {hit['test']}"}) for hit in output.get(KEY, [])]
+        self.stats = [a + b for a, b in zip(self.stats, output.get(STATS, [0, 0, 0]), strict=True)]
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         hits = self.hits()
         if hasattr(self.config, "workerinput"):
             self.config.workeroutput[KEY] = [asdict(hit) for hit in hits]  # type: ignore[attr-defined]
+            self.config.workeroutput[STATS] = self.stats  # type: ignore[attr-defined]
         if hits and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def hits(self) -> list[Hit]:
         if _WATCH is not None:
+            read = len(_WATCH.outputs)
             _WATCH.check_outputs()
             _WATCH.outputs.clear()
+            self.stats = [a + b for a, b in zip(self.stats, [_WATCH.lines, len(_WATCH.registry), read], strict=True)]
+            _WATCH.lines = 0
             self.worker_hits += _WATCH.hits
             _WATCH.hits = []
         return self.worker_hits
@@ -389,7 +401,11 @@ class SecretWatchPlugin:
         if hasattr(self.config, "workerinput"):
             return
         hits = self.worker_hits
+        lines, secrets, outputs = self.stats
         if not hits:
+            terminalreporter.write_line(
+                f"secret watch: {lines:,} log lines and {outputs} service process outputs checked against {secrets:,} secrets, none found"
+            )
             return
         terminalreporter.section("secret watch", sep="=", red=True, bold=True)
         terminalreporter.line(f"{len(hits)} log line(s) of this run carried a secret (the run fails):", red=True)
