@@ -140,10 +140,6 @@ class Watch:
 _WATCH: Watch | None = None
 
 
-def active() -> Watch | None:
-    return _WATCH
-
-
 def register(value: object, kind: str) -> None:
     """Record a secret a test made some other way (no-op when the plugin is off)."""
     if _WATCH is not None:
