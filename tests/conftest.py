@@ -25,6 +25,10 @@ from clientdock.migrate import upgrade
 from clientdock.settings import Settings
 from clientdock.tenants import service as tenants
 
+# No secret in any log line of the run: every process that runs tests watches its logs
+# (tests/secret_watch.py; `-p no:tests.secret_watch` turns it off).
+pytest_plugins = ["tests.secret_watch"]
+
 # The suite sends many requests with one key within a second (loops of upserts, the fuzzer, the
 # processes it starts inherit this too): a per-key rate limit far above that keeps every test but
 # those of the limit itself (tests/tenants/test_ratelimit.py sets its own) from meeting it, while

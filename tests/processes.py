@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.secret_watch import watch_output
+
 #: The venv's ``clientdock`` command (its code is this checkout's: the tests' PYTHONPATH is inherited).
 CLIENTDOCK = str(Path(sys.executable).with_name("clientdock"))
 
@@ -32,6 +34,7 @@ class Process:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        watch_output(self.log)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.command, env=self.env, stdout=out, stderr=out)
 

@@ -1,7 +1,8 @@
 """Secrets at rest: a dump of the database holds none in clear (keys, app secrets, passwords,
 sessions, OAuth states and their browser nonces are hashed; OAuth tokens, PKCE verifiers and
 webhook secrets are encrypted), the logs of a run that makes and uses every kind hold none, and
-the encryption key can be rotated (``clientdock secrets rotate``)."""
+the encryption key can be rotated (``clientdock secrets rotate``). The logs of every other test
+are checked too, by the whole-run watch (``tests/secret_watch.py``)."""
 
 from __future__ import annotations
 

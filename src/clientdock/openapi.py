@@ -35,6 +35,7 @@ ERRORS: dict[int, str] = {
     415: "Unsupported media type",
     422: "This Idempotency-Key was used with a different request",
     429: "Too many requests: this API key's rate limit is used up; retry after `Retry-After` seconds",
+    502: "Bad gateway: an outside service (an accounting platform, Companies House) failed or could not be reached",
 }
 
 

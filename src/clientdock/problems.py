@@ -25,6 +25,13 @@ PROBLEM = "application/problem+json"
 NUL_DETAIL = "a value of the request contains a NUL character (\\u0000), which cannot be stored or looked up"
 
 
+def bad_gateway(service: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that calls ``service`` while the request waits: it answers
+    502 problem details when that service fails (``clientdock.outbound.errors.ProviderError``,
+    ``clientdock.enrichment.companies_house.CompaniesHouseError``); ``clientdock.openapi`` adds the body."""
+    return {502: {"description": f"Bad gateway: {service} failed or could not be reached (after retries); `detail` says why"}}
+
+
 def _no_default(schema: dict[str, Any]) -> None:
     """An optional key that is left out rather than sent as null: no ``default: null`` in the schema."""
     schema.pop("default", None)

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from clientdock import heap
 from clientdock.app import create_app
 from clientdock.db import Database, advisory_lock_key, database_for
-from clientdock.logs import configure
+from clientdock.logs import configure, uvicorn_log_config
 from clientdock.migrate import upgrade
 from clientdock.settings import Settings
 from clientdock.tenants import service
@@ -58,4 +58,4 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     log.info("serving", url=f"http://{host}:{port}", database=db.engine.dialect.name)
     app = create_app(settings, db)
     heap.settle()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=uvicorn_log_config())

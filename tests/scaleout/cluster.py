@@ -24,6 +24,7 @@ import httpx
 from cryptography.fernet import Fernet
 
 import clientdock
+from tests.secret_watch import watch_output
 
 #: How long a child may take to answer (an API) or to appear in ``GET /admin/workers`` (a worker).
 START_TIMEOUT = 120.0
@@ -68,6 +69,7 @@ class Child:
         return self.process.pid
 
     def start(self) -> None:
+        watch_output(self.log_path)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "clientdock.cli", *self.args],

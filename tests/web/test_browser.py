@@ -24,6 +24,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from clientdock.db import Database
+from tests.secret_watch import watch_output
 from tests.web.helpers import COMPANIES_HOUSE, set_enrichment
 
 pytestmark = pytest.mark.browser
@@ -53,15 +54,20 @@ def free_port() -> int:
         return port
 
 
-def first_json_line(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
-    """The credentials line ``serve`` prints on first start (read on a thread: no blocking)."""
+def first_json_line(process: subprocess.Popen[str], timeout: float, keep: Path | None = None) -> dict[str, Any]:
+    """The credentials line ``serve`` prints on first start (read on a thread: no blocking); the
+    rest of its stdout (uvicorn's access log) is appended to ``keep``, for the secret watch."""
     found: list[dict[str, Any]] = []
 
     def read() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("{") and not found:
-                found.append(json.loads(line))
+        with keep.open("a") if keep else open(os.devnull, "w") as out:
+            for line in process.stdout:
+                if line.startswith("{") and not found:
+                    found.append(json.loads(line))
+                    continue
+                out.write(line)
+                out.flush()
 
     threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + timeout
@@ -129,6 +135,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Small chunks: a few hundred rows take several steps, so the progress bar has something to show.
     env = {**os.environ, "CLIENTDOCK_DATA_DIR": str(data_dir), "CLIENTDOCK_CHUNK_SIZE": "20"}
     env.pop("CLIENTDOCK_DATABASE_URL", None)
+    watch_output(data_dir / "server.log")
+    watch_output(data_dir / "server.out")
     with (data_dir / "server.log").open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "clientdock.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -136,7 +144,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}"
-            credentials = first_json_line(process, timeout=120)
+            credentials = first_json_line(process, timeout=120, keep=data_dir / "server.out")
             wait_until_healthy(url, timeout=120)
             hopper = seed(url, credentials["apiKey"])
             db = Database(f"sqlite:///{data_dir / 'clientdock.db'}")

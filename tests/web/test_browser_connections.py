@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, expect
 from tests.fakes.clock import FakeClock
 from tests.fakes.companies_house import CompaniesHouseFake
 from tests.fakes.xero import XeroFake
+from tests.secret_watch import watch_output
 from tests.web.test_browser import (
     LAPTOP,
     PHONE,
@@ -67,13 +68,15 @@ def server(tmp_path_factory: pytest.TempPathFactory, xero: XeroFake, register: C
         **{f"CLIENTDOCK_{key.upper()}": value for key, value in {**xero.settings(), **register.settings()}.items()},
     }  # fmt: skip
     env.pop("CLIENTDOCK_DATABASE_URL", None)
+    watch_output(data_dir / "server.log")
+    watch_output(data_dir / "server.out")
     with (data_dir / "server.log").open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "clientdock.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
             stdout=subprocess.PIPE, stderr=log, text=True, env=env,
         )  # fmt: skip
         try:
-            credentials = first_json_line(process, timeout=120)
+            credentials = first_json_line(process, timeout=120, keep=data_dir / "server.out")
             wait_until_healthy(url, timeout=120)
             yield Server(url, credentials["email"], credentials["password"], credentials["apiKey"], "")
         finally:

@@ -15,7 +15,7 @@ from clientdock.errors import ClientdockError
 from clientdock.imports import respond
 from clientdock.imports.deps import AppSettings, Engine, OnExistingQuery, Waiters
 from clientdock.imports.schemas import ImportJob
-from clientdock.problems import problem
+from clientdock.problems import bad_gateway, problem
 from clientdock.tenants.auth import ClientsRead, ImportsWrite, TenantAdmin
 
 router = APIRouter(tags=["connections"])
@@ -82,7 +82,10 @@ def authorize_connection(
     ),
     response_model=Connected,
     status_code=201,
-    responses={303: {"description": "Back to the web page that started the connection"}},
+    responses={
+        303: {"description": "Back to the web page that started the connection"},
+        **bad_gateway("the accounting platform (exchanging the code for tokens)"),
+    },
 )
 def connection_callback(
     provider: str,
@@ -120,7 +123,10 @@ def list_connections(session: DbSession, scope: ClientsRead) -> dict[str, Any]:
     f"{TENANT}/connections/{{code}}/contacts",
     summary="Search the platform's contacts (one call to the platform), e.g. to pick which to import",
     response_model=PlatformContactList,
-    responses={409: {"description": "The connection is not active (disconnected or its grant revoked): connect it again"}},
+    responses={
+        409: {"description": "The connection is not active (disconnected or its grant revoked): connect it again"},
+        **bad_gateway("the accounting platform (searching, or refreshing the tokens)"),
+    },
 )
 def search_connection_contacts(
     code: str,

@@ -38,6 +38,7 @@ from clientdock.jobs.models import ImportJob as ImportJobModel
 from clientdock.jobs.service import queue_positions
 from clientdock.pipeline.existing import parse_on_existing
 from clientdock.pipeline.records import Ref
+from clientdock.problems import bad_gateway
 from clientdock.tenants.auth import ClientsRead, ClientsWrite, ImportsWrite, KeyImportsWrite
 
 router = APIRouter()
@@ -123,6 +124,7 @@ def delete_client(client_id: str, session: DbSession, scope: ClientsWrite) -> Re
         "enrichment is not configured. Answers are cached (`CLIENTDOCK_COMPANIES_HOUSE_CACHE_SECONDS`)."
     ),
     response_model=Client,
+    responses=bad_gateway("Companies House"),
 )
 def enrich_client(
     client_id: str, session: DbSession, db: Db, engine: Engine, settings: AppSettings, scope: ClientsWrite, overwrite: str | None = None
