@@ -38,13 +38,14 @@ def test_the_access_log_keeps_no_oauth_code_or_state(tmp_path: Path, xero: XeroF
         db = Database(f"sqlite:///{data_dir / 'clientdock.db'}")
         tenant = make_tenant(db)
         db.dispose()
-        to_platform = httpx.get(service.url + tenant.path("/connections/xero/authorize"), headers=tenant.headers, follow_redirects=False)
-        assert to_platform.status_code == 307, to_platform.text
-        at_platform = httpx.get(to_platform.headers["location"], follow_redirects=False)
-        callback = at_platform.headers["location"]
-        sent = parse_qs(urlsplit(callback).query)
-        back = httpx.get(callback, follow_redirects=False)
-        assert back.status_code == 201, back.text
+        with httpx.Client() as browser:  # keeps the cookie that binds the approval to it
+            to_platform = browser.get(service.url + tenant.path("/connections/xero/authorize"), headers=tenant.headers)
+            assert to_platform.status_code == 307, to_platform.text
+            at_platform = browser.get(to_platform.headers["location"])
+            callback = at_platform.headers["location"]
+            sent = parse_qs(urlsplit(callback).query)
+            back = browser.get(callback)
+            assert back.status_code == 201, back.text
     finally:
         service.stop()
     logged = service.output()
