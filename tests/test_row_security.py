@@ -28,6 +28,7 @@ from clientdock.app import create_app
 from clientdock.apps import service as apps
 from clientdock.connections.models import Connection, OAuthState
 from clientdock.db import ROW_SECURED_TABLES, UNSECURED_TENANT_TABLES, Base, Database, as_login_role, bind_tenant, bound_tenant, utcnow
+from clientdock.jobs import workflow
 from clientdock.jobs.models import FileMapping, ImportJob, ImportRow
 from clientdock.notify import service as notify
 from clientdock.rowwrite import insert_rows
@@ -37,7 +38,7 @@ from clientdock.tenants import service as tenants
 from clientdock.tenants.auth import Principal
 from clientdock.users import service as users
 from tests.conftest import BACKENDS, POSTGRES_URL, new_database_url, pg_drop
-from tests.web.helpers import PASSWORD
+from tests.web.helpers import PASSWORD, sign_in
 
 #: Tables under a tenant's row through a parent, not a ``tenant_id`` of their own.
 CHILD_TABLES = {"import_rows": "import_jobs"}
@@ -349,3 +350,26 @@ def test_a_route_whose_query_forgot_the_tenant_filter_leaks_nothing_on_postgresq
 
 def test_postgresql_is_tested_when_its_url_is_set() -> None:
     assert ("postgres" in BACKENDS) == (POSTGRES_URL is not None)
+
+
+def test_a_web_page_whose_query_forgot_its_filter_leaks_nothing_on_postgresql(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same through the web pages: the signed-in user's dependency binds the page's session."""
+    with TestClient(seeded.api.app, raise_server_exceptions=False) as browser:
+        assert sign_in(browser, "someone@rls-a.test", PASSWORD).status_code == 303
+        monkeypatch.setattr(scoping, "owned", lambda model, tenant: true())
+        page = browser.get("/clients")
+    assert page.status_code == 200, page.text
+    assert "Client of rls-a" in page.text
+    assert ("Client of rls-b" in page.text) == (seeded.database.engine.dialect.name == "sqlite")
+
+
+def test_an_import_jobs_steps_run_bound_to_the_jobs_tenant(pg: Seeded) -> None:
+    """A chunk, the end of a job and its finish hooks run in the session ``_lock_job`` bound."""
+    with pg.database.session() as session:
+        b_job = session.scalar(select(ImportJob.id).where(ImportJob.tenant_id == pg.b))
+    assert b_job is not None
+    with pg.database.session() as session:
+        job = workflow._lock_job(session, b_job)  # noqa: SLF001
+        assert bound_tenant(session) == job.tenant_id == pg.b
+        assert session.scalar(text("SELECT current_user")) == Settings().tenant_role
+        assert _clients_tenants(session) == {pg.b}
