@@ -12,16 +12,19 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from clientdock.settings import get_settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -206,16 +209,113 @@ def unpooled_engine(url: str) -> Engine:
     return create_engine(normalise_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
 
 
+#: PostgreSQL tables under row-level security: a session bound to a tenant (:func:`bind_tenant`)
+#: sees and writes only that tenant's rows of them (migration ``0016_row_security``; every
+#: table with a ``tenant_id`` column is here or in :data:`UNSECURED_TENANT_TABLES`, a test checks).
+ROW_SECURED_TABLES = frozenset(
+    {
+        "api_keys",
+        "app_assignments",
+        "client_changes",
+        "client_external_refs",
+        "client_groups",
+        "clients",
+        "connection_oauth_states",
+        "connections",
+        "file_mappings",
+        "import_jobs",
+        "import_rows",
+        "tenant_notifications",
+        "users",
+        "webhook_deliveries",
+        "webhooks",
+    }
+)
+#: Tables with a ``tenant_id`` column left outside row-level security, and why.
+UNSECURED_TENANT_TABLES: dict[str, str] = {}
+_TENANT = "clientdock_tenant_id"
+_ROLE = "clientdock_tenant_role"
+
+
+def bind_tenant(session: Session, tenant_id: str) -> None:
+    """Let ``session`` act for ``tenant_id`` only, from now to its end. On PostgreSQL each of its
+    transactions switches to the tenant role (``SET LOCAL ROLE``, the setting
+    ``clientdock.tenant_id`` beside it): row-level security then hides every other tenant's rows
+    of :data:`ROW_SECURED_TABLES` and refuses to write one, whatever filter a query forgot.
+    Both end with the transaction (nothing is left on a pooled connection); the session's
+    ``after_begin`` listener applies them again to each later transaction. On SQLite it only
+    records the tenant. Bind before the work and never to a second tenant."""
+    bound = session.info.get(_TENANT)
+    if bound is not None and bound != tenant_id:
+        raise RuntimeError(f"session already acts for tenant {bound}, not {tenant_id}")
+    session.info[_TENANT] = tenant_id
+    transaction = session.get_transaction()
+    if bound is None and transaction is not None:
+        for connection in _connections(transaction):
+            _apply_tenant(session, connection)
+
+
+def bound_tenant(session: Session) -> str | None:
+    """The tenant ``session`` was bound to (:func:`bind_tenant`), or None for system work."""
+    tenant: str | None = session.info.get(_TENANT)
+    return tenant
+
+
+def _connections(transaction: SessionTransaction) -> list[Connection]:
+    # the connections the session's transaction already holds (one engine: one connection)
+    return [conn for conn, *_ in transaction._connections.values()]  # noqa: SLF001
+
+
+def _apply_tenant(session: Session, connection: Connection) -> None:
+    tenant_id = session.info.get(_TENANT)
+    if tenant_id is None or connection.dialect.name != "postgresql":
+        return
+    role = session.info.get(_ROLE) or get_settings().tenant_role
+    connection.execute(
+        text("SELECT set_config('role', :role, true), set_config('clientdock.tenant_id', :tenant, true)"),
+        {"role": role, "tenant": tenant_id},
+    )
+
+
+@contextmanager
+def as_login_role(session: Session) -> Iterator[None]:
+    """Within the block, a tenant-bound session's transaction runs as the login role again, out
+    of row-level security: only for writes to tables that are not the tenant's (the job
+    engine's queue, in the schema DBOS owns), never for tenant data. The tenant role is back
+    after the block, on error too (unless the transaction itself failed)."""
+    if session.info.get(_TENANT) is None or session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    connection = session.connection()
+    connection.execute(text("SELECT set_config('role', 'none', true)"))
+    try:
+        yield
+    except BaseException:
+        # A failed statement aborted the transaction (it rolls back, the role with it) and
+        # refuses this one too; any other error leaves it open, and the tenant role is back.
+        with suppress(DBAPIError):
+            _apply_tenant(session, connection)
+        raise
+    _apply_tenant(session, connection)
+
+
+def _after_begin(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    _apply_tenant(session, connection)
+
+
 class Database:
     """One engine and its session factory; the app and the CLI each hold one."""
 
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        info = {_ROLE: get_settings().tenant_role}
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=info)
         #: SQLite: a second engine whose transactions begin deferred, for sessions that only read.
         self.read_engine = make_engine(self.url, deferred=True) if is_sqlite(self.url) else self.engine
-        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
+        for maker in (self.sessions, self.read_sessions):
+            event.listen(maker, "after_begin", _after_begin)
 
     def session(self) -> AbstractContextManager[Session]:
         """A session whose transaction commits on success and rolls back on error."""

@@ -27,6 +27,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from clientdock.db import ROW_SECURED_TABLES, bound_tenant
+
 Row = Mapping[str, Any]
 Converter = Callable[[Any], Any]
 
@@ -70,7 +72,15 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Row]) -> None:
             session.connection().execute(insert(table), list(rows[start : start + REFERENCE_CHUNK]))
         return
     for columns, group in _by_columns(rows).items():
-        if _dialect(session).name == "postgresql":
+        if _dialect(session).name == "postgresql" and table.name in ROW_SECURED_TABLES and bound_tenant(session) is not None:
+            # PostgreSQL refuses COPY FROM into a table whose row-level security applies to the
+            # role: copy into a stage and insert from it (the policy checks each row there).
+            stage = _stage(session, table.name, columns)
+            _copy(session, stage, columns, _values(session, table, columns, group))
+            names = ", ".join(columns)
+            sql = f"WITH staged AS (DELETE FROM {stage} RETURNING {names}) INSERT INTO {table.name} ({names}) SELECT {names} FROM staged"
+            _pg_execute(session, sql)
+        elif _dialect(session).name == "postgresql":
             _copy(session, table.name, columns, _values(session, table, columns, group))
         else:
             _sqlite_many(session, _insert_sql(table.name, columns, ""), _values(session, table, columns, group))

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     executor_id: str = "local"
     app_version: str = "clientdock-jobs-1"
     log_json: bool = False
+    #: PostgreSQL: the role a session acting for one tenant switches to (``SET LOCAL ROLE``), on
+    #: whose tables row-level security lets it see that tenant's rows only (docs/deploy.md).
+    tenant_role: str = Field(default="clientdock_tenant", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     start_workers: bool = True
     # --- connections to accounting platforms (the OAuth redirect comes back to public_url) ---
     public_url: str = "http://127.0.0.1:8000"

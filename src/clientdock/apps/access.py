@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from clientdock.apps import service
 from clientdock.apps.models import App
 from clientdock.db import Database
-from clientdock.deps import Db
+from clientdock.deps import Db, bind_request
 from clientdock.errors import ClientdockError, Forbidden, NotFound, ValidationFailed
 from clientdock.tenants.auth import Authenticated, Principal
 from clientdock.tenants.context import TenantContext, load_context
@@ -70,6 +70,7 @@ class AppBusinessAccess:
 
     def __call__(
         self,
+        request: Request,
         app_code_name: str,
         principal: Authenticated,
         db: Db,
@@ -82,6 +83,12 @@ class AppBusinessAccess:
             ),
         ] = None,
     ) -> AppBusiness:
+        business = self.check(app_code_name, principal, db, x_business_uid)
+        bind_request(request, business.tenant.id)
+        return business
+
+    def check(self, app_code_name: str, principal: Principal, db: Database, x_business_uid: str | None) -> AppBusiness:
+        """The app acting for the business, if it may, or the refusal."""
         if principal.kind not in ("app", "tenant"):
             raise Forbidden(f"a {principal.kind} key cannot act for a business here; use the app's credential or the business's key")
         if principal.kind == "tenant" and not principal.has(self.scope):
@@ -137,7 +144,7 @@ def may_replay(request: Request, db: Database, principal: Principal) -> bool:
     if found is None:
         return True
     try:
-        AppImportCheck(unquote(found["code"]), principal, db, request.headers.get(BUSINESS_HEADER))
+        AppImportCheck.check(unquote(found["code"]), principal, db, request.headers.get(BUSINESS_HEADER))
     except ClientdockError:
         return False
     return True

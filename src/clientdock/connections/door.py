@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from clientdock.connections import mapping, service
 from clientdock.connections.models import Connection
 from clientdock.connections.providers import GrantRevoked
-from clientdock.db import Database
+from clientdock.db import Database, bind_tenant
 from clientdock.errors import FieldError, ValidationFailed
 from clientdock.imports import enrich
 from clientdock.imports import service as imports
@@ -96,6 +96,7 @@ def stage(db: Database, settings: Settings, job: ImportJob) -> Iterator[RawRecor
     """The worker's stager: every contact asked for, mapped; ids the platform lacks fail."""
     options: dict[str, Any] = job.options
     with db.session() as session:
+        bind_tenant(session, job.tenant_id)
         connection = session.get_one(Connection, options["connectionId"])
         code, provider_name, organisation = connection.code, connection.provider, connection.organisation_id
     provider = service.provider_for(settings, provider_name, db)

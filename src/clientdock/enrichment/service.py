@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from clientdock.clients.models import Client
-from clientdock.db import Database, utcnow
+from clientdock.db import Database, bind_tenant, utcnow
 from clientdock.enrichment.companies_house import (
     CompaniesHouseClient,
     CompaniesHouseNotConfigured,
@@ -136,6 +136,7 @@ class Target:
 def targets(db: Database, tenant_id: str, client_ids: Sequence[str]) -> list[Target]:
     found: dict[str, Target] = {}
     with db.session() as session:
+        bind_tenant(session, tenant_id)
         for start in range(0, len(client_ids), 500):
             query = readable(tenant_id, Client).where(Client.id.in_(client_ids[start : start + 500]))
             for client in session.scalars(query):

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from clientdock.clients.export import template_lines
 from clientdock.clients.repository import client_body
 from clientdock.clients.schemas import Client, ClientCreate, ClientFields, ClientUpsert, UpsertedClient, present_fields
+from clientdock.db import bind_tenant
 from clientdock.deps import Db, DbSession, ReadSession
 from clientdock.errors import ValidationFailed
 from clientdock.imports import bulk, enrich, files, respond, service, single, undo, upload
@@ -85,6 +86,7 @@ def upsert_client(
     # connection are held for the work alone, not for the hops back through the event loop.
     wanted = parse_on_existing(on_existing)
     with db.session() as session:
+        bind_tenant(session, scope.tenant_id)
         outcome = single.upsert(session, scope.ctx, present_fields(body), actor=scope.actor, on_existing=wanted)
         assert outcome.client_id is not None
         client = client_body(session, scope.ctx, outcome.client_id)

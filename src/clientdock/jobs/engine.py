@@ -22,7 +22,7 @@ from dbos._dbos import _get_dbos_instance
 from sqlalchemy.orm import Session
 
 from clientdock.blobs import BlobStore, store_for
-from clientdock.db import Database
+from clientdock.db import Database, as_login_role
 from clientdock.jobs import staging, workflow
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.prefetch import prefetcher
@@ -182,6 +182,11 @@ class JobEngine:
         # DBOS breaks ties of its (second-granular on SQLite) created_at by workflow id, so the
         # id starts with a nanosecond timestamp: a tenant's imports run in submission order.
         workflow_id = f"import-{time.time_ns():020d}-{job_id}"
+        with as_login_role(session):  # the queue is DBOS's table, not the tenant's
+            self._enqueue(session, workflow_id, job_id, partition_key)
+        return workflow_id
+
+    def _enqueue(self, session: Session, workflow_id: str, job_id: str, partition_key: str) -> None:
         self.client.enqueue_in_transaction(
             session,
             {
@@ -193,7 +198,6 @@ class JobEngine:
             },
             job_id,
         )
-        return workflow_id
 
     def cancel(self, workflow_id: str) -> None:
         self.client.cancel_workflow(workflow_id)

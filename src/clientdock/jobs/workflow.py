@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from clientdock.blobs import BlobStore
-from clientdock.db import Database, new_id, strict_json, table_of, utcnow
+from clientdock.db import Database, bind_tenant, new_id, strict_json, table_of, utcnow
 from clientdock.jobs import endings, prefetch, staging
 from clientdock.jobs.models import ImportJob, ImportRow
 from clientdock.jobs.policy import from_options
@@ -97,6 +97,7 @@ def plan_step(job_id: str) -> list[int]:
         staged = {"total": total, "offsets": offsets}
     with db.session() as session:
         job = session.get_one(ImportJob, job_id)
+        bind_tenant(session, job.tenant_id)
         if job.status == "queued":
             job.status = "running"
             job.started_at = job.started_at or utcnow()
@@ -223,11 +224,14 @@ def _store_rows(session: Session, job: ImportJob, records: list[RawRecord], outc
 
 
 def _lock_job(session: Session, job_id: str) -> ImportJob:
+    """The job's row, locked, and the session bound to the job's tenant from here on: the
+    chunk's writes and the finish hooks run under that tenant's row-level security."""
     query = select(ImportJob).where(ImportJob.id == job_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     job = session.scalar(query)
     assert job is not None
+    bind_tenant(session, job.tenant_id)
     return job
 
 

@@ -15,8 +15,8 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from clientdock.db import Database
-from clientdock.deps import Db
+from clientdock.db import Database, bind_tenant
+from clientdock.deps import Db, bind_request
 from clientdock.errors import Forbidden, Unauthorized
 from clientdock.tenants.authcache import CACHE
 from clientdock.tenants.context import TenantContext, load_context
@@ -109,7 +109,7 @@ class TenantAccess:
     def __init__(self, scope: str) -> None:
         self.scope = scope
 
-    async def __call__(self, tenant: str, principal: Authenticated, db: Db) -> TenantScope:
+    async def __call__(self, request: Request, tenant: str, principal: Authenticated, db: Db) -> TenantScope:
         if principal.kind != "tenant":
             raise Forbidden(f"an API key of kind {principal.kind!r} cannot act on tenant data")
         cache_key = ("tenant", db.url, principal.tenant_id, tenant)
@@ -118,6 +118,7 @@ class TenantAccess:
             loaded = await run_in_threadpool(_load_tenant, db, tenant, principal, cache_key)
         if not principal.has(self.scope):
             raise Forbidden(f"this API key lacks the scope '{self.scope}'")
+        bind_request(request, loaded[0].id)
         return TenantScope(loaded[0], principal, loaded[1])
 
 
@@ -127,6 +128,7 @@ def _load_tenant(db: Database, code: str, principal: Principal, cache_key: tuple
         row = session.scalar(select(Tenant).where(Tenant.code == code))
         if row is None or row.id != principal.tenant_id:
             raise Forbidden(f"this API key has no access to tenant '{code}'")
+        bind_tenant(session, row.id)
         loaded = (row, load_context(session, row))
     CACHE.put(cache_key, loaded, generation)
     return loaded
@@ -144,12 +146,14 @@ class KeyTenantAccess:
     def __init__(self, scope: str) -> None:
         self.scope = scope
 
-    def __call__(self, principal: Authenticated, db: Db) -> TenantScope:
+    def __call__(self, request: Request, principal: Authenticated, db: Db) -> TenantScope:
         if principal.kind != "tenant" or principal.tenant_id is None:
             raise Forbidden(f"an API key of kind {principal.kind!r} cannot act on tenant data here")
         if not principal.has(self.scope):
             raise Forbidden(f"this API key lacks the scope '{self.scope}'")
+        bind_request(request, principal.tenant_id)
         with db.read_session() as session:
+            bind_tenant(session, principal.tenant_id)
             tenant = session.get_one(Tenant, principal.tenant_id)
             return TenantScope(tenant, principal, load_context(session, tenant))
 

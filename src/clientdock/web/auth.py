@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 from starlette.responses import Response
 
-from clientdock.deps import Db, DbSession
+from clientdock.deps import Db, DbSession, bind_request
 from clientdock.errors import Forbidden, Unauthorized
 from clientdock.users import service as users
 from clientdock.users.service import SignedIn
@@ -48,6 +48,8 @@ def optional_user(request: Request, session: DbSession) -> SignedIn | None:
     token = request.cookies.get(SESSION_COOKIE)
     signed_in = users.resolve_session(session, token) if token else None
     request.state.signed_in = signed_in
+    if signed_in is not None:
+        bind_request(request, signed_in.tenant.id)
     return signed_in
 
 
@@ -75,6 +77,8 @@ def short_user(request: Request, db: Db) -> SignedIn:
         with db.session() as session:
             signed_in = users.resolve_session(session, token)
     request.state.signed_in = signed_in
+    if signed_in is not None:
+        bind_request(request, signed_in.tenant.id)
     return require_user(signed_in)
 
 

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from clientdock.blobs import store_for
 from clientdock.clients.export import template_lines
-from clientdock.db import Database
+from clientdock.db import Database, bind_tenant
 from clientdock.deps import Db, DbSession
 from clientdock.errors import ClientdockError, ValidationFailed
 from clientdock.imports import upload
@@ -64,6 +64,7 @@ def _upload_step(
     """The first step, saying why the file was refused. ``restart``: the request came from a
     later step, whose region htmx is told to leave for the whole step."""
     with db.session() as session:
+        bind_tenant(session, user.tenant.id)
         row_limit = int(load_context(session, user.tenant).setting("importRowLimit"))
     headers = {"HX-Retarget": "#import-step", "HX-Reswap": "innerHTML"} if restart else None
     status = error.status if error else 200

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
-from clientdock.db import Database
+from clientdock.db import Database, bind_tenant
 from clientdock.errors import ClientdockError, FieldError, NotFound
 from clientdock.imports import file_mappings, file_records, files, service
 from clientdock.imports.file_records import REQUIRED_COLUMNS, is_blank
@@ -180,6 +180,7 @@ def _submit(
     preview: bool,
 ) -> str:
     with db.session() as session:
+        bind_tenant(session, user.tenant.id)
         job = files.submit(session, engine, settings, load_context(session, user.tenant), wanted)
         job.preview = preview
         job.options = {**job.options, **options, **({"fixes": kept.fixes} if kept.fixes else {})}
@@ -198,6 +199,7 @@ def used_mapping(job: ImportJob) -> dict[str, str]:
 def remembered(db: Database, tenant: Tenant, header: list[str]) -> dict[str, str] | None:
     """The mapping of the last import of a file with this header set, if any."""
     with db.session() as session:
+        bind_tenant(session, tenant.id)
         return file_mappings.recall(session, tenant.id, header)
 
 
@@ -253,6 +255,7 @@ def _order_words(order: str) -> str:
 
 def load_dry_run(db: Database, tenant: Tenant, job_id: str) -> DryRun:
     with db.session() as session:
+        bind_tenant(session, tenant.id)
         job = service.get_job(session, load_context(session, tenant), job_id)
         if job.door != files.DOOR or not job.dry_run:
             raise NotFound(f"no dry run '{job_id}' in this tenant")
@@ -273,6 +276,7 @@ class Progress:
 
 def load_progress(db: Database, tenant: Tenant, job_id: str) -> Progress:
     with db.session() as session:
+        bind_tenant(session, tenant.id)
         job = service.get_job(session, load_context(session, tenant), job_id)
         return Progress(job, service.queue_position(session, job))
 
