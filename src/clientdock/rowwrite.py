@@ -75,11 +75,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Row]) -> None:
         if _dialect(session).name == "postgresql" and table.name in ROW_SECURED_TABLES and bound_tenant(session) is not None:
             # PostgreSQL refuses COPY FROM into a table whose row-level security applies to the
             # role: copy into a stage and insert from it (the policy checks each row there).
-            stage = _stage(session, table.name, columns)
-            _copy(session, stage, columns, _values(session, table, columns, group))
-            names = ", ".join(columns)
-            sql = f"WITH staged AS (DELETE FROM {stage} RETURNING {names}) INSERT INTO {table.name} ({names}) SELECT {names} FROM staged"
-            _pg_execute(session, sql)
+            _pg_execute(session, _insert_from_stage(session, table, columns, group, ""))
         elif _dialect(session).name == "postgresql":
             _copy(session, table.name, columns, _values(session, table, columns, group))
         else:
@@ -96,13 +92,7 @@ def insert_new_rows(session: Session, table: Table, rows: Sequence[Row], key: st
         if not _fast(session):
             inserted |= _reference_insert_new(session, table, group, key)
         elif _dialect(session).name == "postgresql":
-            stage = _stage(session, table.name, columns)
-            _copy(session, stage, columns, _values(session, table, columns, group))
-            names = ", ".join(columns)
-            sql = (
-                f"WITH staged AS (DELETE FROM {stage} RETURNING {names}) "
-                f"INSERT INTO {table.name} ({names}) SELECT {names} FROM staged ON CONFLICT DO NOTHING RETURNING {key}"
-            )
+            sql = _insert_from_stage(session, table, columns, group, f" ON CONFLICT DO NOTHING RETURNING {key}")
             inserted.update(row[0] for row in _pg_fetch(session, sql))
         else:
             sql = _insert_sql(table.name, columns, " ON CONFLICT DO NOTHING")
@@ -211,6 +201,15 @@ def _copy(session: Session, table: str, columns: tuple[str, ...], values: list[S
     with _driver(session).cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)
+
+
+def _insert_from_stage(session: Session, table: Table, columns: tuple[str, ...], rows: Sequence[Row], tail: str) -> str:
+    """COPY ``rows`` into a stage of ``table``; return the statement that moves them from the
+    stage into the table (``tail`` appended: a conflict clause, RETURNING), for the caller to run."""
+    stage = _stage(session, table.name, columns)
+    _copy(session, stage, columns, _values(session, table, columns, rows))
+    names = ", ".join(columns)
+    return f"WITH staged AS (DELETE FROM {stage} RETURNING {names}) INSERT INTO {table.name} ({names}) SELECT {names} FROM staged{tail}"
 
 
 def _stage(session: Session, table: str, columns: tuple[str, ...]) -> str:

@@ -97,10 +97,10 @@ def _fail_orphans(candidates: Sequence[Candidate]) -> None:
             failed_refs.update(child.refs)
 
 
-def new_row(ctx: TenantContext, candidate: Candidate, now: datetime, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A full clients row: the tenant's defaults (``_defaults``; pass them in for a batch) under
-    the candidate's values."""
-    row = _fresh(defaults if defaults is not None else _defaults(ctx))
+def new_row(ctx: TenantContext, candidate: Candidate, now: datetime, defaults: dict[str, Any]) -> dict[str, Any]:
+    """A full clients row: the tenant's defaults (``_defaults``, built once per batch) under the
+    candidate's values."""
+    row = _fresh(defaults)
     if candidate.inferred_type:
         row["type"] = candidate.inferred_type
     row.update(candidate.values)
