@@ -24,6 +24,7 @@ from clientdock.db import Database
 from clientdock.migrate import upgrade
 from clientdock.settings import Settings
 from clientdock.tenants import service as tenants
+from tests.fakes.companies_house import CompaniesHouseFake
 
 # No secret in any log line of the run: every process that runs tests watches its logs
 # (tests/secret_watch.py; `-p no:tests.secret_watch` turns it off).
@@ -154,3 +155,15 @@ def tenant(database: Database) -> TenantInfo:
 @pytest.fixture
 def other_tenant(database: Database) -> TenantInfo:
     return make_tenant(database, code="beta")
+
+
+@pytest.fixture
+def register() -> Iterator[CompaniesHouseFake]:
+    """A fake Companies House on loopback, with the register's example companies."""
+    fake = CompaniesHouseFake()
+    fake.seed_examples()
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -7,7 +7,6 @@ description documents (``tests/contract.py``). The description lists 502 on thos
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,22 +34,19 @@ EVERY_CALL = 50  # more than the attempts of any call (CLIENTDOCK_PROVIDER_ATTEM
 
 
 @pytest.fixture
-def register() -> Iterator[CompaniesHouseFake]:
-    fake = CompaniesHouseFake()
-    fake.seed_examples()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
 def settings(tmp_path: Path, db_url: str, xero: XeroFake, quickbooks: QuickBooksFake, register: CompaniesHouseFake) -> Settings:
     return Settings(
         data_dir=tmp_path / "data", database_url=db_url, sync_wait_seconds=10, public_url="http://testserver",
         provider_backoff_seconds=0.01, provider_timeout_seconds=5, **xero.settings(), **quickbooks.settings(), **register.settings(),
     )  # fmt: skip
+
+
+def give_an_organisation(fake: XeroFake | QuickBooksFake) -> None:
+    """The platform has one organisation (a Xero tenant, a QuickBooks company) to connect to."""
+    if isinstance(fake, QuickBooksFake):
+        fake.add_company("Craig's Design")
+    else:
+        fake.add_tenant()
 
 
 def assert_bad_gateway(client: TestClient, answer: Any, method: str, path: str, fake: FakePlatform) -> None:
@@ -66,10 +62,7 @@ def test_the_callback_is_a_documented_502_when_the_platform_fails_the_exchange(
     client: TestClient, tenant: TenantInfo, provider: str, request: pytest.FixtureRequest
 ) -> None:
     fake: XeroFake | QuickBooksFake = request.getfixturevalue(provider)
-    if isinstance(fake, QuickBooksFake):
-        fake.add_company("Craig's Design")
-    else:
-        fake.add_tenant()
+    give_an_organisation(fake)
     at_platform = httpx.get(authorize(client, tenant, provider), follow_redirects=False)
     back = urlsplit(at_platform.headers["location"])
     fake.fail_next(EVERY_CALL, status=500, endpoint="token")
@@ -83,10 +76,7 @@ def test_searching_the_platforms_contacts_is_a_documented_502_when_it_fails(
     client: TestClient, tenant: TenantInfo, provider: str, endpoint: str, request: pytest.FixtureRequest
 ) -> None:
     fake: XeroFake | QuickBooksFake = request.getfixturevalue(provider)
-    if isinstance(fake, QuickBooksFake):
-        fake.add_company("Craig's Design")
-    else:
-        fake.add_tenant()
+    give_an_organisation(fake)
     (connection,) = connect(client, tenant, provider)
     fake.fail_next(EVERY_CALL, status=503, endpoint=endpoint)
     answer = client.get(tenant.path(f"/connections/{connection['code']}/contacts"), params={"search": "a"}, headers=tenant.headers)

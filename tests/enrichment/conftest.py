@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from clientdock.settings import Settings
 from tests.fakes.companies_house import CompaniesHouseFake
-
-
-@pytest.fixture
-def register() -> Iterator[CompaniesHouseFake]:
-    fake = CompaniesHouseFake()
-    fake.seed_examples()
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture
