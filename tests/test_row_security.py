@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Table, func, select, text, true, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from clientdock import rowwrite
 from clientdock.app import create_app
 from clientdock.apps import service as apps
 from clientdock.connections.models import Connection, OAuthState
@@ -234,9 +235,18 @@ def _outcome(job_id: str | None, index: int) -> dict[str, object]:
     }
 
 
-def test_a_bound_session_may_not_insert_an_outcome_row_under_another_tenants_import(pg: Seeded) -> None:
+#: ``rowwrite.SMALL_BATCH`` for the bulk-insert tests: 0 sends every row through a stage, the
+#: default sends these few rows as plain INSERTs.
+WRITE_PATHS = pytest.mark.parametrize("small_batch", [0, rowwrite.SMALL_BATCH], ids=["staged", "statements"])
+
+
+@WRITE_PATHS
+def test_a_bound_session_may_not_insert_an_outcome_row_under_another_tenants_import(
+    pg: Seeded, small_batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The child table's policy asks its parent: a row under B's import is refused, by the
     bulk path (a stage, then INSERT: PostgreSQL refuses COPY into a secured table) too."""
+    monkeypatch.setattr(rowwrite, "SMALL_BATCH", small_batch)
     with pg.database.session() as session:
         b_job = session.scalar(select(ImportJob.id).where(ImportJob.tenant_id == pg.b))
     with pg.database.sessions() as session:
@@ -245,7 +255,9 @@ def test_a_bound_session_may_not_insert_an_outcome_row_under_another_tenants_imp
             insert_rows(session, _table("import_rows"), [_outcome(b_job, 100)])
 
 
-def test_the_bulk_insert_of_a_bound_session_writes_its_own_rows(pg: Seeded) -> None:
+@WRITE_PATHS
+def test_the_bulk_insert_of_a_bound_session_writes_its_own_rows(pg: Seeded, small_batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rowwrite, "SMALL_BATCH", small_batch)
     with pg.database.session() as session:
         a_job = session.scalar(select(ImportJob.id).where(ImportJob.tenant_id == pg.a))
     rows = [_outcome(a_job, 100 + i) for i in range(3)]

@@ -35,6 +35,10 @@ Converter = Callable[[Any], Any]
 _reference: ContextVar[bool] = ContextVar("clientdock_rowwrite_reference", default=False)
 #: Rows per SQLAlchemy executemany on the reference path, and ids per IN (...) list.
 REFERENCE_CHUNK = 500
+#: Up to this many rows of one shape, PostgreSQL gets plain statements (pipelined: one round trip)
+#: instead of a temporary stage: creating and dropping a temp table, then ``COPY`` and a move,
+#: costs more than a few rows' ``INSERT``/``UPDATE`` (a single upsert, a small batch).
+SMALL_BATCH = 64
 
 
 @contextmanager
@@ -72,7 +76,9 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Row]) -> None:
             session.connection().execute(insert(table), list(rows[start : start + REFERENCE_CHUNK]))
         return
     for columns, group in _by_columns(rows).items():
-        if _dialect(session).name == "postgresql" and table.name in ROW_SECURED_TABLES and bound_tenant(session) is not None:
+        if _dialect(session).name == "postgresql" and len(group) <= SMALL_BATCH:
+            _pg_many(session, _insert_sql(table.name, columns, "", "%s"), _values(session, table, columns, group))
+        elif _dialect(session).name == "postgresql" and table.name in ROW_SECURED_TABLES and bound_tenant(session) is not None:
             # PostgreSQL refuses COPY FROM into a table whose row-level security applies to the
             # role: copy into a stage and insert from it (the policy checks each row there).
             _pg_execute(session, _insert_from_stage(session, table, columns, group, ""))
@@ -91,6 +97,9 @@ def insert_new_rows(session: Session, table: Table, rows: Sequence[Row], key: st
     for columns, group in _by_columns(rows).items():
         if not _fast(session):
             inserted |= _reference_insert_new(session, table, group, key)
+        elif _dialect(session).name == "postgresql" and len(group) <= SMALL_BATCH:
+            sql = _insert_sql(table.name, columns, f" ON CONFLICT DO NOTHING RETURNING {key}", "%s")
+            inserted.update(row[0] for row in _pg_many(session, sql, _values(session, table, columns, group), returning=True))
         elif _dialect(session).name == "postgresql":
             sql = _insert_from_stage(session, table, columns, group, f" ON CONFLICT DO NOTHING RETURNING {key}")
             inserted.update(row[0] for row in _pg_fetch(session, sql))
@@ -113,6 +122,9 @@ def update_rows(session: Session, table: Table, rows: Sequence[Row], key: str = 
         if not _fast(session):
             stmt = update(table).where(table.c[key] == bindparam("_key")).values({c: bindparam(c) for c in assigned})
             session.connection().execute(stmt, [{**{c: row[c] for c in assigned}, "_key": row[key]} for row in group])
+        elif _dialect(session).name == "postgresql" and len(group) <= SMALL_BATCH:
+            sql = f"UPDATE {table.name} SET {', '.join(f'{c} = %s' for c in assigned)} WHERE {key} = %s"
+            _pg_many(session, sql, _values(session, table, (*assigned, key), group))
         elif _dialect(session).name == "postgresql":
             stage = _stage(session, table.name, columns)
             _copy(session, stage, columns, _values(session, table, columns, group))
@@ -231,8 +243,22 @@ def _pg_fetch(session: Session, sql: str) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
-def _insert_sql(table: str, columns: tuple[str, ...], tail: str) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){tail}"
+def _pg_many(session: Session, sql: str, values: list[Sequence[Any]], *, returning: bool = False) -> list[tuple[Any, ...]]:
+    """``sql`` once per value sequence, pipelined by psycopg (one round trip); with
+    ``returning``, the rows every run returned."""
+    with _driver(session).cursor() as cursor:
+        cursor.executemany(sql, values, returning=returning)
+        if not returning:
+            return []
+        out: list[tuple[Any, ...]] = []
+        while True:
+            out.extend(cursor.fetchall())
+            if not cursor.nextset():
+                return out
+
+
+def _insert_sql(table: str, columns: tuple[str, ...], tail: str, placeholder: str = "?") -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([placeholder] * len(columns))}){tail}"
 
 
 def _sqlite_many(session: Session, sql: str, values: list[Sequence[Any]]) -> Any:

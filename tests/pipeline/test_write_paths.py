@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, text
 from tests.conftest import TenantInfo, make_tenant
 
+from clientdock import rowwrite
 from clientdock.clients.models import Client, ClientChange, ExternalRef
 from clientdock.db import Database
 from clientdock.imports.bulk import BULK_POLICY, to_record
@@ -140,7 +141,13 @@ def snapshot(database: Database, tenant: TenantInfo) -> dict[str, Any]:
     }
 
 
-def test_the_fast_and_the_plain_write_paths_leave_the_same_state(database: Database, tenant: TenantInfo) -> None:
+@pytest.mark.parametrize("small_batch", [0, 1_000_000], ids=["staged", "statements"])
+def test_the_fast_and_the_plain_write_paths_leave_the_same_state(
+    database: Database, tenant: TenantInfo, small_batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the fast path sends a group of rows through a stage (COPY, then one merge)
+    or, up to ``rowwrite.SMALL_BATCH`` rows, as plain pipelined statements: each way is compared."""
+    monkeypatch.setattr(rowwrite, "SMALL_BATCH", small_batch)
     other = make_tenant(database)
     scenario(database, tenant, nullcontext())
     scenario(database, other, reference_path())
