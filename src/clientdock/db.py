@@ -126,6 +126,9 @@ def is_sqlite(url: str) -> bool:
 WRITER_WAIT_SECONDS = 30.0
 #: The writers' mutex of each SQLite engine (see :func:`_sqlite_begin_immediate`).
 WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+#: The pool record's info of each checked-out connection (the pool's proxy, by ``id``: what the
+#: dialect's ``do_commit`` is given) whose transaction holds its engine's mutex.
+_WRITING: dict[int, dict[Any, Any]] = {}
 
 
 def make_engine(url: str, *, deferred: bool = False) -> Engine:
@@ -141,8 +144,7 @@ def make_engine(url: str, *, deferred: bool = False) -> Engine:
         writers = threading.Lock()
         WRITERS[engine] = writers
         event.listen(engine, "begin", _sqlite_begin_immediate(writers))
-        for name in ("commit", "rollback"):
-            event.listen(engine, name, lambda conn: _release_writer(conn.info, writers))
+        _release_after_end(engine, writers)
         event.listen(engine, "checkin", lambda _dbapi, record: _release_writer(record.info, writers))
         return engine
     # psycopg prepares a statement after five runs, and PostgreSQL may then cache a generic plan
@@ -178,6 +180,7 @@ def _sqlite_begin_immediate(writers: threading.Lock) -> Callable[[Any], None]:
     def begin(conn: Any) -> None:
         if writers.acquire(timeout=WRITER_WAIT_SECONDS):
             conn.info["clientdock_writer"] = True
+            _WRITING[id(conn.connection)] = conn.info
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -190,6 +193,29 @@ def _sqlite_begin_immediate(writers: threading.Lock) -> Callable[[Any], None]:
 def _release_writer(info: dict[Any, Any], writers: threading.Lock) -> None:
     if info.pop("clientdock_writer", False):
         writers.release()
+
+
+def _release_after_end(engine: Engine, writers: threading.Lock) -> None:
+    """Hand the writers' mutex on once SQLite has ended the transaction, not before.
+
+    SQLAlchemy's ``commit``/``rollback`` events run *before* the driver's commit: a mutex released
+    there let the next writer's ``BEGIN IMMEDIATE`` meet the file lock still held and sleep in
+    SQLite's busy handler (a millisecond at least) on nearly every hand-over under load. The
+    engine's own dialect (one per engine) gets its ``do_commit``/``do_rollback`` wrapped instead;
+    the pool's check-in still releases a mutex whose connection comes back without either."""
+    dialect = engine.dialect
+    for name in ("do_commit", "do_rollback"):
+        end = getattr(dialect, name)
+
+        def ended(connection: Any, _end: Callable[[Any], None] = end) -> None:
+            try:
+                _end(connection)
+            finally:
+                record = _WRITING.pop(id(connection), None)
+                if record is not None:
+                    _release_writer(record, writers)
+
+        setattr(dialect, name, ended)
 
 
 def _sqlite_begin_deferred(conn: Any) -> None:

@@ -154,3 +154,28 @@ def test_sqlite_writers_mutex_is_free_after_commits_rollbacks_and_failures(
     session.execute(select(func.count()).select_from(Client))
     session.close()  # neither committed nor rolled back by hand
     assert not writers.locked()
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_sqlite_writers_mutex_is_handed_on_only_after_sqlite_ended_the_transaction(database: Database, end: str) -> None:
+    """SQLite runs the COMMIT (or ROLLBACK) while the mutex is still held: a writer let in
+    before would meet the file lock and sleep in SQLite's busy handler."""
+    writers = WRITERS.get(database.engine)
+    if writers is None:  # PostgreSQL: no mutex
+        assert database.engine.dialect.name == "postgresql"
+        return
+    held_at_end: list[bool] = []
+
+    def trace(statement: str) -> None:
+        if statement.strip().upper() in ("COMMIT", "ROLLBACK"):
+            held_at_end.append(writers.locked())
+
+    session = database.sessions()
+    session.execute(select(func.count()).select_from(Client))
+    session.connection().connection.driver_connection.set_trace_callback(trace)
+    try:
+        session.commit() if end == "commit" else session.rollback()
+    finally:
+        session.close()
+    assert held_at_end == [True]
+    assert not writers.locked()
