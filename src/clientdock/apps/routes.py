@@ -267,7 +267,7 @@ def import_via_app(
     if service.assignment_of(session, access.app, access.tenant, lock=True) is None:
         raise Forbidden(f"app '{code}' is not assigned to business '{access.tenant.code}'")
     job_id = imports.start(session, engine, settings, access.ctx, new_job).id
-    response = respond.answer(request, session, settings, cap, access.tenant.code, job_id, _render(access))
+    response = respond.answer(request, session, settings, cap, access.tenant, job_id, _render(access))
     response.headers["Location"] = _job_path(code, job_id)
     return response
 
