@@ -10,34 +10,44 @@ are the only wall there), which the end-to-end proof below uses as its control.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import ColumnElement, Table, func, select, text, true, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import ColumnElement, Table, delete, func, select, text, true, update
+from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.orm import Session
 
-from clientdock import rowwrite
+from clientdock import cli_import, rowwrite
 from clientdock.app import create_app
 from clientdock.apps import service as apps
+from clientdock.apps.models import AppAssignment
+from clientdock.connections import service as connections
 from clientdock.connections.models import Connection, OAuthState
 from clientdock.db import ROW_SECURED_TABLES, UNSECURED_TENANT_TABLES, Base, Database, as_login_role, bind_tenant, bound_tenant, utcnow
+from clientdock.imports import respond
+from clientdock.imports.respond import WaiterCap
 from clientdock.jobs import workflow
 from clientdock.jobs.models import FileMapping, ImportJob, ImportRow
+from clientdock.notify import dispatcher
 from clientdock.notify import service as notify
+from clientdock.notify.models import Webhook, WebhookDelivery
 from clientdock.rowwrite import insert_rows
 from clientdock.settings import Settings
 from clientdock.tenants import scoping
 from clientdock.tenants import service as tenants
 from clientdock.tenants.auth import Principal
+from clientdock.tenants.keys import hash_key
+from clientdock.tenants.models import IdempotencyRecord, Tenant
 from clientdock.users import service as users
+from clientdock.web import import_flow
 from tests.conftest import BACKENDS, POSTGRES_URL, new_database_url, pg_drop
 from tests.web.helpers import PASSWORD, sign_in
 
@@ -55,6 +65,8 @@ class Seeded:
     a_key: str
     a_client: str
     b_client: str
+    settings: Settings
+    platform: Principal
 
 
 def _seed_tenant(database: Database, api: TestClient, code: str, manager: Principal) -> tuple[str, str, str]:
@@ -80,7 +92,7 @@ def _seed_tenant(database: Database, api: TestClient, code: str, manager: Princi
     hooked = api.post(f"/tenants/{code}/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=headers)
     assert hooked.status_code == 201, hooked.text
     items = {"users": [{"source": "rls", "sourceId": f"{code}-1", "fullName": f"Client of {code}", "email": f"c@{code}.test"}]}
-    done = api.post("/users/bulk/sourceId", json=items, headers=headers)
+    done = api.post("/users/bulk/sourceId", json=items, headers=headers | {"Idempotency-Key": f"seed-{code}"})
     assert done.status_code == 200, done.text
     return tenant.id, key, done.json()["data"][0]["id"]
 
@@ -99,7 +111,7 @@ def _world(backend: str, request: pytest.FixtureRequest, folder: Path) -> Iterat
             manager = Principal("platform", platform.id, None, frozenset())
             a, a_key, a_client = _seed_tenant(database, api, "rls-a", manager)
             b, _, b_client = _seed_tenant(database, api, "rls-b", manager)
-            yield Seeded(database, api, a, b, "rls-a", a_key, a_client, b_client)
+            yield Seeded(database, api, a, b, "rls-a", a_key, a_client, b_client, settings, manager)
     finally:
         database.dispose()
         if pg_name:
@@ -385,3 +397,211 @@ def test_an_import_jobs_steps_run_bound_to_the_jobs_tenant(pg: Seeded) -> None:
         assert bound_tenant(session) == job.tenant_id == pg.b
         assert session.scalar(text("SELECT current_user")) == Settings().tenant_role
         assert _clients_tenants(session) == {pg.b}
+
+
+# --- the rest of the tenant's work runs bound too ---------------------------------------------------------
+
+
+def _is_pg(seeded: Seeded) -> bool:
+    return seeded.database.engine.dialect.name == "postgresql"
+
+
+def _job_of(database: Database, tenant: str) -> str:
+    with database.session() as session:
+        job = session.scalar(select(ImportJob.id).where(ImportJob.tenant_id == tenant).limit(1))
+    assert job is not None
+    return job
+
+
+def _tenant_row(database: Database, tenant_id: str) -> Tenant:
+    with database.session() as session:
+        return session.get_one(Tenant, tenant_id)
+
+
+def _spy_binding(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[tuple[str | None, str | None]]:
+    """Wrap ``module.name(session, ...)``: each call records the tenant its session is bound to
+    and, on PostgreSQL, the role its transaction runs as."""
+    real = getattr(module, name)
+    seen: list[tuple[str | None, str | None]] = []
+
+    def spy(session: Session, *args: object, **kwargs: object) -> object:
+        role = session.scalar(text("SELECT current_user")) if session.get_bind().dialect.name == "postgresql" else None
+        seen.append((bound_tenant(session), role))
+        return real(session, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return seen
+
+
+def _tenant_role(seeded: Seeded) -> str | None:
+    return Settings().tenant_role if _is_pg(seeded) else None
+
+
+def test_the_web_dialogs_wait_reads_the_job_bound_to_the_users_tenant(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spy_binding(monkeypatch, import_flow, "wait_for")
+    tenant_a = _tenant_row(seeded.database, seeded.a)
+    import_flow.wait(seeded.database, WaiterCap(1), tenant_a, _job_of(seeded.database, seeded.a), 0)
+    assert seen == [(seeded.a, _tenant_role(seeded))]
+    b_job = _job_of(seeded.database, seeded.b)
+    if _is_pg(seeded):
+        with pytest.raises(NoResultFound):  # B's job is not there for A's wait
+            import_flow.wait(seeded.database, WaiterCap(1), tenant_a, b_job, 0)
+    else:
+        import_flow.wait(seeded.database, WaiterCap(1), tenant_a, b_job, 0)  # the control: only the job id keeps it apart
+
+
+def test_the_hybrid_answers_wait_reads_the_job_bound_to_its_tenant(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through an app door import (an item that fails: no client is made)."""
+    seen = _spy_binding(monkeypatch, respond, "wait_for")
+    body = {"import_params": {"upload_type": "single"}, "fields_mapping": {"not_a_field": "x"}}
+    headers = {"X-API-Key": seeded.a_key, "Prefer": "wait=10"}
+    done = seeded.api.post("/business/clients/v1/apps/rls_app/import", json=body, headers=headers)
+    assert done.status_code in (201, 202), done.text
+    assert seen == [(seeded.a, _tenant_role(seeded))]
+
+
+def test_a_tenant_keys_idempotency_record_carries_its_tenant(seeded: Seeded) -> None:
+    with seeded.database.session() as session:
+        record = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == f"seed-{seeded.a_code}"))
+    assert record is not None
+    assert (record.tenant_id, record.principal, record.status_code) == (seeded.a, hash_key(seeded.a_key)[:64], 200)
+
+
+def test_an_idempotency_record_of_another_tenant_is_never_replayed_on_postgresql(seeded: Seeded) -> None:
+    """A record under A's credential and Idempotency-Key that is B's (what the credential filter
+    alone would find): SQLite, the control, replays it; on PostgreSQL the middleware's session,
+    bound to A, does not see it, and the request is answered by the route."""
+    path, body, key = f"/tenants/{seeded.a_code}/webhooks", b'{"url": "not a url"}', f"planted-{uuid.uuid4().hex}"
+    digest = hashlib.sha256(path.encode() + b"\0\0\0" + body).hexdigest()
+    with seeded.database.session() as session:
+        session.add(
+            IdempotencyRecord(
+                principal=hash_key(seeded.a_key)[:64],
+                tenant_id=seeded.b,
+                key=key,
+                request_hash=digest,
+                status_code=201,
+                response_body='{"planted": true}',
+                response_headers={"content-type": "application/json"},
+            )  # fmt: skip
+        )
+    try:
+        headers = {"X-API-Key": seeded.a_key, "Idempotency-Key": key, "Content-Type": "application/json"}
+        answer = seeded.api.post(path, content=body, headers=headers)
+        if _is_pg(seeded):
+            assert answer.status_code == 400, answer.text
+            assert "Idempotent-Replayed" not in answer.headers
+        else:
+            assert (answer.status_code, answer.json()) == (201, {"planted": True})
+    finally:
+        with seeded.database.session() as session:
+            session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.key == key))
+
+
+def test_assignment_listing_by_a_tenant_admin_key_that_forgot_its_filter_leaks_nothing_on_postgresql(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(apps, "owned", lambda model, tenant: true())
+    listed = seeded.api.get("/v3/apps/app_assignments", headers={"X-API-Key": seeded.a_key})
+    assert listed.status_code == 200, listed.text
+    businesses = {row["assignee_id"] for row in listed.json()["data"]}
+    if _is_pg(seeded):
+        assert businesses == {seeded.a}
+    else:
+        assert seeded.b in businesses  # the filter really was forgotten
+
+
+def test_managing_an_assignment_by_uid_with_a_tenant_admin_key_runs_bound(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spy_binding(monkeypatch, apps, "get_assignment")
+    with seeded.database.session() as session:
+        mine, theirs = (session.scalar(select(AppAssignment.id).where(AppAssignment.tenant_id == t)) for t in (seeded.a, seeded.b))
+    headers = {"X-API-Key": seeded.a_key}
+    assert seeded.api.get(f"/v3/apps/app_assignments/{mine}", headers=headers).status_code == 200
+    assert seeded.api.get(f"/v3/apps/app_assignments/{theirs}", headers=headers).status_code == 404
+    assert seen == [(seeded.a, _tenant_role(seeded))] * 2
+
+
+def test_the_app_doors_check_that_forgot_its_filter_admits_no_app_of_another_business_on_postgresql(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An app assigned to B only, called with A's key: with the assignment query's tenant filter
+    forgotten, SQLite (the control) finds B's assignment and lets it through to the import's
+    lookup (404); on PostgreSQL the check's session, bound to A, finds none (403)."""
+    code = "rls_b_only"
+    with seeded.database.session() as session:
+        if apps.find_app(session, code) is None:
+            apps.register_app(session, name="b only", app_code_name=code, app_type="import_clients", redirect_uri="https://example.com/cb")
+            apps.assign(session, seeded.platform, app_code_name=code, assignee_uid="rls-b", assignee_type="business", settings=None)
+    monkeypatch.setattr(apps, "readable", lambda tenant, model: select(model))
+    answer = seeded.api.get(f"/business/clients/v1/apps/{code}/imports/{uuid.uuid4().hex}", headers={"X-API-Key": seeded.a_key})
+    assert answer.status_code == (403 if _is_pg(seeded) else 404), answer.text
+
+
+def test_the_oauth_callback_works_bound_to_the_states_tenant(seeded: Seeded) -> None:
+    state, nonce = uuid.uuid4().hex, uuid.uuid4().hex
+    with seeded.database.session() as session:
+        session.add(
+            OAuthState(
+                state_hash=hashlib.sha256(state.encode()).hexdigest(),
+                tenant_id=seeded.b,
+                provider="xero",
+                code_verifier="v",
+                browser_hash=hashlib.sha256(nonce.encode()).hexdigest(),
+                expires_at=utcnow() + timedelta(minutes=5),
+            )  # fmt: skip
+        )
+    with seeded.database.session() as session:
+        callback = connections.Callback(state, error="access_denied", browser_nonce=nonce)
+        with pytest.raises(connections.ConsentDenied):
+            connections.complete_authorize(session, seeded.settings, "xero", callback)
+        assert bound_tenant(session) == seeded.b
+        if _is_pg(seeded):
+            assert session.scalar(text("SELECT current_user")) == Settings().tenant_role
+            assert _clients_tenants(session) == {seeded.b}
+
+
+def test_a_connections_token_store_acts_for_its_tenant_only(pg: Seeded) -> None:
+    with pg.database.session() as session:
+        b_connection = session.scalar(select(Connection.id).where(Connection.tenant_id == pg.b))
+    assert b_connection is not None
+    with pytest.raises(NoResultFound):  # a store told tenant A sees no connection of B
+        connections.ConnectionTokens(pg.database, pg.settings, pg.a, b_connection).revoked()
+    with pg.database.session() as session:
+        assert session.get_one(Connection, b_connection).status == "active"
+
+
+def test_a_webhook_attempts_outcome_is_written_bound_to_the_deliverys_tenant(seeded: Seeded) -> None:
+    """A delivery of B recorded as if it were A's changes nothing on PostgreSQL (the control,
+    SQLite, writes it); recorded as B's, it is written."""
+    with seeded.database.session() as session:
+        hook = session.scalar(select(Webhook).where(Webhook.tenant_id == seeded.b).limit(1))
+        assert hook is not None
+        delivery = WebhookDelivery(
+            tenant_id=seeded.b, webhook_id=hook.id, event="rls.test", attempts=1, next_attempt_at=utcnow() + timedelta(days=1)
+        )
+        session.add(delivery)
+        session.flush()
+        item = dispatcher.Claimed(delivery.id, seeded.a, hook.id, "rls.test", {}, utcnow(), 1, hook.url, hook.secret_encrypted)
+    delivered = dispatcher.Outcome(status_code=200)
+    try:
+        dispatcher.record(seeded.database, item, delivered, utcnow())
+        with seeded.database.session() as session:
+            status = session.get_one(WebhookDelivery, item.id).status
+        assert status == ("pending" if _is_pg(seeded) else "delivered")
+        if _is_pg(seeded):
+            dispatcher.record(seeded.database, replace(item, tenant_id=seeded.b), delivered, utcnow())
+            with seeded.database.session() as session:
+                assert session.get_one(WebhookDelivery, item.id).status == "delivered"
+    finally:
+        with seeded.database.session() as session:
+            session.execute(delete(WebhookDelivery).where(WebhookDelivery.id == item.id))
+
+
+def test_the_cli_imports_reads_are_bound_to_the_imports_tenant(seeded: Seeded) -> None:
+    b_job = _job_of(seeded.database, seeded.b)
+    assert cli_import._load(seeded.database, seeded.b, b_job).id == b_job  # noqa: SLF001
+    if _is_pg(seeded):
+        with pytest.raises(NoResultFound):
+            cli_import._load(seeded.database, seeded.a, b_job)  # noqa: SLF001
+    else:
+        assert cli_import._load(seeded.database, seeded.a, b_job).id == b_job  # noqa: SLF001 (the control)

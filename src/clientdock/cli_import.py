@@ -15,6 +15,8 @@ import logging
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +24,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.orm import Session
 
 from clientdock.app import job_engine
-from clientdock.db import Database, utcnow
+from clientdock.db import Database, bind_tenant, utcnow
 from clientdock.errors import BadRequest, ClientdockError
 from clientdock.imports import files, service
 from clientdock.imports.upload import too_large
@@ -108,15 +111,15 @@ def _run(settings: Settings, db: Database, wanted: CliImport, console: Console) 
     engine = job_engine(settings, db)
     try:
         try:
-            with db.session() as session:
+            with _acting_for(db, tenant.id) as session:
                 ctx = load_context(session, tenant)
             found = files.check(settings, ctx, request)
             engine.start()
-            with db.session() as session:
+            with _acting_for(db, tenant.id) as session:
                 job_id = files.create(session, engine, settings, ctx, request, found).id
         finally:
             upload.unlink(missing_ok=True)
-        job = _follow(db, job_id, console)
+        job = _follow(db, tenant.id, job_id, console)
     finally:
         engine.stop()
     return _report(settings, db, job, console)
@@ -145,12 +148,21 @@ def _copy_upload(settings: Settings, source: Path) -> Path:
     return target
 
 
-def _load(db: Database, job_id: str) -> ImportJob:
+@contextmanager
+def _acting_for(db: Database, tenant_id: str) -> Iterator[Session]:
+    """A session of the import's tenant: once the tenant is read, the command works as the API
+    does for that tenant (bound: on PostgreSQL row-level security sees its rows only)."""
     with db.session() as session:
+        bind_tenant(session, tenant_id)
+        yield session
+
+
+def _load(db: Database, tenant_id: str, job_id: str) -> ImportJob:
+    with _acting_for(db, tenant_id) as session:
         return session.get_one(ImportJob, job_id)
 
 
-def _follow(db: Database, job_id: str, console: Console) -> ImportJob:
+def _follow(db: Database, tenant_id: str, job_id: str, console: Console) -> ImportJob:
     """A progress bar over the job row until the job ends."""
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -159,11 +171,11 @@ def _follow(db: Database, job_id: str, console: Console) -> ImportJob:
         RowsPerSecond(),
         TimeRemainingColumn(),
     )
-    job = _load(db, job_id)
+    job = _load(db, tenant_id, job_id)
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("dry run" if job.dry_run else "importing", total=job.total or None, rate=None)
         while True:
-            job = _load(db, job_id)
+            job = _load(db, tenant_id, job_id)
             label = f"{'dry run' if job.dry_run else 'import'} {job.status}"
             progress.update(task, completed=job.done, total=job.total or None, description=label, rate=_rate(job))
             if job.status in TERMINAL:
@@ -204,7 +216,7 @@ def _report(settings: Settings, db: Database, job: ImportJob, console: Console) 
 
 def _print_updates(db: Database, job: ImportJob, console: Console) -> None:
     """The first updated rows, field by field: before → after (what a dry run would change)."""
-    with db.session() as session:
+    with _acting_for(db, job.tenant_id) as session:
         rows, total = service.job_rows(session, job, "updated", 1, UPDATES_SHOWN)
     verb = "would change" if job.dry_run else "changed"
     console.print(f"{total:,} existing client(s) {verb}" + (f"; the first {len(rows)}:" if total > len(rows) else ":"), markup=False)
@@ -218,7 +230,7 @@ def _print_updates(db: Database, job: ImportJob, console: Console) -> None:
 def _write_errors(settings: Settings, db: Database, job: ImportJob) -> Path:
     path = settings.data_dir / "imports" / job.id / "errors.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with db.session() as session, path.open("w", encoding="utf-8", newline="") as out:
+    with _acting_for(db, job.tenant_id) as session, path.open("w", encoding="utf-8", newline="") as out:
         for line in service.errors_csv(session, session.get_one(ImportJob, job.id)):
             out.write(line)
     return path.resolve()

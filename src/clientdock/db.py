@@ -236,7 +236,8 @@ def unpooled_engine(url: str) -> Engine:
 
 
 #: PostgreSQL tables under row-level security: a session bound to a tenant (:func:`bind_tenant`)
-#: sees and writes only that tenant's rows of them (migration ``0016_row_security``; every
+#: sees and writes only that tenant's rows of them (migrations ``0016_row_security`` and
+#: ``0017_idempotency_tenant``; every
 #: table with a ``tenant_id`` column is here or in :data:`UNSECURED_TENANT_TABLES`, a test checks).
 ROW_SECURED_TABLES = frozenset(
     {
@@ -249,6 +250,7 @@ ROW_SECURED_TABLES = frozenset(
         "connection_oauth_states",
         "connections",
         "file_mappings",
+        "idempotency_keys",
         "import_jobs",
         "import_rows",
         "tenant_notifications",

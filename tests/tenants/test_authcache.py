@@ -172,7 +172,9 @@ def test_sqlite_writers_mutex_is_handed_on_only_after_sqlite_ended_the_transacti
 
     session = database.sessions()
     session.execute(select(func.count()).select_from(Client))
-    session.connection().connection.driver_connection.set_trace_callback(trace)
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    driver.set_trace_callback(trace)
     try:
         session.commit() if end == "commit" else session.rollback()
     finally:

@@ -2,7 +2,8 @@
 
 - :data:`PlatformKey`: the platform credential only (tenant and app keys get 403).
 - :data:`AssignmentManager`: the platform key, or a tenant key with the ``admin`` scope
-  (which may touch its own business only; the service checks the business).
+  (which may touch its own business only; the service checks the business, and the request
+  is bound to the key's tenant). :data:`AssignmentLister`: any key, bound the same way.
 - :class:`AppBusinessAccess`: an app's door into one business. The caller is either the app
   (its credential, plus the business in ``X-Business-Uid``) or the business's own tenant key
   (the business is the key's tenant). Either way the app must exist (404), be of type
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from clientdock.apps import service
 from clientdock.apps.models import App
-from clientdock.db import Database
+from clientdock.db import Database, bind_tenant
 from clientdock.deps import Db, bind_request
 from clientdock.errors import ClientdockError, Forbidden, NotFound, ValidationFailed
 from clientdock.tenants.auth import Authenticated, Principal
@@ -37,13 +38,28 @@ def platform_key(principal: Authenticated) -> Principal:
     return principal
 
 
-def assignment_manager(principal: Authenticated) -> Principal:
+def assignment_manager(request: Request, principal: Authenticated) -> Principal:
     service.check_manager(principal)
+    _bind_tenant_key(request, principal)
     return principal
+
+
+def assignment_lister(request: Request, principal: Authenticated) -> Principal:
+    """Any key may ask for the list (the service says what each one sees)."""
+    _bind_tenant_key(request, principal)
+    return principal
+
+
+def _bind_tenant_key(request: Request, principal: Principal) -> None:
+    """A tenant key manages its own business's assignments only: its request acts for that
+    tenant (``deps.bind_request``). The platform key and an app key span businesses (login role)."""
+    if principal.kind == "tenant" and principal.tenant_id is not None:
+        bind_request(request, principal.tenant_id)
 
 
 PlatformKey = Annotated[Principal, Depends(platform_key)]
 AssignmentManager = Annotated[Principal, Depends(assignment_manager)]
+AssignmentLister = Annotated[Principal, Depends(assignment_lister)]
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,7 @@ class AppBusinessAccess:
             if app is None:
                 raise NotFound(f"no app '{app_code_name[:80]}'")
             tenant = self._business(session, app, principal, x_business_uid)
+            bind_tenant(session, tenant.id)  # the assignment and the business's context are its own
             if app.app_type != service.IMPORT_CLIENTS:
                 kind = service.IMPORT_CLIENTS
                 raise Forbidden(f"app '{app.app_code_name}' has app_type '{app.app_type}'; only '{kind}' apps can do this")

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from clientdock.apps import door, service
-from clientdock.apps.access import AppBusiness, AppImportAccess, AppReadAccess, AssignmentManager, PlatformKey
+from clientdock.apps.access import AppBusiness, AppImportAccess, AppReadAccess, AssignmentLister, AssignmentManager, PlatformKey
 from clientdock.apps.schemas import (
     AppAnswer,
     AppCredentialsAnswer,
@@ -29,7 +29,6 @@ from clientdock.imports import service as imports
 from clientdock.imports.deps import AppSettings, Engine, OnExistingQuery, Waiters
 from clientdock.imports.schemas import job_json
 from clientdock.jobs.models import ImportJob
-from clientdock.tenants.auth import Authenticated
 
 router = APIRouter()
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
@@ -133,7 +132,7 @@ def create_app_assignment(body: AssignmentIn, session: DbSession, principal: Ass
 )
 def list_app_assignments(
     session: DbSession,
-    principal: Authenticated,
+    principal: AssignmentLister,
     assignee_uid: str | None = None,
     app_code_name: str | None = None,
     page: Page = 1,
@@ -149,7 +148,7 @@ def list_app_assignments(
     "/v3/apps/app_assignments/{uid}",
     tags=["partner apps"],
     summary="One app assignment",
-    description=ASSIGN_AUTH,
+    description=f"{ASSIGN_AUTH} An unknown uid is 404, and so is, for a tenant key, another business's assignment.",
     response_model=AssignmentAnswer,
 )
 def get_app_assignment(uid: str, session: DbSession, principal: AssignmentManager) -> dict[str, Any]:
@@ -162,7 +161,8 @@ def get_app_assignment(uid: str, session: DbSession, principal: AssignmentManage
     tags=["partner apps"],
     summary="Remove an app assignment (S1.2)",
     description=(
-        f"{ASSIGN_AUTH} 204 No Content; an unknown (or already deleted) uid is 404. From then on the app gets 403 for "
+        f"{ASSIGN_AUTH} 204 No Content; an unknown (or already deleted) uid is 404, and so is, for a tenant key, another "
+        "business's assignment. From then on the app gets 403 for "
         "that business, on imports and on reading its earlier imports."
     ),
     response_class=Response,
@@ -267,7 +267,7 @@ def import_via_app(
     if service.assignment_of(session, access.app, access.tenant, lock=True) is None:
         raise Forbidden(f"app '{code}' is not assigned to business '{access.tenant.code}'")
     job_id = imports.start(session, engine, settings, access.ctx, new_job).id
-    response = respond.answer(request, session, settings, cap, access.tenant.code, job_id, _render(access))
+    response = respond.answer(request, session, settings, cap, access.tenant, job_id, _render(access))
     response.headers["Location"] = _job_path(code, job_id)
     return response
 

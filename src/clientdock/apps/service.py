@@ -252,12 +252,13 @@ def _assigned(app: App, tenant: Tenant) -> Conflict:
 
 
 def get_assignment(session: Session, principal: Principal, uid: str) -> tuple[AppAssignment, App, Tenant]:
+    """The assignment ``uid``; for a tenant key only its own business's: another business's is
+    404 like one that does not exist (the key's session, bound to its tenant, cannot see it on
+    PostgreSQL, and SQLite answers the same)."""
     check_manager(principal)
     row = session.get(AppAssignment, uid)
-    if row is None:
-        raise NotFound(f"no app assignment '{uid[:80]}'")
-    if principal.kind == "tenant" and row.tenant_id != principal.tenant_id:
-        raise Forbidden("this API key has no access to the business of that assignment")
+    if row is None or (principal.kind == "tenant" and row.tenant_id != principal.tenant_id):
+        raise NotFound(f"no app assignment '{uid[:80]}'" + (" of this business" if principal.kind == "tenant" else ""))
     return row, session.get_one(App, row.app_id), session.get_one(Tenant, row.tenant_id)
 
 

@@ -100,7 +100,7 @@ def stage(db: Database, settings: Settings, job: ImportJob) -> Iterator[RawRecor
         connection = session.get_one(Connection, options["connectionId"])
         code, provider_name, organisation = connection.code, connection.provider, connection.organisation_id
     provider = service.provider_for(settings, provider_name, db)
-    store = service.ConnectionTokens(db, settings, options["connectionId"])
+    store = service.ConnectionTokens(db, settings, job.tenant_id, options["connectionId"])
     ids = None if options.get("importAll") else list(options.get("externalIds") or [])
     since = datetime.fromisoformat(options["since"]) if options.get("since") else None
     to_record = MAPPERS[provider_name]

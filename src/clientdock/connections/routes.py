@@ -177,4 +177,4 @@ async def import_from_connection(
 ) -> JSONResponse:
     wanted = door.request_of(connection_code, import_all, since, body, enrich_from_companies_house, on_existing)
     job = await run_in_threadpool(door.start, session, engine, settings, scope.ctx, wanted, scope.actor)
-    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant, job.id)

@@ -27,6 +27,8 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,7 +41,7 @@ from clientdock.connections.models import Connection, OAuthState
 from clientdock.connections.providers import Provider, ProviderNotConfigured, Tokens
 from clientdock.connections.quickbooks import QuickBooksProvider
 from clientdock.connections.xero import XeroProvider
-from clientdock.db import Database, utcnow
+from clientdock.db import Database, bind_tenant, utcnow
 from clientdock.errors import BadRequest, Conflict, FieldError, NotFound
 from clientdock.outbound.budget import SharedBudgets
 from clientdock.outbound.http import pkce_challenge
@@ -164,6 +166,9 @@ def complete_authorize(session: Session, settings: Settings, provider_name: str,
     nothing to try again."""
     provider = provider_for(settings, provider_name)
     pending = _spend_state(session, provider_name, callback.state)
+    # The callback is public: the state, read by its hash, is what names the tenant. The rest of
+    # the work (the state spent, the connections made) acts for that tenant only.
+    bind_tenant(session, pending.tenant_id)
     tenant = session.get_one(Tenant, pending.tenant_id)
     if not _same_browser(pending, callback.browser_nonce):
         log.warning("connection_callback_from_another_browser", tenant=tenant.code, provider=provider_name)
@@ -313,17 +318,20 @@ class ConnectionRef:
     provider: str
     organisation_id: str
     organisation_name: str
+    tenant_id: str
 
 
 def connection_ref(session: Session, ctx: TenantContext, code: str) -> ConnectionRef:
     connection = usable(get_connection(session, ctx, code))
-    return ConnectionRef(connection.id, connection.code, connection.provider, connection.organisation_id, connection.organisation_name)
+    return ConnectionRef(
+        connection.id, connection.code, connection.provider, connection.organisation_id, connection.organisation_name, connection.tenant_id
+    )
 
 
 def search_contacts(db: Database, settings: Settings, connection: ConnectionRef, term: str, limit: int) -> list[ContactSummary]:
     """Ask the platform (one call) for the contacts matching ``term``: what a picker lists."""
     provider = provider_for(settings, connection.provider, db)
-    store = ConnectionTokens(db, settings, connection.id)
+    store = ConnectionTokens(db, settings, connection.tenant_id, connection.id)
     to_record = mapping.xero_record if connection.provider == "xero" else mapping.quickbooks_record
     found = []
     for index, contact in enumerate(provider.search(store, connection.organisation_id, term, limit=limit)):
@@ -345,21 +353,28 @@ def grant_siblings(session: Session, settings: Settings, connection: Connection,
 
 
 class ConnectionTokens:
-    """A :class:`TokenStore` over a connection row: every rotated token pair is committed at
-    once, in a transaction of its own, before the platform sees it used (a crash in the middle
-    of an import never loses the refresh token the platform now expects)."""
+    """A :class:`TokenStore` over one of a tenant's connection rows: every rotated token pair is
+    committed at once, in a transaction of its own (bound to the tenant), before the platform
+    sees it used (a crash in the middle of an import never loses the refresh token the platform
+    now expects)."""
 
-    def __init__(self, db: Database, settings: Settings, connection_id: str) -> None:
-        self.db, self.settings, self.connection_id = db, settings, connection_id
+    def __init__(self, db: Database, settings: Settings, tenant_id: str, connection_id: str) -> None:
+        self.db, self.settings, self.tenant_id, self.connection_id = db, settings, tenant_id, connection_id
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self.db.session() as session:
+            bind_tenant(session, self.tenant_id)
+            yield session
 
     def current(self) -> Tokens:
-        with self.db.session() as session:
+        with self._session() as session:
             return tokens_of(self.settings, session.get_one(Connection, self.connection_id))
 
     def save(self, tokens: Tokens) -> None:
         """Keep the new pair on this connection and on every connection of the same grant: the
         platform rotated the refresh token they share."""
-        with self.db.session() as session:
+        with self._session() as session:
             connection = session.get_one(Connection, self.connection_id)
             previous = tokens_of(self.settings, connection).refresh_token if connection.tokens else None
             siblings = grant_siblings(session, self.settings, connection, previous) if previous else []
@@ -369,7 +384,7 @@ class ConnectionTokens:
 
     def revoked(self) -> None:
         """The platform refused the refresh token: the connection needs a new grant."""
-        with self.db.session() as session:
+        with self._session() as session:
             connection = session.get_one(Connection, self.connection_id)
             connection.status = "expired"
             connection.updated_at = utcnow()

@@ -19,13 +19,14 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from clientdock.db import Database
+from clientdock.db import Database, bind_tenant
 from clientdock.imports import service
 from clientdock.imports.schemas import job_json, row_json
 from clientdock.jobs import endings
 from clientdock.jobs.models import ImportJob
 from clientdock.jobs.workflow import TERMINAL
 from clientdock.settings import Settings
+from clientdock.tenants.models import Tenant
 
 POLL_SECONDS = 0.2
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+)", re.IGNORECASE)
@@ -75,13 +76,13 @@ def answer(
     session: Session,
     settings: Settings,
     cap: WaiterCap,
-    tenant_code: str,
+    tenant: Tenant,
     job_id: str,
     render: Callable[[Session, ImportJob], dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    """Commit the job, wait as the request prefers, then answer 201 (ended) or 202 (not yet);
-    the body is ``render``'s, by default the job with its first row outcomes."""
-    render = render or job_with_first_rows(tenant_code)
+    """Commit the tenant's job, wait as the request prefers, then answer 201 (ended) or 202 (not
+    yet); the body is ``render``'s, by default the job with its first row outcomes."""
+    render = render or job_with_first_rows(tenant.code)
     session.commit()
     seconds, applied = wanted_wait(request.headers.get("prefer"), settings.sync_wait_seconds)
     with cap as slot:
@@ -89,10 +90,11 @@ def answer(
             # Polls read without the write lock: on SQLite they neither wait for the job's chunks nor hold them up.
             database: Database = request.app.state.db
             with database.read_session() as reader:
+                bind_tenant(reader, tenant.id)
                 wait_for(reader, job_id, seconds)
     job = session.get_one(ImportJob, job_id, populate_existing=True)
     body = render(session, job)
-    location = f"/tenants/{tenant_code}/imports/{job_id}"
+    location = f"/tenants/{tenant.code}/imports/{job_id}"
     headers = {"Location": location}
     if applied:
         headers["Preference-Applied"] = applied

@@ -164,7 +164,7 @@ async def enrich_clients(
     ids = await run_in_threadpool(enrich.client_ids_of, session, scope.ctx, body)
     again = files.flag("overwrite", overwrite)
     job = await run_in_threadpool(lambda: enrich.start(session, engine, settings, scope.ctx, ids, overwrite=again, actor=scope.actor))
-    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant, job.id)
 
 
 # --- the file door (S3) ------------------------------------------------------------------------
@@ -210,7 +210,7 @@ async def import_csv(
     except BaseException:
         received.path.unlink(missing_ok=True)
         raise
-    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant.code, job.id)
+    return await run_in_threadpool(respond.answer, request, session, settings, cap, scope.tenant, job.id)
 
 
 @router.get(

@@ -27,7 +27,7 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import select, update
 
 from clientdock import secrets
-from clientdock.db import Database, utcnow
+from clientdock.db import Database, bind_tenant, utcnow
 from clientdock.notify import ssrf
 from clientdock.notify.models import Webhook, WebhookDelivery
 from clientdock.notify.webhooks import body_bytes, headers
@@ -171,6 +171,7 @@ def record(db: Database, item: Claimed, outcome: Outcome, now: datetime) -> str:
         delay = max(backoff(item.attempt), min(outcome.retry_after or 0.0, MAX_RETRY_AFTER))
         values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
     with db.session() as session:
+        bind_tenant(session, item.tenant_id)  # one tenant's delivery (claiming spans tenants: login role)
         # The attempt guard drops a late answer whose lease ran out and was claimed again.
         session.execute(
             update(WebhookDelivery)

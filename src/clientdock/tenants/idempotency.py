@@ -2,7 +2,9 @@
 
 Same key + same body within 24 h replays the first answer; same key + another body is 422;
 same key while the first request is still running is 409. Keys are scoped to the credential
-that sent them, so two tenants can never see each other's answers.
+that sent them, so two tenants can never see each other's answers. A tenant key's records carry
+its tenant and are read and written bound to it (``db.bind_tenant``): on PostgreSQL row-level
+security backs the credential filter.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from datetime import timedelta
 from fastapi import Request, Response
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from clientdock.db import Database, utcnow
+from clientdock.db import Database, bind_tenant, utcnow
 from clientdock.errors import Conflict, FieldError, UnprocessableIdempotency
 from clientdock.problems import problem
 from clientdock.tenants.auth import Principal, known_principal, presented_key
@@ -31,14 +34,16 @@ TTL = timedelta(hours=24)
 REPLAYED_HEADERS = ("content-type", "location", "retry-after", "preference-applied", "cache-control")
 
 
-def _claim(db: Database, principal: str, key: str, digest: str) -> IdempotencyRecord | None:
+def _claim(db: Database, principal: str, tenant_id: str | None, key: str, digest: str) -> IdempotencyRecord | None:
     """Record the key as in flight; return the earlier record when there is one."""
     with db.session() as session:
+        # Housekeeping of every credential's expired records, before the session acts for the tenant.
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - TTL))
+        _bind(session, tenant_id)
         found = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key))
         if found is not None:
             return found
-        session.add(IdempotencyRecord(principal=principal, key=key, request_hash=digest))
+        session.add(IdempotencyRecord(principal=principal, tenant_id=tenant_id, key=key, request_hash=digest))
         try:
             session.flush()
         except IntegrityError:
@@ -47,8 +52,9 @@ def _claim(db: Database, principal: str, key: str, digest: str) -> IdempotencyRe
     return None
 
 
-def _store(db: Database, principal: str, key: str, status: int, body: bytes, headers: dict[str, str]) -> None:
+def _store(db: Database, principal: str, tenant_id: str | None, key: str, status: int, body: bytes, headers: dict[str, str]) -> None:
     with db.session() as session:
+        _bind(session, tenant_id)
         record = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key))
         if record is None:
             return
@@ -57,6 +63,18 @@ def _store(db: Database, principal: str, key: str, status: int, body: bytes, hea
             session.delete(record)
             return
         record.status_code, record.response_body, record.response_headers = status, body.decode(), headers
+
+
+def _bind(session: Session, tenant_id: str | None) -> None:
+    """A tenant key's records are its tenant's (row-level security on PostgreSQL); a platform or
+    app key's belong to no tenant and are read by the login role, by the credential's hash alone."""
+    if tenant_id is not None:
+        bind_tenant(session, tenant_id)
+
+
+def tenant_of(caller: Principal) -> str | None:
+    """The tenant whose data a caller's stored answers are: a tenant key's own, else none."""
+    return caller.tenant_id if caller.kind == "tenant" else None
 
 
 def _canonical(request: Request, body: bytes) -> bytes:
@@ -100,7 +118,8 @@ async def middleware(
         request.url.path.encode() + b"\0" + (request.url.query or "").encode() + b"\0" + acting_for + b"\0" + _canonical(request, body)
     ).hexdigest()
     principal = hash_key(credential)[:64]
-    earlier = await run_in_threadpool(_claim, db, principal, key, digest)
+    tenant_id = tenant_of(caller)
+    earlier = await run_in_threadpool(_claim, db, principal, tenant_id, key, digest)
     if earlier is not None:
         if earlier.request_hash != digest:
             exc: Exception = UnprocessableIdempotency("this Idempotency-Key was used with a different request")
@@ -118,7 +137,7 @@ async def middleware(
     chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
     payload = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
     kept = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
-    await run_in_threadpool(_store, db, principal, key, response.status_code, payload, kept)
+    await run_in_threadpool(_store, db, principal, tenant_id, key, response.status_code, payload, kept)
     return Response(payload, status_code=response.status_code, headers=dict(response.headers))
 
 

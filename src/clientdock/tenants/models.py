@@ -36,12 +36,17 @@ class ApiKey(Base):
 
 
 class IdempotencyRecord(Base):
-    """The first answer to a POST carrying an Idempotency-Key, replayed for 24 hours."""
+    """The first answer to a POST carrying an Idempotency-Key, replayed for 24 hours.
+
+    ``tenant_id`` is the tenant of a tenant key's record (its answers are that tenant's data,
+    under row-level security like every tenant table); NULL for a platform or app key's, which
+    act for no one tenant (an app's answer for a business is told apart by the request hash)."""
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("principal", "key"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     principal: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))

@@ -291,6 +291,6 @@ def _dry_run_context(
         else:
             context["fatal"] = exc
         return context
-    import_flow.wait(db, cap, job_id)
+    import_flow.wait(db, cap, user.tenant, job_id)
     context["dry"] = import_flow.load_dry_run(db, user.tenant, job_id)
     return context

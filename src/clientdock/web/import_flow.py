@@ -203,11 +203,12 @@ def remembered(db: Database, tenant: Tenant, header: list[str]) -> dict[str, str
         return file_mappings.recall(session, tenant.id, header)
 
 
-def wait(db: Database, cap: WaiterCap, job_id: str, seconds: float = DRY_RUN_WAIT_SECONDS) -> None:
-    """Wait a little for a job to end (a waiting slot permitting), holding no transaction."""
+def wait(db: Database, cap: WaiterCap, tenant: Tenant, job_id: str, seconds: float = DRY_RUN_WAIT_SECONDS) -> None:
+    """Wait a little for one of the tenant's jobs to end (a waiting slot permitting), holding no transaction."""
     with cap as slot:
         if slot:
             with db.session() as session:
+                bind_tenant(session, tenant.id)
                 wait_for(session, job_id, seconds)
 
 
