@@ -150,7 +150,7 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             pg_drop(pg_name)
 
 
-def _sendable(kwargs: dict[str, Any]) -> dict[str, Any]:
+def sendable(kwargs: dict[str, Any]) -> dict[str, Any]:
     """A multipart part generated as a number or null is sent as its text, as an HTTP form
     would send it (httpx can only render text and bytes, and fails mid-request otherwise)."""
     if kwargs.get("files"):
@@ -171,7 +171,7 @@ def test_every_answer_keeps_the_documented_contract(case: Any, target: Target) -
         path_parameters["app_code_name"] = target.app_code
     key = target.key_for(case.path)
     headers = {"X-API-Key": key} if key else {}
-    kwargs = _sendable(case.as_transport_kwargs(base_url="http://testserver", headers=headers))
+    kwargs = sendable(case.as_transport_kwargs(base_url="http://testserver", headers=headers))
     response = target.client.request(**kwargs, follow_redirects=False)  # a 303/307 is itself the documented answer
     response.request.read()  # a streamed body (a multipart upload) is kept for the failure report
     case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))

@@ -57,7 +57,7 @@ _ON_WEBHOOK = _link(("list_webhook_deliveries", "delete_webhook"), "webhook_id")
 
 #: OpenAPI links (operationId -> its success statuses' links): what a client or job an answer
 #: gives can be done with next. Clients generated from the description learn them, and the
-#: stateful fuzzing (tests/test_fuzz.py) follows them to call the operations on real ids.
+#: link fuzzing (tests/test_fuzz_links.py) follows them to call the operations on real ids.
 LINKS: dict[str, dict[str, dict[str, Any]]] = {
     "create_client": {"201": _ON_CLIENT},
     "upsert_client": {"200": _ON_CLIENT, "201": _ON_CLIENT},
