@@ -7,6 +7,7 @@ PostgreSQL database used as TEMPLATE), and each test gets its own copy, dropped 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -21,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from clientdock.app import create_app
 from clientdock.db import Database
+from clientdock.logs import configure as configure_logs
 from clientdock.migrate import upgrade
 from clientdock.settings import Settings
 from clientdock.tenants import service as tenants
@@ -36,6 +38,11 @@ pytest_plugins = ["tests.secret_watch"]
 # the limiter still runs on every request with a key.
 os.environ["CLIENTDOCK_RATE_LIMIT_PER_SECOND"] = "1000000"
 os.environ["CLIENTDOCK_RATE_LIMIT_BURST"] = "1000000"
+
+# Log as the service does (``clientdock.logs.configure``): structlog's own default renders an
+# exception with the local variables of every frame, settings and tokens among them, which the
+# service's format never prints (a failed job's traceback in a link-fuzzing run leaked them).
+configure_logs(json_logs=False, level=logging.DEBUG)
 
 POSTGRES_URL = os.environ.get("CLIENTDOCK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
