@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, any_, bindparam, select
+from sqlalchemy import ColumnElement, Select, any_, bindparam, literal_column, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -58,14 +58,21 @@ def lookup(session: Session, ctx: TenantContext, candidates: Sequence[Candidate]
     tracking = sorted({c.values["tracking_id"] for c in candidates if c.values.get("tracking_id")})
     emails = sorted({c.values["email_key"] for c in candidates if c.values.get("email_key")})
     refs = {r for c in candidates for r in c.refs} | {c.parent for c in candidates if c.parent}
+    # One statement for the three kinds of key (one round trip): rows of (key, client id, kind).
+    parts: list[Select[Any]] = []
     for condition in key_in(session, Client.id, ids):
-        found.ids.update(session.scalars(select(Client.id).where(owned_for_key_lookup(Client, ctx), condition)))
+        by_id = cast("Select[Any]", select(Client.id.label("key"), Client.id, literal_column("'i'")))
+        parts.append(by_id.where(owned_for_key_lookup(Client, ctx), condition))
     for condition in key_in(session, Client.tracking_id, tracking):
-        query = readable_columns(ctx, Client.tracking_id, Client.id).where(condition)
-        found.by_tracking.update({row[0]: row[1] for row in session.execute(query) if row[0]})
+        parts.append(readable_columns(ctx, Client.tracking_id, Client.id).add_columns(literal_column("'t'")).where(condition))
     for condition in key_in(session, Client.email_key, emails):
-        query = readable_columns(ctx, Client.email_key, Client.id).where(condition)
-        found.by_email.update({row[0]: row[1] for row in session.execute(query) if row[0]})
+        parts.append(readable_columns(ctx, Client.email_key, Client.id).add_columns(literal_column("'e'")).where(condition))
+    if parts:
+        for key, client_id, kind in session.execute(parts[0] if len(parts) == 1 else union_all(*parts)):
+            if kind == "i":
+                found.ids.add(client_id)
+            elif key:
+                (found.by_tracking if kind == "t" else found.by_email)[key] = client_id
     found.by_ref = lookup_refs(session, ctx, refs)
     return found
 
