@@ -124,6 +124,9 @@ def is_sqlite(url: str) -> bool:
 #: How long a SQLite writer waits for this process's other writers before it leaves the wait
 #: to SQLite's own busy timeout (a thread that nests two writing sessions would wait on itself).
 WRITER_WAIT_SECONDS = 30.0
+#: How long SQLite waits for another process's write lock before it fails with "database is
+#: locked" (answered 503, ``clientdock.problems``).
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 #: The writers' mutex of each SQLite engine (see :func:`_sqlite_begin_immediate`).
 WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 #: The pool record's info of each checked-out connection (the pool's proxy, by ``id``: what the
@@ -136,7 +139,7 @@ def make_engine(url: str, *, deferred: bool = False) -> Engine:
     :func:`_sqlite_begin_immediate`) unless ``deferred``: an engine for sessions that only read."""
     url = normalise_url(url)
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         if deferred:
             event.listen(engine, "begin", _sqlite_begin_deferred)
@@ -164,7 +167,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
 
 

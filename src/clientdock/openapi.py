@@ -36,9 +36,14 @@ ERRORS: dict[int, str] = {
     422: "This Idempotency-Key was used with a different request",
     429: "Too many requests: this API key's rate limit is used up; retry after `Retry-After` seconds",
     502: "Bad gateway: an outside service (an accounting platform, Companies House) failed or could not be reached",
+    503: "Service unavailable: the database was too busy to take the request in time; nothing was written; retry after `Retry-After`",
 }
 
 
+BUSY_RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "Whole seconds to wait before sending the request again",
+    "schema": {"type": "integer", "minimum": 1},
+}
 RETRY_AFTER: dict[str, Any] = {
     "description": "Whole seconds (at least 1) until this API key may make another request",
     "schema": {"type": "integer", "minimum": 1},
@@ -156,6 +161,7 @@ def _document_errors(operation: dict[str, Any], method: str, *, authenticated: b
         statuses.add(413)
     if authenticated:
         statuses |= {401, 403, 429}  # clientdock.tenants.ratelimit: every request with a key is counted
+        statuses.add(503)  # clientdock.problems: the database too busy (overload)
         if any(p.get("in") == "path" for p in operation.get("parameters", [])):
             statuses.add(404)
         if method == "POST":  # clientdock.tenants.idempotency: a key in flight, or reused with another request
@@ -168,6 +174,8 @@ def _document_errors(operation: dict[str, Any], method: str, *, authenticated: b
         response["content"] = {PROBLEM: {"schema": {"$ref": PROBLEM_REF}}}
         if status == 429:
             response.setdefault("headers", {"Retry-After": RETRY_AFTER})
+        if status == 503:
+            response.setdefault("headers", {"Retry-After": BUSY_RETRY_AFTER_HEADER})
         answers[str(status)] = response
     operation["responses"] = answers
 

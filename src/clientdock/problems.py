@@ -12,7 +12,8 @@ from psycopg import DataError as DriverDataError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clientdock.errors import ClientdockError, FieldError
@@ -23,6 +24,9 @@ PROBLEM = "application/problem+json"
 #: NUL in the values it reads, naming field and row; any other text of a request (a path or query
 #: parameter, an id or code in a body) that carries one reaches the driver, which refuses it.
 NUL_DETAIL = "a value of the request contains a NUL character (\\u0000), which cannot be stored or looked up"
+#: Seconds a client is asked to wait (``Retry-After``) when the database is too busy to take its request.
+BUSY_RETRY_AFTER = 5
+BUSY_DETAIL = "the database is busy with other writes and could not take this request in time; nothing was written, retry later"
 
 
 def bad_gateway(service: str) -> dict[int | str, dict[str, Any]]:
@@ -136,6 +140,14 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+    @app.exception_handler(OperationalError)  # SQLite: "database is locked" after its busy timeout
+    @app.exception_handler(PoolTimeout)  # PostgreSQL: no pooled connection came free in time
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, PoolTimeout) or "database is locked" in str(getattr(exc, "orig", None) or exc):
+            log.warning("database_busy", path=request.url.path, error=type(exc).__name__)
+            return problem(503, "Service unavailable", BUSY_DETAIL, retryAfter=BUSY_RETRY_AFTER)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(DataError)  # SQLAlchemy's, around the driver's
     @app.exception_handler(DriverDataError)  # the driver's own, from a COPY (clientdock.rowwrite)
