@@ -19,6 +19,8 @@ import asyncio
 import itertools
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -114,36 +116,39 @@ async def sweep_level(base: str, key: str, args: argparse.Namespace, senders: in
     }  # fmt: skip
 
 
+@contextmanager
+def warm_service(admin: str | None) -> Iterator[tuple[harness.Place, harness.Service, str]]:
+    """A fresh database with the bench tenant, its service, and the tenant's key; one small
+    untimed batch of other ids sent first (the service's first request pays for its start)."""
+    with harness.throwaway(admin) as place:
+        db, key = harness.tenant_key(place.url)
+        db.dispose()
+        with harness.service(place) as svc:
+            httpx.post(f"{svc.base}/users/bulk/sourceId", json=batch(10**9, 10, "warm"), headers={"X-API-Key": key}, timeout=60)
+            yield place, svc, key
+
+
 def run(args: argparse.Namespace) -> None:
     if args.sweep:
         run_sweep(args)
         return
     for admin in harness.backends(args):
-        with harness.throwaway(admin) as place:
-            db, key = harness.tenant_key(place.url)
-            db.dispose()
-            with harness.service(place) as svc:
-                # One small untimed batch first, of other ids: the service's first request pays for its start.
-                httpx.post(f"{svc.base}/users/bulk/sourceId", json=batch(10**9, 10, "warm"), headers={"X-API-Key": key}, timeout=60)
-                for phase, note in (("created", "v1"), ("updated", "v2")):
-                    seconds = asyncio.run(send(svc.base, key, args, phase, note))
-                    items = args.batches * args.size
-                    figure: dict[str, Any] = {
-                        "case": "bulk", "backend": place.backend, "phase": phase, "batch_size": args.size, "batches": args.batches,
-                        "concurrency": args.concurrency, "items": items, "seconds": round(seconds, 3),
-                        "items_per_s": round(items / seconds, 1), "target_items_per_s": TARGET_ITEMS_PER_S.get(place.backend),
-                    }  # fmt: skip
-                    harness.emit(figure)
+        with warm_service(admin) as (place, svc, key):
+            for phase, note in (("created", "v1"), ("updated", "v2")):
+                seconds = asyncio.run(send(svc.base, key, args, phase, note))
+                items = args.batches * args.size
+                figure: dict[str, Any] = {
+                    "case": "bulk", "backend": place.backend, "phase": phase, "batch_size": args.size, "batches": args.batches,
+                    "concurrency": args.concurrency, "items": items, "seconds": round(seconds, 3),
+                    "items_per_s": round(items / seconds, 1), "target_items_per_s": TARGET_ITEMS_PER_S.get(place.backend),
+                }  # fmt: skip
+                harness.emit(figure)
 
 
 def run_sweep(args: argparse.Namespace) -> None:
     for admin in harness.backends(args):
-        with harness.throwaway(admin) as place:
-            db, key = harness.tenant_key(place.url)
-            db.dispose()
-            with harness.service(place) as svc:
-                httpx.post(f"{svc.base}/users/bulk/sourceId", json=batch(10**9, 10, "warm"), headers={"X-API-Key": key}, timeout=60)
-                first_id = itertools.count()
-                for senders in args.sweep:
-                    figure = asyncio.run(sweep_level(svc.base, key, args, senders, first_id))
-                    harness.emit({**figure, "backend": place.backend, "target_items_per_s": TARGET_ITEMS_PER_S.get(place.backend)})
+        with warm_service(admin) as (place, svc, key):
+            first_id = itertools.count()
+            for senders in args.sweep:
+                figure = asyncio.run(sweep_level(svc.base, key, args, senders, first_id))
+                harness.emit({**figure, "backend": place.backend, "target_items_per_s": TARGET_ITEMS_PER_S.get(place.backend)})
