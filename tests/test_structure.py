@@ -24,6 +24,21 @@ from clientdock.settings import Settings
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "clientdock"
 
+
+def parsed(path: Path) -> ast.Module:
+    """``path``'s syntax tree. CPython 3.11's ``ast.parse`` keeps its recursion depth in state
+    shared by the interpreter's threads and, when another thread (an earlier test's background
+    workers) builds syntax trees at the same moment, may fail with "AST constructor recursion
+    depth mismatch" (a CPython bug, fixed in later releases): the tree is then parsed again."""
+    source = path.read_text(encoding="utf-8")
+    try:
+        return ast.parse(source)
+    except SystemError as exc:
+        if "recursion depth mismatch" not in str(exc):
+            raise
+        return ast.parse(source)
+
+
 #: Bottom to top: a module may import its own layer's modules and those of the layers below.
 LAYERS: tuple[tuple[str, ...], ...] = (
     (
@@ -79,7 +94,7 @@ def modules() -> Iterator[tuple[str, Path]]:
 def arrows() -> Iterator[Arrow]:
     """Every import of a clientdock package, lazy ones inside functions included."""
     for top, path in modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
             elif isinstance(node, ast.Import):
@@ -105,7 +120,7 @@ def test_no_import_points_up() -> None:
 def test_only_the_job_engine_imports_dbos() -> None:
     importers = []
     for top, path in modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             modules_named = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             if isinstance(node, ast.Import):
                 modules_named = [alias.name for alias in node.names]
@@ -117,7 +132,7 @@ def test_only_the_job_engine_imports_dbos() -> None:
 def test_nothing_is_wired_by_name() -> None:
     dynamic = []
     for _, path in modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__":
                 dynamic.append(f"{path.relative_to(SRC)}:{node.lineno}")
             if isinstance(node, ast.Attribute) and node.attr == "import_module":
@@ -145,7 +160,7 @@ def test_tenant_filters_are_written_only_by_the_scoping_helper() -> None:
     for _, path in modules():
         if path == scoping or "migrations" in path.parts:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq | ast.NotEq)):
                 continue
             left, right = node.left, node.comparators[0]
